@@ -1,0 +1,3 @@
+from patchlint.cli import main
+
+main()

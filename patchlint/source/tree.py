@@ -1,0 +1,152 @@
+"""Kernel trees: a directory, or a git repository at a revision.
+
+Files are read lazily and only read: nothing is checked out, written, or
+locked in the user's tree.  Revisions are resolved by GitPython's own parser
+and refused when they could be taken for an option.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+from patchlint.errors import PatchlintError
+from patchlint.ingest.paths import check_tree_path
+
+_MAKE_VAR = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)", re.MULTILINE)
+
+
+class Tree:
+    """What later stages may ask of a tree."""
+
+    name: str  # how messages name it
+    revision: str | None = None  # commit id for a git tree
+
+    def read(self, path: str) -> bytes | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def kernel_version(self) -> str | None:
+        data = self.read("Makefile")
+        if data is None:
+            return None
+        found = dict((k.decode(), v.decode()) for k, v in _MAKE_VAR.findall(data))
+        if "VERSION" not in found or "PATCHLEVEL" not in found:
+            return None
+        version = f"{found['VERSION']}.{found['PATCHLEVEL']}"
+        if found.get("SUBLEVEL"):
+            version += f".{found['SUBLEVEL']}"
+        return version + found.get("EXTRAVERSION", "")
+
+    def describe(self) -> dict[str, str | None]:
+        return {"path": self.name, "revision": self.revision, "kernel_version": self.kernel_version()}
+
+
+@dataclass
+class DirTree(Tree):
+    root: Path
+    name: str
+    _cache: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+
+    def read(self, path: str) -> bytes | None:
+        check_tree_path(path, self.name, None)
+        if path in self._cache:
+            return self._cache[path]
+        full = self.root / path
+        try:
+            real = full.resolve()
+            if not real.is_relative_to(self.root.resolve()):
+                raise PatchlintError(self.name, f"{path} is a symlink that leaves the tree", None,
+                                     "refusing to read outside the tree")
+            data = real.read_bytes() if real.is_file() else None
+        except OSError:
+            data = None  # vanished or unreadable: the same as absent to a patch
+        self._cache[path] = data
+        return data
+
+
+@dataclass
+class GitTree(Tree):
+    repo: git.Repo
+    commit: git.Commit
+    name: str
+    _cache: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.revision = self.commit.hexsha
+
+    def read(self, path: str) -> bytes | None:
+        check_tree_path(path, self.name, None)
+        if path in self._cache:
+            return self._cache[path]
+        try:
+            obj = self.commit.tree / path
+            data = obj.data_stream.read() if obj.type == "blob" and obj.mode != 0o120000 else None
+        except KeyError:
+            data = None
+        self._cache[path] = data
+        return data
+
+
+def check_revision(rev: str, what: str) -> str:
+    if not rev or rev.startswith("-") or any(c in rev for c in "\0\n "):
+        raise PatchlintError(what, f"{rev!r} is not a revision", None,
+                             "give a commit, branch or tag name; names starting with '-' are refused")
+    return rev
+
+
+def open_repo(path: Path, name: str) -> git.Repo | None:
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def resolve_commit(repo: git.Repo, rev: str, name: str) -> git.Commit:
+    check_revision(rev, name)
+    try:
+        obj = repo.rev_parse(rev)
+    except (git.BadName, git.BadObject, ValueError, IndexError, KeyError) as exc:
+        raise PatchlintError(name, f"revision {rev!r} not found ({exc.__class__.__name__})", None,
+                             "check the name with git log") from None
+    while obj.type == "tag":
+        obj = obj.object
+    if obj.type != "commit":
+        raise PatchlintError(name, f"revision {rev!r} is a {obj.type}, not a commit", None, None)
+    return obj
+
+
+def open_tree(tree_dir: str | None, base: str | None = None, series_base: str | None = None) -> Tree:
+    path = Path(tree_dir or ".")
+    name = tree_dir or "."
+    if not path.is_dir():
+        raise PatchlintError(name, "no such directory", None, "give the kernel tree with --tree DIR")
+    repo = open_repo(path, name)
+    tree: Tree
+    if base is not None:
+        if repo is None:
+            raise PatchlintError(name, "--base needs a git repository", None, "drop --base to read the directory")
+        tree = GitTree(repo, resolve_commit(repo, base, name), name)
+    elif repo is not None and not repo.bare and series_base and _has_commit(repo, series_base):
+        tree = GitTree(repo, resolve_commit(repo, series_base, name), name)
+    elif repo is not None:
+        try:
+            tree = GitTree(repo, repo.head.commit, name)
+        except ValueError:
+            raise PatchlintError(name, "the repository has no commits", None, "commit the tree first") from None
+    else:
+        tree = DirTree(path, name)
+    if tree.kernel_version() is None:
+        raise PatchlintError(name, "not a kernel tree (no top-level Makefile with VERSION and PATCHLEVEL)", None,
+                             "give the top of a Linux source tree with --tree DIR")
+    return tree
+
+
+def _has_commit(repo: git.Repo, sha: str) -> bool:
+    try:
+        check_revision(sha, "base-commit")
+        return repo.rev_parse(sha).type == "commit"
+    except Exception:  # noqa: BLE001 - any failure means "not usable here"
+        return False
