@@ -43,7 +43,7 @@ class HunkDamage:
             out.append("tabs collapsed to single spaces")
         if self.header_counts != self.body_counts:
             out.append(
-                "line counts do not add up (header -{0},+{1}, body -{2},+{3})".format(
+                "line counts do not add up (header -{},+{}, body -{},+{})".format(
                     *self.header_counts, *self.body_counts
                 )
             )

@@ -124,7 +124,9 @@ def _from_unidiff(pf: unidiff.PatchedFile, source: str, first_mail_line: int, li
                 if last_kind in (ADDED, CONTEXT):
                     new_nl = True
                 continue
-            kind = {" ": CONTEXT, "-": REMOVED, "+": ADDED}.get(ln.line_type, CONTEXT)
+            if ln.line_type not in (CONTEXT, REMOVED, ADDED) or ln.diff_line_no is None:
+                continue  # unidiff keeps a blank line after the last hunk as a typeless line
+            kind = ln.line_type
             hl.append(HunkLine(kind, ln.value.rstrip("\n"), ln.source_line_no, ln.target_line_no,
                                mail(ln.diff_line_no)))
             last_kind = kind

@@ -9,9 +9,9 @@ format-patch, b4 and MTAs write), and mboxrd `>From ` quoting is undone.
 from __future__ import annotations
 
 import email
-import email.policy
 import email.errors
 import email.header
+import email.policy
 import email.utils
 import re
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from patchlint.errors import PatchlintError
 _FROM_LINE = re.compile(
     rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
 )
+_FROM_COMMIT = re.compile(rb"^From ([0-9a-f]{40}) ")
 _MBOXRD_QUOTED = re.compile(rb"^>(>*From )")
 _HEADER_LINE = re.compile(rb"^[A-Za-z0-9][A-Za-z0-9-]*:[ \t]")
 _PATCH_FILE_TYPES = ("text/x-patch", "text/x-diff", "text/x-patch; ", "application/x-patch")
@@ -43,6 +44,7 @@ class MailText:
     start_line: int  # input line of the message's first line
     identity: bool  # body is not transfer-encoded: mail line n is input line start_line + n - 1
     has_headers: bool  # False for a bare diff or a web-archive text
+    commit: str | None = None  # from git format-patch's "From <sha> Mon Sep 17 ..." line
 
 
 def split_messages(data: bytes, source: str) -> list[RawMessage]:
@@ -93,6 +95,7 @@ def decode_message(raw: RawMessage, source: str) -> MailText:
         line_base = raw.start_line + body_start - 1 if identity else None
         bodies.append(_decode_text(payload, part.get_content_charset(), source, line_base, raw.start_line))
     body = "\n".join(bodies)
+    unixfrom = _FROM_COMMIT.match(lines[first])
     return MailText(
         headers=headers,
         text=header_text + "\n\n" + body,
@@ -100,6 +103,7 @@ def decode_message(raw: RawMessage, source: str) -> MailText:
         start_line=raw.start_line,
         identity=identity,
         has_headers=True,
+        commit=unixfrom.group(1).decode() if unixfrom and unixfrom.group(1).strip(b"0") else None,
     )
 
 

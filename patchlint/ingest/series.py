@@ -19,11 +19,8 @@ class Input:
     data: bytes
 
 
-def build_series(inputs: list[Input], lenient: bool = False, commits: list[str] | None = None) -> Series:
-    """Parse every input into one Series.
-
-    `commits`, when given, names the commit of each message in order (git range input).
-    """
+def build_series(inputs: list[Input], lenient: bool = False, base_commit: str | None = None) -> Series:
+    """Parse every input into one Series; `base_commit` overrides what the mails say."""
     candidates: list[Patch] = []
     covers: list[Patch] = []
     notes: list[Note] = []
@@ -36,8 +33,7 @@ def build_series(inputs: list[Input], lenient: bool = False, commits: list[str] 
         for raw in split_messages(inp.data, inp.name):
             mail = decode_message(raw, inp.name)
             position += 1
-            commit = commits[position - 1] if commits and position <= len(commits) else None
-            patch, dmg = _patch_from_mail(mail, inp.name, position, lenient, commit)
+            patch, dmg = _patch_from_mail(mail, inp.name, position, lenient)
             damaged.extend(dmg)
             subj = patch.subject
             if subj.is_reply:
@@ -62,13 +58,12 @@ def build_series(inputs: list[Input], lenient: bool = False, commits: list[str] 
     notes.extend(version_notes)
     patches = _order(patches, notes)
     cover = max(covers, key=lambda c: c.subject.version) if covers else None
-    base = (cover.base_commit if cover else None) or next((p.base_commit for p in patches if p.base_commit), None)
+    base = base_commit or (cover.base_commit if cover else None) or next((p.base_commit for p in patches if p.base_commit), None)
     renumbered = tuple(_with_index(p, i) for i, p in enumerate(patches, 1))
     return Series(renumbered, cover, tuple(notes), tuple(i.name for i in inputs), base)
 
 
-def _patch_from_mail(mail: MailText, source: str, position: int, lenient: bool,
-                     commit: str | None) -> tuple[Patch, list[DamagedHunk]]:
+def _patch_from_mail(mail: MailText, source: str, position: int, lenient: bool) -> tuple[Patch, list[DamagedHunk]]:
     lines = mail.text.split("\n")
     body = lines[mail.body_start - 1:]
     parts = split_body(body)
@@ -92,7 +87,7 @@ def _patch_from_mail(mail: MailText, source: str, position: int, lenient: bool,
         source=source,
         input_line=mail.start_line,
         body_offset=mail.start_line - 1 if mail.identity else None,
-        commit=commit,
+        commit=mail.commit,
         patchset=patchset,
     )
     return patch, damaged

@@ -15,6 +15,7 @@ import git
 
 from patchlint.errors import PatchlintError
 from patchlint.ingest.paths import check_tree_path
+from patchlint.ingest.revisions import check_revision, resolve_commit
 
 _MAKE_VAR = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)", re.MULTILINE)
 
@@ -90,32 +91,11 @@ class GitTree(Tree):
         return data
 
 
-def check_revision(rev: str, what: str) -> str:
-    if not rev or rev.startswith("-") or any(c in rev for c in "\0\n "):
-        raise PatchlintError(what, f"{rev!r} is not a revision", None,
-                             "give a commit, branch or tag name; names starting with '-' are refused")
-    return rev
-
-
 def open_repo(path: Path, name: str) -> git.Repo | None:
     try:
         return git.Repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
-
-
-def resolve_commit(repo: git.Repo, rev: str, name: str) -> git.Commit:
-    check_revision(rev, name)
-    try:
-        obj = repo.rev_parse(rev)
-    except (git.BadName, git.BadObject, ValueError, IndexError, KeyError) as exc:
-        raise PatchlintError(name, f"revision {rev!r} not found ({exc.__class__.__name__})", None,
-                             "check the name with git log") from None
-    while obj.type == "tag":
-        obj = obj.object
-    if obj.type != "commit":
-        raise PatchlintError(name, f"revision {rev!r} is a {obj.type}, not a commit", None, None)
-    return obj
 
 
 def open_tree(tree_dir: str | None, base: str | None = None, series_base: str | None = None) -> Tree:
