@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+TREE = FIXTURES / "trees" / "s390-3.0"
+SERIES = FIXTURES / "series"
+SEED = ROOT.parent / "shared" / "seeds" / "000_1fdd677d1a1e3f9e.txt"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Fixture Author", "GIT_AUTHOR_EMAIL": "fixture@example.org",
+    "GIT_COMMITTER_NAME": "Fixture Author", "GIT_COMMITTER_EMAIL": "fixture@example.org",
+    "GIT_AUTHOR_DATE": "2012-04-16T09:00:00+0100", "GIT_COMMITTER_DATE": "2012-04-16T09:00:00+0100",
+    "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent",
+}
+
+
+def run_patchlint(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "patchlint", *args], input=stdin, capture_output=True,
+                          cwd=cwd or ROOT, timeout=120)
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+                          env=env).stdout
+
+
+@pytest.fixture
+def tree_repo(tmp_path: Path) -> Path:
+    """A git repository holding the fixture tree as its only commit."""
+    repo = tmp_path / "linux"
+    shutil.copytree(TREE, repo)
+    git(repo, "init", "-q", "-b", "master")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "patchlint fixture: s390-3.0 base tree")
+    return repo
+
+
+@pytest.fixture
+def seed() -> Path:
+    if not SEED.is_file():
+        pytest.skip(f"the seed mail is not at {SEED} (it lives in ../shared beside the checkout)")
+    return SEED

@@ -1,0 +1,98 @@
+"""The command line as users run it: `patchlint show`, `--version`, `--help`, JSON, git ranges."""
+
+from __future__ import annotations
+
+import json
+
+from patchlint import __version__
+
+from .conftest import SERIES, TREE, git, run_patchlint
+
+BASE = "60aa8e9d31ec504cf9f3df73f447d39a970140ad"
+
+
+def _json(*args: str, **kw) -> dict:
+    proc = run_patchlint("show", "--format", "json", *args, **kw)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return json.loads(proc.stdout)
+
+
+def test_version_and_help():
+    proc = run_patchlint("--version")
+    assert proc.returncode == 0 and proc.stdout.decode().strip() == f"patchlint {__version__}"
+    help_text = run_patchlint("--help").stdout.decode()
+    assert "show" in help_text
+    show_help = run_patchlint("show", "--help").stdout.decode()
+    for option in ("--range", "--tree", "--base", "--lenient", "--format"):
+        assert option in show_help
+
+
+def test_show_three_patch_mbox_lists_patches_in_order():
+    proc = run_patchlint("show", "--tree", str(TREE), str(SERIES / "three-patches-shuffled.mbox"))
+    assert proc.returncode == 0
+    out = proc.stdout.decode()
+    positions = [out.index(f"[PATCH {n}/3]") for n in (1, 2, 3)]
+    assert positions == sorted(positions)
+    assert "applies: yes" in out and "applies: NO" not in out
+    assert proc.stderr.decode().count("patchlint: note:") == 2  # the reply and the stray mail
+
+
+def test_show_json_document_shape():
+    doc = _json("--tree", str(TREE), str(SERIES / "three-patches.mbox"))
+    assert set(doc) >= {"tool", "version", "tree", "patches", "findings"}
+    assert doc["tool"] == "patchlint" and doc["version"] == __version__
+    assert doc["tree"]["kernel_version"] == "3.0.13"
+    assert [p["number"] for p in doc["patches"]] == [1, 2, 3]
+    assert doc["cover"]["tag"] == "[PATCH 0/3]"
+    hunk = doc["patches"][2]["files"][0]["hunks"][0]
+    assert hunk["apply"]["status"] == "applied" and hunk["apply"]["line"] >= 1
+    assert doc["findings"] == []
+
+
+def test_show_is_deterministic():
+    args = ("show", "--format", "json", "--tree", str(TREE), str(SERIES / "three-patches.mbox"))
+    assert run_patchlint(*args).stdout == run_patchlint(*args).stdout
+
+
+def test_show_reads_stdin():
+    data = (SERIES / "single.patch").read_bytes()
+    doc = _json("--tree", str(TREE), "-", stdin=data)
+    assert doc["patches"][0]["source"] == "-"
+    assert doc["patches"][0]["applied"] is True
+
+
+def test_show_without_a_tree_outside_a_kernel_tree_does_not_apply(tmp_path):
+    proc = run_patchlint("show", str(SERIES / "single.patch"), cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "applies: not checked" in proc.stdout.decode()
+
+
+def test_seed_is_one_line_exit_2(seed):
+    proc = run_patchlint("show", str(seed))
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and "whitespace-damaged" in err and str(seed) in err
+    assert proc.stdout == b""
+
+
+def test_seed_lenient_places_hunks_and_marks_them_recovered(seed):
+    doc = _json("--lenient", "--tree", str(TREE), str(seed))
+    (patch,) = doc["patches"]
+    assert patch["applied"] is True
+    statuses = [h["apply"]["status"] for f in patch["files"] for h in f["hunks"]]
+    assert statuses == ["recovered"] * 4
+    kinds = {f["kind"] for f in doc["findings"]}
+    assert kinds == {"damaged-patch"}
+    assert len(doc["findings"]) == 4
+    assert all(h["damage"]["reasons"] for f in patch["files"] for h in f["hunks"])
+
+
+def test_range_reads_each_commit_as_a_patch_against_a(tree_repo):
+    git(tree_repo, "am", "-q", *sorted(str(p) for p in (SERIES / "three-patches").glob("000[123]-*.patch")))
+    doc = _json("--range", "master~3..master", "--tree", str(tree_repo))
+    assert doc["tree"]["revision"] == BASE
+    assert doc["base_commit"] == BASE
+    assert [p["subject"] for p in doc["patches"]] == [
+        p["subject"] for p in _json("--tree", str(TREE), str(SERIES / "three-patches.mbox"))["patches"]]
+    assert all(p["applied"] for p in doc["patches"])
+    assert all(len(p["commit"]) == 40 for p in doc["patches"])

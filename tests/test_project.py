@@ -1,0 +1,70 @@
+"""The project's own promises: data ships in the wheel, the code is ruff clean,
+stages import only stages to their left."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from patchlint.resources import grammars_dir
+
+from .conftest import ROOT
+
+STAGES = ["ingest", "source", "cparse", "extract", "model", "explore", "report", "cli"]
+SHARED = {"records", "findings", "errors", "resources", "__init__"}
+
+
+def test_grammars_found_from_source_tree():
+    assert (grammars_dir() / "README.md").is_file()
+
+
+def test_wheel_carries_grammars(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    if proc.returncode != 0 and "hatchling" in proc.stderr:
+        pytest.skip("hatchling is not installed in this environment")
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = tmp_path.glob("patchlint-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "patchlint/grammars/README.md" in names
+    assert not any(n.startswith("fixtures/") or n.startswith("tests/") for n in names)
+
+
+def _stage(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "patchlint" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "patchlint").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_stages_import_only_to_their_left(path: Path):
+    own = path.relative_to(ROOT / "patchlint").parts[0].removesuffix(".py")
+    own = "cli" if own == "__main__" else own
+    if own in SHARED:
+        allowed = SHARED
+    else:
+        allowed = SHARED | set(STAGES[: STAGES.index(own) + 1]) | ({"checks"} if own in STAGES[4:] else set())
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            stage = _stage(node.module)
+        elif isinstance(node, ast.Import):
+            stage = next((_stage(a.name) for a in node.names if _stage(a.name)), None)
+        else:
+            continue
+        if stage is not None:
+            assert stage in allowed, f"{path.name} ({own}) imports patchlint.{stage}"
+
+
+def test_ruff_clean():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).exists():
+        pytest.skip("ruff is not installed")
+    proc = subprocess.run([ruff, "check", "patchlint", "tests"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
