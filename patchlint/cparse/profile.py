@@ -1,0 +1,68 @@
+"""Configuration profiles (grammars/profiles.toml): arch plus defined macros."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+
+from patchlint.errors import PatchlintError
+from patchlint.resources import grammar_file
+
+_ARCH_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\()?[ \t]*([^\n]*)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    arch: str
+    defines: tuple[tuple[str, str], ...]
+
+    def define_map(self) -> dict[str, str]:
+        return dict(self.defines)
+
+    def fingerprint(self) -> str:
+        text = "\n".join([self.name, self.arch, *(f"{k}={v}" for k, v in self.defines)])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def with_defines(self, extra: dict[str, str]) -> Profile:
+        merged = dict(self.defines) | extra
+        return Profile(self.name, self.arch, tuple(sorted(merged.items())))
+
+
+@cache
+def _table() -> dict:
+    return tomllib.loads(grammar_file("profiles.toml").read_text())
+
+
+def profile_names() -> list[str]:
+    return sorted(_table()["profiles"])
+
+
+def load_profile(name: str | None = None) -> Profile:
+    table = _table()
+    name = name or table.get("default", "s390")
+    if name not in table["profiles"]:
+        raise PatchlintError("--profile", f"unknown profile {name!r}", None,
+                             f"choose one of {', '.join(profile_names())} (grammars/profiles.toml)")
+    entry = table["profiles"][name]
+    return Profile(name, entry["arch"], tuple(sorted((k, str(v)) for k, v in entry.get("defines", {}).items())))
+
+
+def arch_defines(read, list_files, arch: str) -> dict[str, str]:
+    """Names the architecture's own asm headers #define, as feature macros.
+
+    `read(path) -> bytes | None` and `list_files(dir) -> list[str]` come from
+    the tree, so this stage needs no tree class.
+    """
+    out: dict[str, str] = {}
+    for path in list_files(f"arch/{arch}/include/asm"):
+        if not path.endswith(".h"):
+            continue
+        data = read(path) or b""
+        for m in _ARCH_DEFINE.finditer(data):
+            body = m.group(3).decode("utf-8", "replace").split("/*")[0].strip()
+            out.setdefault(m.group(1).decode(), "1" if m.group(2) else body)
+    return out
