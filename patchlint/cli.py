@@ -12,9 +12,14 @@ from typing import Annotated
 import typer
 
 from patchlint import __version__
+from patchlint.cparse.cache import SummaryCache
+from patchlint.cparse.index import FunctionIndex
+from patchlint.cparse.profile import load_profile
+from patchlint.cparse.survey import c_files, survey
 from patchlint.errors import PatchlintError
 from patchlint.ingest import read_series
 from patchlint.ingest.gitrange import read_range
+from patchlint.report.doctor import render_doctor
 from patchlint.report.document import document, render_json
 from patchlint.report.show import render_show_text
 from patchlint.source.apply import apply_series
@@ -97,6 +102,29 @@ def show(
         typer.echo(f"patchlint: note: {where}: {note.message}", err=True)
     doc = document(parsed, applied, findings, kernel.describe() if kernel is not None else None)
     sys.stdout.write(render_json(doc) if fmt is ShowFormat.json else render_show_text(doc))
+
+
+@app.command()
+def doctor(
+    paths: Annotated[list[str] | None, typer.Argument(help="Files or directories of the tree (default: all of it).",
+                                                      show_default=False)] = None,
+    tree: TreeOpt = None,
+    base: BaseOpt = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Configuration profile from "
+                                                "grammars/profiles.toml (default: s390).", show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")] = False,
+) -> None:
+    """Parse quality for a tree: functions with and without parse errors, the constructs
+    that still defeat the parser, the configuration profile, cache state and throughput."""
+    kernel = open_tree(tree, base)
+    index = FunctionIndex(kernel, load_profile(profile), SummaryCache(enabled=not no_cache))
+    files = c_files(index, list(paths or []))
+    if not files:
+        raise PatchlintError(tree or ".", f"no C files under {' '.join(paths or [])}", None, "check the paths")
+    typer.echo(f"patchlint: parsing {len(files)} files", err=True)
+    result = survey(index, files)
+    sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
+                                   index.cache.directory, index.cache.size()))
 
 
 def _tree_for(tree: str | None, base: str | None, series_base: str | None, lenient: bool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +18,11 @@ def grammars_dir() -> Path:
 
 
 def grammar_file(name: str) -> Path:
+    """grammars/NAME; a file of the same name under $PATCHLINT_GRAMMARS takes its place,
+    so a user can extend a table (a new iterator macro, say) without editing the install."""
+    override = os.environ.get("PATCHLINT_GRAMMARS")
+    if override and (Path(override) / name).is_file():
+        return Path(override) / name
     path = grammars_dir() / name
     if not path.is_file():
         raise FileNotFoundError(f"grammars/{name} is missing from this installation")

@@ -36,6 +36,7 @@ class FunctionDef:
     params_text: str  # "(struct page *page, bool lock)"; split by params()
     static: bool
     annotations: tuple[Annotation, ...]  # sparse lock facts (__acquires, __releases, __must_hold)
+    loop_macros: tuple[Annotation, ...]  # macros the dialect pass read as loops (name, arguments, offset)
     calls: tuple[CallSite, ...]
     parse_ok: bool  # no ERROR or MISSING node in the body
     error_line: int | None  # first line of a parse error in the body

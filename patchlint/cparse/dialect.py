@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from patchlint.cparse.preproc import blank
@@ -156,6 +156,7 @@ def split_args(buf: bytearray | bytes, open_at: int, close_at: int) -> list[tupl
 class Rewrite:
     annotations: list[Annotation]
     renames: dict[int, str]  # byte offset of a function name -> the name the kernel gives it
+    loops: list[Annotation] = field(default_factory=list)  # macros read as loops, with their arguments
 
 
 def rewrite(buf: bytearray, dialect: Dialect | None = None) -> Rewrite:
@@ -176,7 +177,9 @@ def rewrite(buf: bytearray, dialect: Dialect | None = None) -> Rewrite:
             pos = buf.find(name, end)
     if d.brace_loops:
         for m in _CLOSE_BRACE.finditer(buf):
-            _brace_loop(buf, m.start())
+            _brace_loop(buf, m.start(), out.loops)
+    out.annotations.sort(key=lambda a: a.offset)
+    out.loops.sort(key=lambda a: a.offset)  # names were visited alphabetically; callers bisect
     return out
 
 
@@ -189,7 +192,7 @@ def _one(buf: bytearray, d: Dialect, out: Rewrite, start: int, end: int) -> None
     kind = d.kinds.get(name_b)
     if kind is None:
         if any(c in name_b for c in d.contains):
-            _loop_head_at(buf, start, end)
+            _loop_head_at(buf, start, end, out.loops)
         return
     nxt = _next_char(buf, end)
     if kind == "w":
@@ -216,7 +219,7 @@ def _one(buf: bytearray, d: Dialect, out: Rewrite, start: int, end: int) -> None
         if word and bytes(word.group()).startswith(d.decl_prefixes) and _in_body(buf, start):
             blank(buf, start, end)
     elif kind == "it":
-        _loop_head(buf, start, end, buf.index(b"(", end), need_brace=False)
+        _loop_head(buf, start, end, buf.index(b"(", end), need_brace=False, loops=out.loops)
 
 
 _IDENT = re.compile(rb"\w*")
@@ -270,7 +273,8 @@ def _next_char(buf: bytearray, pos: int) -> int:
     return buf[pos] if pos < n else 0
 
 
-def _loop_head(buf: bytearray, name_start: int, name_end: int, open_at: int, need_brace: bool) -> None:
+def _loop_head(buf: bytearray, name_start: int, name_end: int, open_at: int, need_brace: bool,
+               loops: list[Annotation]) -> None:
     if name_end - name_start < 5 or bytes(buf[name_start:name_end]) in _KEYWORDS:
         return
     at = _prev_pos(buf, name_start)
@@ -284,16 +288,20 @@ def _loop_head(buf: bytearray, name_start: int, name_end: int, open_at: int, nee
     if nxt == 0x7B or (not need_brace and (chr(nxt).isalpha() or nxt == 0x5F)):
         if not _in_body(buf, name_start):
             return
+        # remembered: `scoped_guard(spinlock, &l) { ... }` is a lock scope the lock analysis wants back
+        loops.append(Annotation(bytes(buf[name_start:name_end]).decode(),
+                                " ".join(bytes(buf[open_at + 1:close]).decode("utf-8", "replace").split()),
+                                name_start))
         buf[name_start:name_end] = b"while" + b" " * (name_end - name_start - 5)
 
 
-def _loop_head_at(buf: bytearray, name_start: int, name_end: int) -> None:
+def _loop_head_at(buf: bytearray, name_start: int, name_end: int, loops: list[Annotation]) -> None:
     open_at = _skip_space(buf, name_end)
     if open_at < len(buf) and buf[open_at] == 0x28:
-        _loop_head(buf, name_start, name_end, open_at, need_brace=False)
+        _loop_head(buf, name_start, name_end, open_at, need_brace=False, loops=loops)
 
 
-def _brace_loop(buf: bytearray, close_at: int) -> None:
+def _brace_loop(buf: bytearray, close_at: int, loops: list[Annotation]) -> None:
     # walk back to the '(' that this ')' closes
     depth = 0
     i = close_at
@@ -318,7 +326,7 @@ def _brace_loop(buf: bytearray, close_at: int) -> None:
         start -= 1
     if start == name_end or chr(buf[start]).isdigit():
         return
-    _loop_head(buf, start, name_end, i, need_brace=True)
+    _loop_head(buf, start, name_end, i, need_brace=True, loops=loops)
 
 
 def _type_argument(buf: bytearray, name: str, open_at: int, d: Dialect) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from dataclasses import replace
 
 from patchlint.cparse import tsapi
 from patchlint.cparse.defs import CallSite, FunctionDef, ParsedFile
 from patchlint.cparse.dialect import Rewrite, load_dialect, rewrite
+from patchlint.cparse.preproc import PreprocResult
 from patchlint.cparse.preproc import run as preprocess
 from patchlint.cparse.profile import Profile
 
@@ -22,11 +24,13 @@ def content_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def prepare(data: bytes, defines: dict[str, str]) -> tuple[bytearray, Rewrite, object]:
-    """The dialect-rewritten bytes tree-sitter reads, with what the rewrite learnt."""
+def prepare(data: bytes, defines: dict[str, str],
+            dialect_pass: bool = True) -> tuple[bytearray, Rewrite, PreprocResult]:
+    """The bytes tree-sitter reads: the profile's #if branches, then (unless turned off
+    for comparison) the dialect rewrite, with what each step learnt."""
     buf = bytearray(data)
     pre = preprocess(buf, defines)
-    rw = rewrite(buf, load_dialect())
+    rw = rewrite(buf, load_dialect()) if dialect_pass else Rewrite([], {})
     return buf, rw, pre
 
 
@@ -44,11 +48,9 @@ def parse_source(path: str, data: bytes, profile: Profile, defines: dict[str, st
         size_mb, limit_mb = len(data) // (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024)
         return ParsedFile(path, cid, profile.name, len(data), (), (), (),
                           f"file is {size_mb} MB, over the {limit_mb} MB limit")
-    if dialect_pass:
-        buf, rw, pre = prepare(data, defines if defines is not None else profile.define_map())
-        macros, tested = tuple(pre.macros), tuple(sorted(pre.config_tested))
-    else:
-        buf, rw, macros, tested = bytearray(data), Rewrite([], {}), (), ()
+    buf, rw, pre = prepare(data, defines if defines is not None else profile.define_map(), dialect_pass)
+    macros = tuple(replace(m, file=path) for m in pre.macros)
+    tested = tuple(sorted(pre.config_tested))
     tree = parse_tree(buf)
     functions = _functions(path, bytes(buf), tree.root_node, rw)
     return ParsedFile(path, cid, profile.name, len(data), functions, macros, tested)
@@ -60,11 +62,14 @@ def _text(buf: bytes, node) -> str:
 
 def _functions(path: str, buf: bytes, root, rw: Rewrite) -> tuple[FunctionDef, ...]:
     caps = tsapi.captures(tsapi.query("functions", "calls"), root)
-    calls = caps.get("call.function", [])
+    # captures of two patterns come interleaved, not sorted: order them for bisect
+    calls = sorted(caps.get("call.function", []), key=lambda n: n.start_byte)
     # One walk for both queries; definitions do not nest, so their bodies line up.
-    defs = zip(caps.get("function.definition", []), caps.get("function.body", []), strict=True)
+    defs = zip(sorted(caps.get("function.definition", []), key=lambda n: n.start_byte),
+               sorted(caps.get("function.body", []), key=lambda n: n.start_byte), strict=True)
     call_starts = [c.start_byte for c in calls]
     ann_offsets = [a.offset for a in rw.annotations]
+    loop_offsets = [a.offset for a in rw.loops]
     out = []
     for node, body in defs:
         found = _declarator(node)
@@ -90,6 +95,8 @@ def _functions(path: str, buf: bytes, root, rw: Rewrite) -> tuple[FunctionDef, .
             return_type=" ".join(head.replace("static", " ").replace("inline", " ").split()),
             params_text=_text(buf, params_node), static=bool(re.search(r"\bstatic\b", head)),
             annotations=tuple(rw.annotations[a_lo:a_hi]), calls=tuple(sites),
+            loop_macros=tuple(rw.loops[bisect.bisect_left(loop_offsets, body.start_byte):
+                                       bisect.bisect_left(loop_offsets, body.end_byte)]),
             parse_ok=not body.has_error, error_line=error_line,
         ))
     return tuple(out)

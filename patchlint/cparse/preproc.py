@@ -26,6 +26,7 @@ class MacroDef:
     params: tuple[str, ...] | None  # None for an object-like macro
     body: str
     line: int
+    file: str = ""
 
 
 @dataclass

@@ -11,6 +11,7 @@ from functools import cache
 from patchlint.errors import PatchlintError
 from patchlint.resources import grammar_file
 
+_GUARD = re.compile(rb"^[ \t]*#[ \t]*ifndef[ \t]+(\w+)[ \t]*\n[ \t]*#[ \t]*define[ \t]+\1\b", re.MULTILINE)
 _ARCH_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\()?[ \t]*([^\n]*)", re.MULTILINE)
 
 
@@ -62,7 +63,10 @@ def arch_defines(read, list_files, arch: str) -> dict[str, str]:
         if not path.endswith(".h"):
             continue
         data = read(path) or b""
+        guards = set(_GUARD.findall(data))  # a header's include guard says nothing about features
         for m in _ARCH_DEFINE.finditer(data):
+            if m.group(1) in guards:
+                continue
             body = m.group(3).decode("utf-8", "replace").split("/*")[0].strip()
             out.setdefault(m.group(1).decode(), "1" if m.group(2) else body)
     return out

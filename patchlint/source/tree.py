@@ -7,7 +7,9 @@ and refused when they could be taken for an option.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from patchlint.errors import PatchlintError
 from patchlint.ingest.paths import check_tree_path
 from patchlint.ingest.revisions import check_revision, resolve_commit
 
+_WORD = re.compile(r"[A-Za-z_]\w*")
 _MAKE_VAR = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)", re.MULTILINE)
 
 
@@ -44,6 +47,29 @@ class Tree:
     def describe(self) -> dict[str, str | None]:
         return {"path": self.name, "revision": self.revision, "kernel_version": self.kernel_version()}
 
+    def list_files(self, prefix: str) -> list[str]:  # pragma: no cover - interface
+        """Tree-relative paths of the files under directory `prefix` ("" for all), sorted."""
+        raise NotImplementedError
+
+    def grep(self, word: str, globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
+        """(path, line, text) of every line holding `word` as a whole word, via git grep."""
+        if not _WORD.fullmatch(word):
+            raise ValueError(f"not an identifier: {word!r}")
+        out = []
+        for line in self._git_grep(["-n", "-w", "-F", "-I", "--no-color", "-e", word], globs).splitlines():
+            path, _, rest = line.partition("\0")
+            number, _, text = rest.partition("\0")
+            if number.isdigit():
+                out.append((path, int(number), text))
+        return out
+
+    def _git_grep(self, args: list[str], globs: tuple[str, ...]) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def content_id(self, path: str) -> str | None:
+        """An id that changes when the file does, if the tree knows one without reading it."""
+        return None
+
 
 @dataclass
 class DirTree(Tree):
@@ -62,10 +88,27 @@ class DirTree(Tree):
                 raise PatchlintError(self.name, f"{path} is a symlink that leaves the tree", None,
                                      "refusing to read outside the tree")
             data = real.read_bytes() if real.is_file() else None
-        except OSError:
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Path.resolve, Python < 3.13)
             data = None  # vanished or unreadable: the same as absent to a patch
         self._cache[path] = data
         return data
+
+
+    def list_files(self, prefix: str) -> list[str]:
+        base = self.root / prefix if prefix else self.root
+        out = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d != ".git" and not os.path.islink(os.path.join(dirpath, d)))
+            rel = os.path.relpath(dirpath, self.root)
+            for f in filenames:
+                out.append(f if rel == "." else f"{rel}/{f}")
+        return sorted(out)
+
+    def _git_grep(self, args: list[str], globs: tuple[str, ...]) -> str:
+        # --no-index: any directory, git work tree or not; the word was checked to be an identifier.
+        cmd = ["git", "grep", "--no-index", "-z", *args, "--", *globs]
+        proc = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, errors="replace")
+        return proc.stdout if proc.returncode in (0, 1) else ""
 
 
 @dataclass
@@ -89,6 +132,28 @@ class GitTree(Tree):
             data = None
         self._cache[path] = data
         return data
+
+    def list_files(self, prefix: str) -> list[str]:
+        try:
+            top = self.commit.tree / prefix if prefix else self.commit.tree
+        except KeyError:
+            return []
+        if top.type != "tree":
+            return []
+        return sorted(b.path for b in top.traverse() if b.type == "blob")
+
+    def content_id(self, path: str) -> str | None:
+        try:
+            obj = self.commit.tree / path
+        except KeyError:
+            return None
+        return obj.hexsha if obj.type == "blob" else None
+
+    def _git_grep(self, args: list[str], globs: tuple[str, ...]) -> str:
+        out = self.repo.git.execute(["git", "grep", "-z", *args, self.commit.hexsha, "--", *globs],
+                                    with_extended_output=True, with_exceptions=False)[1]
+        prefix = self.commit.hexsha + ":"
+        return "\n".join(ln[len(prefix):] if ln.startswith(prefix) else ln for ln in out.splitlines())
 
 
 def open_repo(path: Path, name: str) -> git.Repo | None:

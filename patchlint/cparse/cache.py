@@ -1,0 +1,100 @@
+"""Parsed summaries cached by content: git blob id (or the same hash of the bytes).
+
+The cache lives in the user's cache directory ($PATCHLINT_CACHE_DIR, else
+$XDG_CACHE_HOME/patchlint, else ~/.cache/patchlint), one file per summary,
+written to a temporary name and renamed into place, so two patchlint
+processes sharing it never see half a file.  A file that does not load —
+corrupt, truncated, from another patchlint version — is ignored and
+rebuilt, never reported as an error.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from patchlint import __version__
+from patchlint.cparse.defs import ParsedFile
+
+_MAGIC = "patchlint-summary"
+
+
+def default_cache_dir() -> Path | None:
+    env = os.environ.get("PATCHLINT_CACHE_DIR")
+    if env is not None:
+        return None if env in ("", "off", "none") else Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "patchlint"
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    rebuilt: int = 0  # entries that existed but did not load
+    write_errors: int = 0
+
+
+class SummaryCache:
+    def __init__(self, root: Path | None = None, enabled: bool = True):
+        self.root = (root if root is not None else default_cache_dir()) if enabled else None
+        self.stats = CacheStats()
+
+    @property
+    def directory(self) -> Path | None:
+        return None if self.root is None else self.root / f"v{__version__}"
+
+    def _path(self, key: str) -> Path | None:
+        d = self.directory
+        return None if d is None else d / key[:2] / f"{key}.pickle"
+
+    def get(self, key: str) -> ParsedFile | None:
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as fh:
+                magic, version, stored_key, value = pickle.load(fh)
+            if magic != _MAGIC or version != __version__ or stored_key != key or not isinstance(value, ParsedFile):
+                raise ValueError("stale entry")
+        except FileNotFoundError:
+            self.stats.misses += 1
+            return None
+        except Exception:  # noqa: BLE001 - any broken entry is rebuilt silently
+            self.stats.misses += 1
+            self.stats.rebuilt += 1
+            return None
+        self.stats.hits += 1
+        return value
+
+    def put(self, key: str, value: ParsedFile) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump((_MAGIC, __version__, key, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError:
+            self.stats.write_errors += 1  # a read-only or full cache slows us down, nothing more
+
+    def size(self) -> tuple[int, int]:
+        """(entries, bytes) in this version's directory."""
+        d = self.directory
+        if d is None or not d.is_dir():
+            return 0, 0
+        entries = total = 0
+        for p in d.rglob("*.pickle"):
+            entries += 1
+            total += p.stat().st_size
+        return entries, total

@@ -1,0 +1,92 @@
+"""Parse quality of a set of files: what `patchlint doctor` reports."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from patchlint.cparse.index import FunctionIndex
+
+_CONSTRUCT = re.compile(rb"([A-Za-z_]\w*)\s*\(")
+
+
+@dataclass
+class Survey:
+    files: int = 0
+    bytes: int = 0
+    functions: int = 0
+    clean: int = 0
+    not_analysed: list[tuple[str, str]] = field(default_factory=list)
+    worst: list[tuple[str, int, str]] = field(default_factory=list)  # (construct, count, example path:line)
+    config_tested: int = 0
+    config_set: int = 0
+    seconds: float = 0.0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    cache_rebuilt: int = 0
+
+    @property
+    def clean_share(self) -> float:
+        return 100.0 * self.clean / self.functions if self.functions else 100.0
+
+
+def c_files(index: FunctionIndex, paths: list[str]) -> list[str]:
+    out: set[str] = set()
+    for p in paths or [""]:
+        p = p.strip("/")
+        if p.endswith((".c", ".h")) and index.read(p) is not None:
+            out.add(p)
+            continue
+        out.update(f for f in index.tree.list_files(p) if f.endswith(".c"))
+    return sorted(out)
+
+
+def survey(index: FunctionIndex, files: list[str], worst: int = 10) -> Survey:
+    result = Survey()
+    before = (index.cache.stats.hits, index.cache.stats.misses, index.cache.stats.rebuilt)
+    constructs: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    tested: set[str] = set()
+    t0 = time.perf_counter()
+    for path in files:
+        parsed = index.parsed(path)
+        if parsed is None:
+            result.not_analysed.append((path, "vanished before it could be read"))
+            continue
+        result.files += 1
+        result.bytes += parsed.size
+        tested.update(parsed.config_tested)
+        if parsed.not_analysed:
+            result.not_analysed.append((path, parsed.not_analysed))
+            continue
+        for f in parsed.functions:
+            result.functions += 1
+            if f.parse_ok:
+                result.clean += 1
+                continue
+            key = _construct(index, path, f.error_line)
+            constructs[key] += 1
+            examples.setdefault(key, f"{path}:{f.error_line}")
+    result.seconds = time.perf_counter() - t0
+    stats = index.cache.stats
+    result.cache_hits, result.cache_misses, result.cache_rebuilt = (
+        stats.hits - before[0], stats.misses - before[1], stats.rebuilt - before[2])
+    result.config_tested = len(tested)
+    defined = index.profile.define_map()
+    result.config_set = sum(1 for name in tested if name in defined)
+    result.worst = [(k, n, examples[k]) for k, n in sorted(constructs.items(), key=lambda kv: (-kv[1], kv[0]))[:worst]]
+    return result
+
+
+def _construct(index: FunctionIndex, path: str, line: int | None) -> str:
+    """Name the construct at an error line: the first call-like identifier there."""
+    data = index.read(path) or b""
+    if line is None:
+        return "?"
+    text = data.split(b"\n")[line - 1] if line - 1 < data.count(b"\n") + 1 else b""
+    m = _CONSTRUCT.search(text)
+    if m:
+        return m.group(1).decode("utf-8", "replace") + "(...)"
+    return " ".join(text.decode("utf-8", "replace").split())[:40] or "?"

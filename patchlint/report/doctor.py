@@ -1,0 +1,36 @@
+"""`patchlint doctor` as text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from patchlint.cparse.survey import Survey
+
+
+def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_dir: Path | None,
+                  cache_size: tuple[int, int]) -> str:
+    out = []
+    rev = f" at {tree['revision'][:12]}" if tree.get("revision") else ""
+    out.append(f"tree: {tree['path']}{rev} (Linux {tree['kernel_version']}), profile {profile}")
+    out.append(f"paths: {' '.join(paths) if paths else '(whole tree)'}")
+    out.append(f"files: {s.files} C files, {s.bytes / 1e6:.1f} MB")
+    out.append(f"functions: {s.functions} in the profile's #if branches; {s.clean} parse cleanly "
+               f"({s.clean_share:.2f}%), {s.functions - s.clean} with a parse error in the body")
+    if s.worst:
+        out.append("constructs at the first parse error, most frequent first (add macros to grammars/dialect.toml):")
+        width = max(len(k) for k, _, _ in s.worst)
+        for construct, count, example in s.worst:
+            out.append(f"  {count:>5}  {construct:<{width}}  e.g. {example}")
+    for path, reason in s.not_analysed:
+        out.append(f"not analysed: {path}: {reason}")
+    out.append(f"config: {s.config_tested} CONFIG_ options tested by #if, {s.config_set} set by the profile, "
+               f"{s.config_tested - s.config_set} taken as off (undefined is 0, as in C)")
+    if cache_dir is None:
+        out.append("cache: off")
+    else:
+        entries, size = cache_size
+        out.append(f"cache: {cache_dir} ({entries} entries, {size / 1e6:.1f} MB); this run: {s.cache_hits} hits, "
+                   f"{s.cache_misses} misses, {s.cache_rebuilt} rebuilt")
+    rate = s.bytes / 1e6 / s.seconds if s.seconds else 0.0
+    out.append(f"throughput: {s.bytes / 1e6:.1f} MB in {s.seconds:.2f} s ({rate:.1f} MB/s)")
+    return "\n".join(out) + "\n"
