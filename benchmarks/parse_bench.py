@@ -80,7 +80,28 @@ def main() -> int:
         _, nf, ef = frontend(files)
         print(f"{d:<16}{len(files):>6}{mb:>6.1f}{nb:>9}{100 * (nb - eb) / nb:>8.2f}%{nf:>7}"
               f"{100 * (nf - ef) / nf:>7.2f}%{tb:>8.2f}{tf:>8.2f}{tf / tb:>6.2f}x")
+    cache_bench(root)
     return 0
+
+
+def cache_bench(root: Path) -> None:
+    """`patchlint doctor mm` cold (empty cache) against warm (second run), same process."""
+    import tempfile
+
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.cparse.index import FunctionIndex
+    from patchlint.cparse.survey import c_files, survey
+    from patchlint.source.tree import open_tree
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = open_tree(str(root))
+        profile = load_profile("s390")
+        cold_index = FunctionIndex(tree, profile, SummaryCache(Path(tmp)))
+        files = c_files(cold_index, ["mm"])
+        cold = survey(cold_index, files)
+        warm = survey(FunctionIndex(open_tree(str(root)), profile, SummaryCache(Path(tmp))), files)
+    print(f"doctor mm/: cold {cold.seconds:.2f} s ({cold.cache_misses} parsed), warm {warm.seconds:.2f} s "
+          f"({warm.cache_hits} from cache): {cold.seconds / warm.seconds:.1f}x faster")
 
 
 if __name__ == "__main__":

@@ -52,14 +52,22 @@ class SummaryCache:
         d = self.directory
         return None if d is None else d / key[:2] / f"{key}.pickle"
 
-    def get(self, key: str) -> ParsedFile | None:
+    def get(self, key: str, kind: type = ParsedFile, counted: bool = True):
+        """The entry, or None; `counted` entries show in stats (summaries do, helper tables don't)."""
+        before = (self.stats.hits, self.stats.misses, self.stats.rebuilt)
+        value = self._get(key, kind)
+        if not counted:
+            self.stats.hits, self.stats.misses, self.stats.rebuilt = before
+        return value
+
+    def _get(self, key: str, kind: type):
         path = self._path(key)
         if path is None:
             return None
         try:
             with open(path, "rb") as fh:
                 magic, version, stored_key, value = pickle.load(fh)
-            if magic != _MAGIC or version != __version__ or stored_key != key or not isinstance(value, ParsedFile):
+            if magic != _MAGIC or version != __version__ or stored_key != key or not isinstance(value, kind):
                 raise ValueError("stale entry")
         except FileNotFoundError:
             self.stats.misses += 1
@@ -71,7 +79,7 @@ class SummaryCache:
         self.stats.hits += 1
         return value
 
-    def put(self, key: str, value: ParsedFile) -> None:
+    def put(self, key: str, value: object) -> None:
         path = self._path(key)
         if path is None:
             return

@@ -14,6 +14,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from patchlint.cparse.preproc import blank
 from patchlint.resources import grammar_file
@@ -25,8 +26,7 @@ _TYPE_ARG = re.compile(
 _STATEMENT_START = set(b";{}:)")
 
 
-@dataclass(frozen=True)
-class Annotation:
+class Annotation(NamedTuple):
     name: str  # e.g. "__acquires"
     argument: str  # e.g. "&mm->page_table_lock"
     offset: int  # byte offset in the file

@@ -46,12 +46,25 @@ class FunctionIndex:
     def defines(self) -> dict[str, str]:
         """The profile's macros plus the feature macros of the tree's own arch headers."""
         if self._defines is None:
-            arch = arch_defines(self.read, self.tree.list_files, self.profile.arch)
+            arch = self._arch_defines()
             self._defines = arch | self.profile.define_map()
             text = "\n".join(f"{k}={v}" for k, v in sorted(self._defines.items()))
             digest = hashlib.sha256((text + load_dialect().fingerprint).encode()).hexdigest()[:16]
             self._key_suffix = f"{self.profile.name}-{digest}"
         return self._defines
+
+    def _arch_defines(self) -> dict[str, str]:
+        """Cached by the stamps of the arch headers, which are read only when one changed."""
+        headers = [p for p in self.tree.list_files(f"arch/{self.profile.arch}/include/asm") if p.endswith(".h")]
+        stamps = "\n".join(f"{p}={self.tree.stamp(p)}" for p in headers if p not in self.overlay)
+        overlaid = "\n".join(f"{p}={content_id(d)}" for p, d in sorted(self.overlay.items())
+                              if d is not None and p.startswith(f"arch/{self.profile.arch}/include/asm/"))
+        key = "arch-" + hashlib.sha256(f"{self.profile.arch}\n{stamps}\n{overlaid}".encode()).hexdigest()
+        found = self.cache.get(key, dict, counted=False)
+        if found is None:
+            found = arch_defines(self.read, self.tree.list_files, self.profile.arch)
+            self.cache.put(key, found)
+        return found
 
     def read(self, path: str) -> bytes | None:
         if path in self.overlay:

@@ -70,6 +70,10 @@ class Tree:
         """An id that changes when the file does, if the tree knows one without reading it."""
         return None
 
+    def stamp(self, path: str) -> str | None:
+        """Cheap evidence that a file is unchanged (blob id, or size and mtime on disk)."""
+        return self.content_id(path)
+
 
 @dataclass
 class DirTree(Tree):
@@ -103,6 +107,13 @@ class DirTree(Tree):
             for f in filenames:
                 out.append(f if rel == "." else f"{rel}/{f}")
         return sorted(out)
+
+    def stamp(self, path: str) -> str | None:
+        try:
+            st = os.stat(self.root / path)
+        except OSError:
+            return None
+        return f"{st.st_size}:{st.st_mtime_ns}"
 
     def _git_grep(self, args: list[str], globs: tuple[str, ...]) -> str:
         # --no-index: any directory, git work tree or not; the word was checked to be an identifier.
