@@ -16,43 +16,17 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from patchlint.cparse import (  # noqa: E402
-    load_profile,
-    parse_source,
-    tsapi,  # noqa: E402
-)
+from patchlint.cparse import load_profile  # noqa: E402
+from patchlint.cparse.cache import SummaryCache  # noqa: E402
+from patchlint.cparse.index import FunctionIndex  # noqa: E402
+from patchlint.cparse.survey import c_files, compare_with_bare, survey  # noqa: E402
+from patchlint.source.tree import open_tree  # noqa: E402
 
 DIRS = ["mm", "fs/ext4", "kernel/locking"]
-
-
-def bare(files: list[tuple[str, bytes]]) -> tuple[float, int, int]:
-    parser = tsapi.new_parser()
-    q = tsapi.query("functions")
-    t0 = time.perf_counter()
-    total = bad = 0
-    for _, data in files:
-        tree = parser.parse(data)
-        for m in tsapi.matches(q, tree.root_node):
-            total += 1
-            bad += m["function.body"][0].has_error
-    return time.perf_counter() - t0, total, bad
-
-
-def frontend(files: list[tuple[str, bytes]]) -> tuple[float, int, int]:
-    profile = load_profile("s390")
-    defines = profile.define_map()
-    t0 = time.perf_counter()
-    total = bad = 0
-    for name, data in files:
-        parsed = parse_source(name, data, profile, defines)
-        total += len(parsed.functions)
-        bad += sum(not f.parse_ok for f in parsed.functions)
-    return time.perf_counter() - t0, total, bad
 
 
 def main() -> int:
@@ -64,22 +38,23 @@ def main() -> int:
         print("give a kernel tree or set PATCHLINT_KERNEL_TREE", file=sys.stderr)
         return 2
     root = Path(args.tree)
+    tree = open_tree(str(root))
+    profile = load_profile("s390")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"tree: {root}")
     print(f"{'dir':<16}{'files':>6}{'MB':>6}{'fns bare':>9}{'ok bare':>9}{'fns':>7}{'ok':>8}"
           f"{'bare s':>8}{'ours s':>8}{'ratio':>7}")
     for d in DIRS:
-        files = [(str(p.relative_to(root)), p.read_bytes()) for p in sorted((root / d).rglob("*.c"))]
+        index = FunctionIndex(tree, profile, SummaryCache(enabled=False))
+        files = c_files(index, [d])
         if not files:
             print(f"{d:<16} (missing)")
             continue
-        mb = sum(len(x) for _, x in files) / 1e6
-        tb = min(bare(files)[0] for _ in range(args.repeat))
-        _, nb, eb = bare(files)
-        tf = min(frontend(files)[0] for _ in range(args.repeat))
-        _, nf, ef = frontend(files)
-        print(f"{d:<16}{len(files):>6}{mb:>6.1f}{nb:>9}{100 * (nb - eb) / nb:>8.2f}%{nf:>7}"
-              f"{100 * (nf - ef) / nf:>7.2f}%{tb:>8.2f}{tf:>8.2f}{tf / tb:>6.2f}x")
+        mb = sum(len(index.read(f) or b"") for f in files) / 1e6
+        c = compare_with_bare(index, files, args.repeat)
+        print(f"{d:<16}{len(files):>6}{mb:>6.1f}{c.functions_bare:>9}{100 * c.clean_bare / c.functions_bare:>8.2f}%"
+              f"{c.functions:>7}{100 * c.clean / c.functions:>7.2f}%{c.seconds_bare:>8.2f}{c.seconds:>8.2f}"
+              f"{c.ratio:>6.2f}x")
     cache_bench(root)
     return 0
 
@@ -87,11 +62,6 @@ def main() -> int:
 def cache_bench(root: Path) -> None:
     """`patchlint doctor mm` cold (empty cache) against warm (second run), same process."""
     import tempfile
-
-    from patchlint.cparse.cache import SummaryCache
-    from patchlint.cparse.index import FunctionIndex
-    from patchlint.cparse.survey import c_files, survey
-    from patchlint.source.tree import open_tree
 
     with tempfile.TemporaryDirectory() as tmp:
         tree = open_tree(str(root))

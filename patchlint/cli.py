@@ -15,7 +15,7 @@ from patchlint import __version__
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import load_profile
-from patchlint.cparse.survey import c_files, survey
+from patchlint.cparse.survey import c_files, compare_with_bare, survey
 from patchlint.errors import PatchlintError
 from patchlint.ingest import read_series
 from patchlint.ingest.gitrange import read_range
@@ -113,6 +113,8 @@ def doctor(
     profile: Annotated[str | None, typer.Option("--profile", help="Configuration profile from "
                                                 "grammars/profiles.toml (default: s390).", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")] = False,
+    compare: Annotated[bool, typer.Option("--compare", help="Also time bare tree-sitter-c on the same files "
+                                          "and print both, with their ratio.")] = False,
 ) -> None:
     """Parse quality for a tree: functions with and without parse errors, the constructs
     that still defeat the parser, the configuration profile, cache state and throughput."""
@@ -123,8 +125,9 @@ def doctor(
         raise PatchlintError(tree or ".", f"no C files under {' '.join(paths or [])}", None, "check the paths")
     typer.echo(f"patchlint: parsing {len(files)} files", err=True)
     result = survey(index, files)
+    comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
-                                   index.cache.directory, index.cache.size()))
+                                   index.cache.directory, index.cache.size(), comparison))
 
 
 def _tree_for(tree: str | None, base: str | None, series_base: str | None, lenient: bool):

@@ -90,3 +90,54 @@ def _construct(index: FunctionIndex, path: str, line: int | None) -> str:
     if m:
         return m.group(1).decode("utf-8", "replace") + "(...)"
     return " ".join(text.decode("utf-8", "replace").split())[:40] or "?"
+
+
+@dataclass
+class Comparison:
+    """Bare tree-sitter-c against the front-end on the same bytes, same process, best of N."""
+
+    functions_bare: int
+    clean_bare: int
+    seconds_bare: float
+    functions: int
+    clean: int
+    seconds: float
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.seconds_bare if self.seconds_bare else 0.0
+
+
+def compare_with_bare(index: FunctionIndex, files: list[str], repeat: int = 3) -> Comparison:
+    from patchlint.cparse import tsapi
+    from patchlint.cparse.parse import parse_source
+
+    contents = [(p, d) for p in files if (d := index.read(p)) is not None]
+    defines = index.defines()
+    parser = tsapi.new_parser()
+    q = tsapi.query("functions")
+
+    def bare() -> tuple[float, int, int]:
+        t0 = time.perf_counter()
+        total = clean = 0
+        for _, data in contents:
+            caps = tsapi.captures(q, parser.parse(data).root_node)
+            for body in caps.get("function.body", []):
+                total += 1
+                clean += not body.has_error
+        return time.perf_counter() - t0, total, clean
+
+    def ours() -> tuple[float, int, int]:
+        t0 = time.perf_counter()
+        total = clean = 0
+        for path, data in contents:
+            parsed = parse_source(path, data, index.profile, defines)
+            total += len(parsed.functions)
+            clean += sum(f.parse_ok for f in parsed.functions)
+        return time.perf_counter() - t0, total, clean
+
+    tb = min(bare()[0] for _ in range(repeat))
+    _, nb, cb = bare()
+    tf = min(ours()[0] for _ in range(repeat))
+    _, nf, cf = ours()
+    return Comparison(nb, cb, tb, nf, cf, tf)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchlint.cparse.survey import Survey
+from patchlint.cparse.survey import Comparison, Survey
 
 
 def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_dir: Path | None,
-                  cache_size: tuple[int, int]) -> str:
+                  cache_size: tuple[int, int], comparison: Comparison | None = None) -> str:
     out = []
     rev = f" at {tree['revision'][:12]}" if tree.get("revision") else ""
     out.append(f"tree: {tree['path']}{rev} (Linux {tree['kernel_version']}), profile {profile}")
@@ -33,4 +33,11 @@ def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_d
                    f"{s.cache_misses} misses, {s.cache_rebuilt} rebuilt")
     rate = s.bytes / 1e6 / s.seconds if s.seconds else 0.0
     out.append(f"throughput: {s.bytes / 1e6:.1f} MB in {s.seconds:.2f} s ({rate:.1f} MB/s)")
+    if comparison is not None:
+        c = comparison
+        bare_share = 100.0 * c.clean_bare / c.functions_bare if c.functions_bare else 100.0
+        out.append(f"compared with bare tree-sitter-c (best of 3, no cache): bare {c.seconds_bare:.2f} s, "
+                   f"{bare_share:.2f}% of {c.functions_bare} functions clean; front-end {c.seconds:.2f} s, "
+                   f"{100.0 * c.clean / max(c.functions, 1):.2f}% of {c.functions} clean; "
+                   f"{c.ratio:.2f}x the bare time")
     return "\n".join(out) + "\n"
