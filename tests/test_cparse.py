@@ -298,3 +298,67 @@ def test_the_pass_never_loses_a_call_on_a_real_tree():
             lost_total += len(lost)
             assert not lost, f"{path.name}:{f.start_line} {f.name} lost {lost}"
     assert lost_total == 0
+
+
+def test_body_ir_from_the_fixture_tree():
+    from patchlint.cparse import ir
+
+    index = FunctionIndex(open_tree(str(TREE)), S390, SummaryCache(enabled=False))
+    (zap,) = index.definitions("zap_pte_range")
+    body = index.body(zap)
+    assert body.complete
+    calls = sorted((n for n in _walk(body.block) if isinstance(n, ir.Call)), key=lambda c: c.line)
+    names = [c.name for c in calls]
+    assert names.index("pte_offset_map_lock") < names.index("page_remove_rmap") < names.index("pte_unmap_unlock")
+    loops = [n for n in _walk(body.block) if isinstance(n, ir.Loop)]
+    assert [lp.kind for lp in loops] == ["do"]
+    (anon,) = index.definitions("try_to_unmap_anon")
+    (loop,) = [n for n in _walk(index.body(anon).block) if isinstance(n, ir.Loop)]
+    assert loop.macro == "list_for_each_entry"
+    (spd_fn,) = index.definitions("set_page_dirty")
+    indirect = [c for c in _walk(index.body(spd_fn).block) if isinstance(c, ir.Call) and c.name is None]
+    assert indirect and isinstance(indirect[0].func, ir.Unary) and indirect[0].func.op == "*"
+
+
+def test_body_ir_marks_deep_nesting_incomplete(tmp_path):
+    tree_dir = tmp_path / "linux"
+    shutil.copytree(TREE, tree_dir)
+    (tree_dir / "mm" / "deep.c").write_bytes(b"void deep(void)\n{\n" + b"{" * 3000 + b"x();" + b"}" * 3000 + b"\n}\n")
+    index = FunctionIndex(open_tree(str(tree_dir)), S390, SummaryCache(enabled=False))
+    (deep,) = index.definitions("deep")
+    body = index.body(deep)
+    assert body is not None and not body.complete
+
+
+def _walk(node):
+    """Every IR node under node, iteratively."""
+    from dataclasses import fields, is_dataclass
+
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        for f in fields(n):
+            v = getattr(n, f.name)
+            items = v if isinstance(v, tuple) else (v,)
+            for item in items:
+                if isinstance(item, tuple):
+                    stack.extend(x for x in item if is_dataclass(x))
+                elif is_dataclass(item):
+                    stack.append(item)
+
+
+@needs_tree
+def test_body_ir_builds_for_every_function_of_mm():
+    index = FunctionIndex(open_tree(KTREE), S390, SummaryCache(enabled=False))
+    from patchlint.cparse.survey import c_files
+
+    total = complete = 0
+    for path in c_files(index, ["mm"]):
+        parsed = index.parsed(path)
+        for f in parsed.functions:
+            body = index.body(f)
+            assert body is not None, f"{path}: {f.name}"
+            total += 1
+            complete += body.complete
+    assert total > 5000 and complete / total >= 0.97

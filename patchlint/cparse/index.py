@@ -16,7 +16,8 @@ from fnmatch import fnmatch
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.defs import FunctionDef, ParsedFile
 from patchlint.cparse.dialect import load_dialect
-from patchlint.cparse.parse import content_id, parse_source
+from patchlint.cparse.ir import Body, build_body
+from patchlint.cparse.parse import content_id, parse_source, parse_tree, prepare
 from patchlint.cparse.preproc import MacroDef
 from patchlint.cparse.profile import Profile, arch_defines
 from patchlint.source.tree import Tree
@@ -41,6 +42,8 @@ class FunctionIndex:
     _defines: dict[str, str] | None = field(default=None, repr=False)
     _key_suffix: str | None = field(default=None, repr=False)
     unparsed: list[Unparsed] = field(default_factory=list)
+    _trees: dict[str, tuple] = field(default_factory=dict, repr=False)
+    _bodies: dict[tuple, Body | None] = field(default_factory=dict, repr=False)
 
     # -- configuration -------------------------------------------------------------------------
     def defines(self) -> dict[str, str]:
@@ -154,6 +157,27 @@ class FunctionIndex:
         arch_dir = f"arch/{self.profile.arch}/"
         found: list[FunctionDef | MacroDef] = [*self.definitions(name), *self.macro(name)]
         return sorted(found, key=lambda d: (not d.file.startswith(arch_dir), d.file))
+
+    def body(self, fn: FunctionDef) -> Body | None:
+        """The IR of a function's body, built on demand from the same bytes as its summary."""
+        key = (fn.file, fn.start_byte, fn.name)
+        if key in self._bodies:
+            return self._bodies[key]
+        tree = self._trees.get(fn.file)
+        if tree is None:
+            data = self.read(fn.file)
+            if data is None:
+                return None
+            buf, _, _ = prepare(data, self.defines())
+            tree = (bytes(buf), parse_tree(buf))
+            if len(self._trees) > 32:  # keep memory bounded on big call graphs
+                self._trees.pop(next(iter(self._trees)))
+            self._trees[fn.file] = tree
+        buf, parsed = tree
+        result = build_body(buf, parsed.root_node, fn.start_byte, fn.name, fn.file,
+                            {m.offset: m.name for m in fn.loop_macros})
+        self._bodies[key] = result
+        return result
 
     def parse_paths(self, paths: Iterable[str]) -> list[ParsedFile]:
         out = []
