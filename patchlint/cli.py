@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from patchlint import __version__
+from patchlint.checks import analyse_series, fails
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import load_profile
@@ -19,6 +20,7 @@ from patchlint.cparse.survey import c_files, compare_with_bare, survey
 from patchlint.errors import PatchlintError
 from patchlint.ingest import read_series
 from patchlint.ingest.gitrange import read_range
+from patchlint.report.check_text import render_check_text
 from patchlint.report.doctor import render_doctor
 from patchlint.report.document import document, render_json
 from patchlint.report.show import render_show_text
@@ -41,6 +43,18 @@ app = typer.Typer(
 class ShowFormat(StrEnum):
     text = "text"
     json = "json"
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    new_error = "new-error"
+    new = "new"
+    any = "any"
+    never = "never"
 
 
 def _version(value: bool) -> None:
@@ -74,6 +88,50 @@ LenientOpt = Annotated[bool, typer.Option("--lenient", help="Recover whitespace-
 
 
 @app.command()
+def check(
+    series: SeriesArg = None,
+    range_: RangeOpt = None,
+    tree: TreeOpt = None,
+    base: BaseOpt = None,
+    lenient: LenientOpt = False,
+    fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Which findings make the exit status 1: new errors, "
+                                            "new errors and warnings (default), any finding, or never.")
+                       ] = FailOn.new,
+) -> None:
+    """Check a series: apply it in memory and report, per patch, the findings it
+    introduces (new), removes (fixed) or leaves (existing)."""
+    parsed, kernel = _load(series, range_, tree, base, lenient)
+    applied = apply_series(kernel, parsed)
+    findings = analyse_series(applied)
+    _notes(parsed)
+    doc = document(parsed, applied, findings, kernel.describe())
+    sys.stdout.write(render_json(doc) if fmt is CheckFormat.json else render_check_text(doc))
+    if fails(findings, fail_on.value):
+        raise typer.Exit(1)
+
+
+def _load(series: list[str] | None, range_: str | None, tree: str | None, base: str | None, lenient: bool):
+    """The series and the tree it applies to, for commands that need both."""
+    if range_ and series:
+        raise PatchlintError("--range", "give either series files or --range, not both", None, None)
+    if range_:
+        parsed, base_sha = read_range(tree or ".", range_, lenient=lenient)
+        return parsed, open_tree(tree, base_sha)
+    if not series:
+        raise PatchlintError("patchlint", "no series given", None,
+                             "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
+    parsed = read_series(series, lenient=lenient)
+    return parsed, open_tree(tree, base, parsed.base_commit)
+
+
+def _notes(parsed) -> None:
+    for note in parsed.notes:
+        where = f"{note.source}:{note.line}" if note.line else note.source
+        typer.echo(f"patchlint: note: {where}: {note.message}", err=True)
+
+
+@app.command()
 def show(
     series: SeriesArg = None,
     range_: RangeOpt = None,
@@ -97,9 +155,7 @@ def show(
         kernel = _tree_for(tree, base, parsed.base_commit, lenient)
     applied = apply_series(kernel, parsed) if kernel is not None else None
     findings = apply_findings(applied) if applied is not None else []
-    for note in parsed.notes:
-        where = f"{note.source}:{note.line}" if note.line else note.source
-        typer.echo(f"patchlint: note: {where}: {note.message}", err=True)
+    _notes(parsed)
     doc = document(parsed, applied, findings, kernel.describe() if kernel is not None else None)
     sys.stdout.write(render_json(doc) if fmt is ShowFormat.json else render_show_text(doc))
 

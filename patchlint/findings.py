@@ -29,6 +29,23 @@ SEVERITIES = ("error", "warning", "check")
 
 
 @dataclass(frozen=True)
+class TraceStep:
+    """One step of evidence: an acquisition in a lock chain, or a step of a replayed interleaving.
+
+    `cpu` is the column a reporter puts it in (lockdep's CPU0/CPU1 table; a
+    SARIF threadFlow per CPU).  `state` lists the model state changes that
+    matter at this step, e.g. "PG_swapcache 0->1".
+    """
+
+    cpu: int
+    event: str  # e.g. "lock(pte_lock)", "spin on trylock_page(page_lock)", "BUG_ON(slot == NULL)"
+    file: str | None = None
+    line: int | None = None
+    function: str | None = None
+    state: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Finding:
     kind: str
     status: str
@@ -38,9 +55,12 @@ class Finding:
     line: int | None  # post-image line (for "fixed": pre-image line)
     function: str | None
     message: str
-    locks: tuple[str, ...] = ()
-    scenario: str | None = None
-    trace: tuple[str, ...] = ()
+    locks: tuple[str, ...] = ()  # lock classes involved, outermost first
+    scenario: str | None = None  # the model scenario that produced it
+    trace: tuple[TraceStep, ...] = ()  # the interleaving (CPU columns) that shows it
+    chain: tuple[TraceStep, ...] = ()  # lockdep's "existing dependency chain": where each edge was taken
+    explanation: str | None = None  # why a site is safe or not, for --explain
+    identity: str = ""  # stable across line moves: how before/after findings are matched
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

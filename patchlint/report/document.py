@@ -80,6 +80,14 @@ def patch_dict(p: Patch, applied: AppliedSeries | None) -> dict[str, Any]:
     }
 
 
+def finding_dict(f: Finding) -> dict[str, Any]:
+    out = asdict(f)
+    out["locks"] = list(f.locks)
+    out["trace"] = [asdict(t) | {"state": list(t.state)} for t in f.trace]
+    out["chain"] = [asdict(t) | {"state": list(t.state)} for t in f.chain]
+    return out
+
+
 def document(series: Series, applied: AppliedSeries | None, findings: list[Finding],
              tree: dict[str, Any] | None) -> dict[str, Any]:
     return {
@@ -92,8 +100,7 @@ def document(series: Series, applied: AppliedSeries | None, findings: list[Findi
             "message_id": series.cover.message_id,
         },
         "patches": [patch_dict(p, applied) for p in series.patches],
-        "findings": [asdict(f) | {"locks": list(f.locks), "trace": list(f.trace)}
-                     for f in sorted(findings, key=Finding.sort_key)],
+        "findings": [finding_dict(f) for f in sorted(findings, key=Finding.sort_key)],
         "notes": [{"source": n.source, "line": n.line, "message": n.message} for n in series.notes],
     }
 
