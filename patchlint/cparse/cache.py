@@ -20,6 +20,9 @@ from patchlint import __version__
 from patchlint.cparse.defs import ParsedFile
 
 _MAGIC = "patchlint-summary"
+# Bumped whenever the summary records change shape, so old entries are rebuilt
+# (the directory also carries patchlint's version).
+SUMMARY_FORMAT = 2
 
 
 def default_cache_dir() -> Path | None:
@@ -46,7 +49,7 @@ class SummaryCache:
 
     @property
     def directory(self) -> Path | None:
-        return None if self.root is None else self.root / f"v{__version__}"
+        return None if self.root is None else self.root / f"v{__version__}-s{SUMMARY_FORMAT}"
 
     def _path(self, key: str) -> Path | None:
         d = self.directory

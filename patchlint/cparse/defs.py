@@ -51,6 +51,16 @@ class FunctionDef:
         return range(self.start_line, self.end_line + 1)
 
 
+class Initializer(NamedTuple):
+    """One designated member of a file-scope struct initializer: `.set_page_dirty = fn`."""
+
+    struct: str  # e.g. "address_space_operations"
+    name: str  # the variable, e.g. "swap_aops"
+    field: str
+    value: str  # the member's expression, as text
+    line: int
+
+
 @dataclass(frozen=True)
 class ParsedFile:
     path: str
@@ -61,6 +71,7 @@ class ParsedFile:
     macros: tuple[MacroDef, ...]
     config_tested: tuple[str, ...]
     not_analysed: str | None = None  # why the file was not parsed at all
+    initializers: tuple[Initializer, ...] = ()
 
     def function(self, name: str) -> FunctionDef | None:
         return next((f for f in self.functions if f.name == name), None)

@@ -8,7 +8,7 @@ import re
 from dataclasses import replace
 
 from patchlint.cparse import tsapi
-from patchlint.cparse.defs import CallSite, FunctionDef, ParsedFile
+from patchlint.cparse.defs import CallSite, FunctionDef, Initializer, ParsedFile
 from patchlint.cparse.dialect import Rewrite, load_dialect, rewrite
 from patchlint.cparse.preproc import PreprocResult
 from patchlint.cparse.preproc import run as preprocess
@@ -52,8 +52,20 @@ def parse_source(path: str, data: bytes, profile: Profile, defines: dict[str, st
     macros = tuple(replace(m, file=path) for m in pre.macros)
     tested = tuple(sorted(pre.config_tested))
     tree = parse_tree(buf)
-    functions = _functions(path, bytes(buf), tree.root_node, rw)
-    return ParsedFile(path, cid, profile.name, len(data), functions, macros, tested)
+    text = bytes(buf)
+    functions = _functions(path, text, tree.root_node, rw)
+    return ParsedFile(path, cid, profile.name, len(data), functions, macros, tested,
+                      initializers=_initializers(text, tree.root_node))
+
+
+def _initializers(buf: bytes, root) -> tuple[Initializer, ...]:
+    out = []
+    for m in tsapi.matches(tsapi.query("initializers"), root, max_start_depth=0):
+        value = m["init.value"][0]
+        out.append(Initializer(_text(buf, m["init.type"][0]), _text(buf, m["init.name"][0]),
+                               _text(buf, m["init.field"][0]), " ".join(_text(buf, value).split()),
+                               value.start_point[0] + 1))
+    return tuple(out)
 
 
 def _text(buf: bytes, node) -> str:

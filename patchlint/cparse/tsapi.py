@@ -40,11 +40,15 @@ def query(*names: str) -> tree_sitter.Query:
         return language().query(source)
 
 
-def matches(q: tree_sitter.Query, node: Any) -> list[dict[str, list[Any]]]:
-    """Each match as {capture name: [nodes]}, in document order."""
+def matches(q: tree_sitter.Query, node: Any, max_start_depth: int | None = None) -> list[dict[str, list[Any]]]:
+    """Each match as {capture name: [nodes]}, in document order.  max_start_depth=0 looks
+    only at patterns rooted at `node` itself, which is far cheaper for file-scope queries."""
     cursor_cls = getattr(tree_sitter, "QueryCursor", None)
     if cursor_cls is not None:
-        raw = cursor_cls(q).matches(node)
+        cursor = cursor_cls(q)
+        if max_start_depth is not None:
+            cursor.set_max_start_depth(max_start_depth)
+        raw = cursor.matches(node)
     else:  # py-tree-sitter < 0.23
         raw = q.matches(node)
     out = []

@@ -1,0 +1,67 @@
+"""The lock vocabulary (grammars/locks.toml) as lookups."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+
+from patchlint.resources import grammar_file
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    op: str  # acquire | release | trylock | acquire_nonnull | assert
+    lock: int | str  # argument index naming the lock, or a fixed class
+    kind: str
+    sleeps: bool
+    atomic: bool
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    primitives: dict[str, Primitive]
+    sleeping: frozenset[str]
+    allocators: frozenset[str]
+    sleeping_gfp: frozenset[str]
+    dirtying: frozenset[str]
+    safe_dirty_form: str
+    anon_predicates: frozenset[str]
+    swapcache_predicates: frozenset[str]
+    locked_predicates: frozenset[str]
+    class_names: dict[str, str]
+    lock_pointers: dict[str, str]
+    documented_names: tuple[tuple[str, str], ...]
+    field_classes: dict[str, str]
+
+    def primitives_for(self, lock_class: str) -> list[str]:
+        """Names of the primitives that take a lock of this fixed class."""
+        return sorted(p.name for p in self.primitives.values() if p.lock == lock_class and p.op != "release")
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    table = tomllib.loads(grammar_file("locks.toml").read_text())
+    prims: dict[str, Primitive] = {}
+    for entry in table.get("primitive", []):
+        for name in entry["names"]:
+            prims[name] = Primitive(name, entry["op"], entry["lock"], entry.get("kind", "spinlock"),
+                                    bool(entry.get("sleeps", False)), bool(entry.get("atomic", False)))
+    sleeping = table.get("sleeping", {})
+    dirt = table.get("dirtying", {})
+    return Vocabulary(
+        primitives=prims,
+        sleeping=frozenset(sleeping.get("names", [])),
+        allocators=frozenset(sleeping.get("allocators", [])),
+        sleeping_gfp=frozenset(sleeping.get("sleeping_gfp", [])),
+        dirtying=frozenset(dirt.get("names", [])),
+        safe_dirty_form=dirt.get("safe_form", "set_page_dirty_lock"),
+        anon_predicates=frozenset(dirt.get("anon_predicates", [])),
+        swapcache_predicates=frozenset(dirt.get("swapcache_predicates", [])),
+        locked_predicates=frozenset(dirt.get("locked_predicates", [])),
+        class_names=dict(table.get("class_names", {})),
+        lock_pointers=dict(table.get("lock_pointers", {})),
+        documented_names=tuple(table.get("documented_names", {}).items()),
+        field_classes=dict(table.get("field_classes", {})),
+    )

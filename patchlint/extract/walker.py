@@ -1,0 +1,548 @@
+"""Walk one function body (the IR) and report the events that matter, with
+the locks that may be held at each: acquisitions, releases, trylocks and
+their success branches, spin loops, calls, sleeping calls, page dirtying,
+returns.
+
+State is a small set of *variants* (path-sensitive where a trylock result,
+a constant parameter or a page predicate decides a branch); each variant is
+the ordered tuple of locks held plus the facts that decided it.  Nothing
+here knows what any function means beyond the lock vocabulary table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from patchlint.cparse import ir
+from patchlint.extract.vocab import Primitive, Vocabulary
+
+MAX_VARIANTS = 24
+
+
+@dataclass(frozen=True)
+class Held:
+    cls: str
+    kind: str
+    how: str  # "lock", "trylock", "spin", "assert" (a BUG_ON/lockdep fact), "caller"
+    file: str
+    line: int
+    function: str
+    atomic: bool
+
+
+@dataclass(frozen=True)
+class Variant:
+    held: tuple[Held, ...] = ()
+    facts: frozenset = frozenset()  # ("var", name, cls, bool), ("pred", pred, arg, bool), ("nonnull", var, cls)
+
+    def holds(self, cls: str) -> bool:
+        return any(h.cls == cls for h in self.held)
+
+    def atomic_reasons(self) -> tuple[Held, ...]:
+        return tuple(h for h in self.held if h.atomic)
+
+    def with_held(self, h: Held) -> Variant:
+        if self.holds(h.cls) and h.how == "assert":
+            return self
+        return replace(self, held=self.held + (h,))
+
+    def without(self, cls: str) -> Variant:
+        for i in range(len(self.held) - 1, -1, -1):
+            if self.held[i].cls == cls:
+                return replace(self, held=self.held[:i] + self.held[i + 1:])
+        return self
+
+    def fact(self, f: tuple) -> Variant:
+        return replace(self, facts=self.facts | {f})
+
+
+@dataclass(frozen=True)
+class Site:
+    file: str
+    line: int
+    function: str
+
+
+class Sink:
+    """What a walk reports; the checks engine subclasses it."""
+
+    def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None: ...
+    def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None: ...
+    def call(self, site: Site, call: ir.Call, variants: list[Variant], consts: dict[str, object]) -> None: ...
+    def sleep(self, site: Site, what: str, variants: list[Variant]) -> None: ...
+    def dirty(self, site: Site, call: ir.Call, variants: list[Variant]) -> None: ...
+    def returned(self, site: Site, variants: list[Variant]) -> None: ...
+
+
+@dataclass
+class _Flow:
+    breaks: list[Variant] = field(default_factory=list)
+    continues: list[Variant] = field(default_factory=list)
+
+
+_STRUCT = re.compile(r"\bstruct\s+(\w+)")
+
+
+class Walker:
+    def __init__(self, vocab: Vocabulary, body: ir.Body, params: list[tuple[str, str | None]], sink: Sink,
+                 consts: dict[str, object] | None = None, global_types: Callable[[str], str | None] | None = None,
+                 ):
+        self.v = vocab
+        self.body = body
+        self.sink = sink
+        self.consts = dict(consts or {})
+        self.global_types = global_types or (lambda name: None)
+        self.types: dict[str, str] = {}
+        self.lock_vars: dict[str, str] = {}  # local variable -> lock class it points to
+        for ptype, pname in params:
+            if pname:
+                self.types[pname] = ptype
+        self.labels: dict[str, list[Variant]] = {}
+        self.loops: list[_Flow] = []
+        self.returns: list[Variant] = []
+
+    # -- entry -----------------------------------------------------------------------------------
+    def run(self, entry: list[Variant]) -> list[Variant]:
+        out = self.stmt(self.body.block, entry)
+        end_line = self.body.block.line
+        if out:
+            self.returns.extend(out)
+            self.sink.returned(self.site(end_line), out)
+        return out
+
+    def site(self, line: int) -> Site:
+        return Site(self.body.file, line, self.body.function)
+
+    # -- statements ------------------------------------------------------------------------------
+    def stmt(self, s: ir.Stmt, vs: list[Variant]) -> list[Variant]:
+        if not vs:
+            if isinstance(s, ir.Label):
+                return _dedupe(self.labels.pop(s.name, []))
+            if isinstance(s, ir.Block):
+                return self.block(s, vs)
+            return []
+        if isinstance(s, ir.Block):
+            return self.block(s, vs)
+        if isinstance(s, ir.ExprStmt):
+            return self.expr(s.expr, vs)
+        if isinstance(s, ir.Decl):
+            if s.type:
+                self.types[s.name] = s.type
+            if s.init is None:
+                return vs
+            vs = self.expr(s.init, vs)
+            return self.bind(s.name, s.init, vs)
+        if isinstance(s, ir.If):
+            vs = self.expr(s.cond, vs, in_condition=True)
+            then_vs = self.stmt(s.then, self.assume(s.cond, True, vs))
+            else_in = self.assume(s.cond, False, vs)
+            else_vs = self.stmt(s.orelse, else_in) if s.orelse is not None else else_in
+            return _dedupe(then_vs + else_vs)
+        if isinstance(s, ir.Loop):
+            return self.loop(s, vs)
+        if isinstance(s, ir.Switch):
+            vs = self.expr(s.expr, vs)
+            flow = _Flow()
+            self.loops.append(flow)
+            self._switch_entry = vs
+            out = self.switch_body(s.body, vs)
+            self.loops.pop()
+            return _dedupe(out + flow.breaks)
+        if isinstance(s, ir.Return):
+            if s.value is not None:
+                vs = self.expr(s.value, vs)
+            self.returns.extend(vs)
+            self.sink.returned(self.site(s.line), vs)
+            return []
+        if isinstance(s, ir.Goto):
+            self.labels.setdefault(s.label, []).extend(vs)
+            return []
+        if isinstance(s, ir.Label):
+            return _dedupe(vs + self.labels.pop(s.name, []))
+        if isinstance(s, ir.Break):
+            if self.loops:
+                self.loops[-1].breaks.extend(vs)
+            return []
+        if isinstance(s, ir.Continue):
+            for flow in reversed(self.loops):
+                if flow is not None:
+                    flow.continues.extend(vs)
+                    break
+            return []
+        return vs  # Case, OpaqueStmt: no effect we can model
+
+    def block(self, b: ir.Block, vs: list[Variant]) -> list[Variant]:
+        for s in b.body:
+            vs = self.stmt(s, vs)
+        return vs
+
+    def switch_body(self, body: ir.Stmt, entry: list[Variant]) -> list[Variant]:
+        vs: list[Variant] = []
+        stmts = body.body if isinstance(body, ir.Block) else (body,)
+        for s in stmts:
+            if isinstance(s, ir.Case):
+                vs = _dedupe(vs + entry)  # each case is entered from the switch
+                continue
+            vs = self.stmt(s, vs)
+        return vs + ([] if any(isinstance(s, ir.Case) and s.value is None for s in stmts) else entry)
+
+    def loop(self, s: ir.Loop, vs: list[Variant]) -> list[Variant]:
+        spun = self.spin_lock_of(s)
+        if spun is not None:
+            call, prim = spun
+            lock = self.held_for(prim, call, "spin")
+            self.sink.spin(self.site(call.line), lock, vs, s.line)
+        if s.init is not None:
+            vs = self.stmt(s.init, vs)
+        exits: list[Variant] = []
+        current = vs
+        seen: set[Variant] = set()
+        for _ in range(2):  # twice: what the body changes reaches the head once more
+            flow = _Flow()
+            if s.kind == "do":
+                self.loops.append(flow)
+                after = self.stmt(s.body, current)
+                self.loops.pop()
+                after = _dedupe(after + flow.continues)
+                if s.cond is not None:
+                    after = self.expr(s.cond, after, in_condition=True)
+                    exits += self.assume(s.cond, False, after)
+                    nxt = self.assume(s.cond, True, after)
+                else:
+                    nxt = after
+            else:
+                if s.cond is not None:
+                    current = self.expr(s.cond, current, in_condition=True)
+                    exits += self.assume(s.cond, False, current)
+                    into = self.assume(s.cond, True, current)
+                else:
+                    into = current
+                self.loops.append(flow)
+                after = self.stmt(s.body, into)
+                self.loops.pop()
+                after = _dedupe(after + flow.continues)
+                if s.update is not None:
+                    after = self.expr(s.update, after)
+                nxt = after
+            exits += flow.breaks
+            new = [x for x in nxt if x not in seen]
+            seen.update(nxt)
+            if not new:
+                break
+            current = new
+        return _dedupe(exits)
+
+    # -- spin loops --------------------------------------------------------------------------------
+    def spin_lock_of(self, s: ir.Loop) -> tuple[ir.Call, Primitive] | None:
+        """A loop that goes round again when a trylock fails: (the trylock call, its primitive)."""
+        probe = Variant()
+        if s.cond is not None:
+            for call in _calls(s.cond):
+                prim = self._trylock(call)
+                if prim is None:
+                    continue
+                cls = self.lock_class(prim, call)
+                # the loop runs again when its condition holds: does it hold with the trylock failed?
+                again = self.assume(s.cond, True, [probe], dry=True)
+                if any(not v.holds(cls) for v in again):
+                    return call, prim
+        stmts = s.body.body if isinstance(s.body, ir.Block) else (s.body,)
+        for st in stmts:
+            if isinstance(st, ir.If):
+                for call in _calls(st.cond):
+                    prim = self._trylock(call)
+                    if prim is None:
+                        continue
+                    cls = self.lock_class(prim, call)
+                    # `if (trylock(x)) break;`: the loop is left only once it succeeded
+                    for branch, value in ((st.then, True), (st.orelse, False)):
+                        if _leaves_loop(branch):
+                            got = self.assume(st.cond, value, [probe], dry=True)
+                            if got and all(v.holds(cls) for v in got):
+                                return call, prim
+        return None
+
+    def _trylock(self, call: ir.Call) -> Primitive | None:
+        prim = self.v.primitives.get(call.name or "")
+        return prim if prim is not None and prim.op == "trylock" else None
+
+    # -- conditions ------------------------------------------------------------------------------
+    def assume(self, e: ir.Expr, value: bool, vs: list[Variant], dry: bool = False) -> list[Variant]:
+        """The variants in which `e` evaluates to `value` (pruning those where it cannot)."""
+        if isinstance(e, ir.Unary) and e.op == "!":
+            return self.assume(e.operand, not value, vs, dry)
+        if isinstance(e, ir.Binary) and e.op in ("&&", "||"):
+            conj = (e.op == "&&") == value
+            if conj:  # a && b true, or a || b false: both sides take `value`
+                return self.assume(e.right, value, self.assume(e.left, value, vs, dry), dry)
+            first = self.assume(e.left, value, vs, dry)
+            other = self.assume(e.right, value, self.assume(e.left, not value, vs, dry), dry)
+            return _dedupe(first + other)
+        if isinstance(e, ir.Binary) and e.op in ("==", "!="):
+            lit, other = (e.right, e.left) if _is_literal(e.right) else (e.left, e.right)
+            if _is_literal(lit):
+                truthy = _literal_truth(lit)
+                if truthy is not None:
+                    wanted = (truthy == value) if e.op == "==" else (truthy != value)
+                    return self.assume(other, wanted, vs, dry)
+            return vs
+        if isinstance(e, ir.Comma) and e.exprs:
+            return self.assume(e.exprs[-1], value, vs, dry)
+        if isinstance(e, ir.Assign) and e.op == "=" and isinstance(e.target, ir.Name):
+            out = self.assume(e.value, value, vs, dry)
+            if isinstance(e.value, ir.Call) and self._trylock(e.value) is not None:
+                cls = self.lock_class(self._trylock(e.value), e.value)
+                return [v.fact(("var", e.target.id, cls, value)) for v in out]
+            return out
+        if isinstance(e, ir.Name):
+            return self._assume_name(e.id, value, vs)
+        if isinstance(e, ir.Call):
+            name = e.name or ""
+            if name in ("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE", "WARN", "WARN_ONCE") and e.args:
+                return self.assume(e.args[0], value, vs, dry)
+            prim = self.v.primitives.get(name)
+            if prim is not None and prim.op == "trylock":
+                if not value:
+                    return vs
+                lock = self.held_for(prim, e, "trylock")
+                return [v.with_held(lock) for v in vs]
+            if name in self.v.locked_predicates and e.args:
+                if value:
+                    lock = Held("page_lock", "page_lock", "assert", self.body.file, e.line, self.body.function, False)
+                    return [v.with_held(lock) for v in vs]
+                return vs
+            if (name in self.v.anon_predicates or name in self.v.swapcache_predicates) and e.args:
+                arg = _text(e.args[0])
+                out = []
+                for v in vs:
+                    if ("pred", name, arg, not value) in v.facts:
+                        continue  # contradicts what this path already knows
+                    out.append(v.fact(("pred", name, arg, value)))
+                return out
+        return vs
+
+    def _assume_name(self, name: str, value: bool, vs: list[Variant]) -> list[Variant]:
+        if name in self.consts:
+            const = self.consts[name]
+            return vs if bool(const) == value else []
+        out = []
+        for v in vs:
+            bound = [f for f in v.facts if f[0] == "var" and f[1] == name]
+            if bound and all(f[3] != value for f in bound):
+                continue
+            nonnull = [f for f in v.facts if f[0] == "nonnull" and f[1] == name]
+            if nonnull and not value:
+                for f in nonnull:
+                    v = v.without(f[2])
+            out.append(v)
+        return out
+
+    # -- expressions ------------------------------------------------------------------------------
+    def expr(self, e: ir.Expr, vs: list[Variant], in_condition: bool = False) -> list[Variant]:
+        """Evaluate e for its events, in evaluation order (arguments before the call)."""
+        for call in _calls(e):
+            if not vs:
+                return vs
+            vs = self.call(call, vs, in_condition)
+        if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
+            vs = self.bind(e.target.id, e.value, vs)
+        return vs
+
+    def bind(self, var: str, value: ir.Expr, vs: list[Variant]) -> list[Variant]:
+        """Remember what a variable now holds, when it matters for locks."""
+        if isinstance(value, ir.Call):
+            name = value.name or ""
+            if name in self.v.lock_pointers:
+                self.lock_vars[var] = self.v.lock_pointers[name]
+            prim = self.v.primitives.get(name)
+            if prim is not None and prim.op == "acquire_nonnull":
+                return [v.fact(("nonnull", var, self.lock_class(prim, value))) for v in vs]
+            if prim is not None and prim.op == "trylock":
+                cls = self.lock_class(prim, value)
+                got = self.held_for(prim, value, "trylock")
+                out = []
+                for v in vs:
+                    base = v.without(cls) if v.holds(cls) and not any(
+                        f[0] == "var" and f[1] == var for f in v.facts) else v
+                    out.append(base.with_held(got).fact(("var", var, cls, True)))
+                    out.append(base.fact(("var", var, cls, False)))
+                return _dedupe(out)
+        if isinstance(value, ir.Unary) and value.op == "&" and isinstance(value.operand, (ir.Field, ir.Name)):
+            cls = self._class_of(value.operand)
+            if cls:
+                self.lock_vars[var] = cls
+        return vs
+
+    def call(self, c: ir.Call, vs: list[Variant], in_condition: bool) -> list[Variant]:
+        name = c.name or ""
+        site = self.site(c.line)
+        prim = self.v.primitives.get(name)
+        if prim is not None:
+            if prim.op in ("acquire", "acquire_nonnull"):
+                lock = self.held_for(prim, c, "lock")
+                self.sink.acquire(site, lock, vs)
+                if prim.sleeps:
+                    self.sink.sleep(site, name, vs)
+                return _dedupe([v.with_held(lock) for v in vs])
+            if prim.op == "release":
+                cls = self.lock_class(prim, c)
+                return _dedupe([v.without(cls) for v in vs])
+            if prim.op == "assert":
+                lock = self.held_for(prim, c, "assert")
+                return _dedupe([v.with_held(lock) for v in vs])
+            return vs  # trylock: decided by the condition (or the binding) around it
+        if name in ("BUG_ON", "VM_BUG_ON", "VM_BUG_ON_PAGE", "VM_BUG_ON_FOLIO", "BUILD_BUG_ON") and c.args:
+            return self.assume(c.args[0], False, vs)  # execution goes on only where the condition is false
+        if name in self.v.sleeping:
+            self.sink.sleep(site, name, vs)
+            return vs
+        if name in self.v.allocators and any(w in self.v.sleeping_gfp for a in c.args for w in _words(a)):
+            self.sink.sleep(site, f"{name}({', '.join(_text(a) for a in c.args)})", vs)
+            return vs
+        if name in self.v.dirtying:
+            self.sink.dirty(site, c, vs)
+        self.sink.call(site, c, vs, self.consts)
+        return vs
+
+    # -- lock classes ------------------------------------------------------------------------------
+    def held_for(self, prim: Primitive, call: ir.Call, how: str) -> Held:
+        return Held(self.lock_class(prim, call), prim.kind, how, self.body.file, call.line, self.body.function,
+                    prim.atomic)
+
+    def lock_class(self, prim: Primitive, call: ir.Call) -> str:
+        if isinstance(prim.lock, str):
+            return prim.lock
+        if prim.lock >= len(call.args):
+            return f"{prim.kind}:?"
+        arg = call.args[prim.lock]
+        if isinstance(arg, ir.Unary) and arg.op == "&":
+            return self._class_of(arg.operand) or _text(arg.operand)
+        if isinstance(arg, ir.Name) and arg.id in self.lock_vars:
+            return self.lock_vars[arg.id]
+        return self._class_of(arg) or _text(arg)
+
+    def _class_of(self, e: ir.Expr) -> str | None:
+        if isinstance(e, ir.Field):
+            if e.field in self.v.field_classes:
+                return self.v.field_classes[e.field]
+            owner = self._owner_name(e.obj)
+            return f"{owner}->{e.field}" if owner else None
+        if isinstance(e, ir.Name):
+            return e.id  # a global lock: swap_lock, mmlist_lock
+        return None
+
+    def _owner_name(self, obj: ir.Expr) -> str | None:
+        """How kernel people name the struct a lock lives in: by type if known, else by the variable."""
+        if isinstance(obj, ir.Name):
+            declared = self.types.get(obj.id) or self.global_types(obj.id)
+            if declared:
+                m = _STRUCT.search(declared)
+                struct = m.group(1) if m else declared.split()[-1].strip("*")
+                return self.v.class_names.get(struct, obj.id)
+            return obj.id
+        if isinstance(obj, ir.Field):
+            return obj.field
+        if isinstance(obj, ir.Unary) and obj.op == "*":
+            return self._owner_name(obj.operand)
+        return None
+
+
+def _leaves_loop(s: ir.Stmt | None) -> bool:
+    if s is None:
+        return False
+    if isinstance(s, (ir.Break, ir.Return, ir.Goto)):
+        return True
+    if isinstance(s, ir.Block) and s.body:
+        return _leaves_loop(s.body[-1])
+    return False
+
+
+def _is_literal(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Literal) or (isinstance(e, ir.Name) and e.id in ("NULL", "false", "true"))
+
+
+def _literal_truth(e: ir.Expr) -> bool | None:
+    text = e.text if isinstance(e, ir.Literal) else e.id  # type: ignore[union-attr]
+    if text in ("false", "NULL", "0"):
+        return False
+    if text in ("true",) or (text.isdigit() and text != "0"):
+        return True
+    return None
+
+
+def _calls(e: ir.Expr) -> list[ir.Call]:
+    """Calls in e in evaluation order: arguments (and callee expression) before the call itself."""
+    out: list[ir.Call] = []
+    stack: list[tuple[ir.Expr, bool]] = [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            out.append(node)  # type: ignore[arg-type]
+            continue
+        if isinstance(node, ir.Call):
+            stack.append((node, True))
+            for child in reversed((node.func, *node.args)):
+                stack.append((child, False))
+            continue
+        for child in reversed(_children(node)):
+            stack.append((child, False))
+    return out
+
+
+def _children(e: ir.Expr) -> tuple[ir.Expr, ...]:
+    if isinstance(e, ir.Field):
+        return (e.obj,)
+    if isinstance(e, ir.Unary):
+        return (e.operand,)
+    if isinstance(e, ir.Binary):
+        return (e.left, e.right)
+    if isinstance(e, ir.Assign):
+        return (e.value, e.target)
+    if isinstance(e, ir.Conditional):
+        return (e.test, e.then, e.orelse)
+    if isinstance(e, ir.Cast):
+        return (e.expr,)
+    if isinstance(e, ir.Index):
+        return (e.obj, e.index)
+    if isinstance(e, ir.Comma):
+        return e.exprs
+    if isinstance(e, ir.InitList):
+        return tuple(v for _, v in e.items)
+    return ()
+
+
+def _text(e: ir.Expr) -> str:
+    if isinstance(e, ir.Name):
+        return e.id
+    if isinstance(e, ir.Literal):
+        return e.text
+    if isinstance(e, ir.Field):
+        return f"{_text(e.obj)}{'->' if e.arrow else '.'}{e.field}"
+    if isinstance(e, ir.Unary):
+        return f"{e.op}{_text(e.operand)}" if not e.op.startswith("post") else f"{_text(e.operand)}{e.op[4:]}"
+    if isinstance(e, ir.Call):
+        return f"{_text(e.func)}({', '.join(_text(a) for a in e.args)})"
+    if isinstance(e, ir.Binary):
+        return f"{_text(e.left)} {e.op} {_text(e.right)}"
+    if isinstance(e, ir.OpaqueExpr):
+        return e.text
+    return type(e).__name__
+
+
+def _words(e: ir.Expr) -> list[str]:
+    return re.findall(r"\w+", _text(e))
+
+
+def _dedupe(vs: list[Variant]) -> list[Variant]:
+    out = list(dict.fromkeys(vs))
+    if len(out) <= MAX_VARIANTS:
+        return out
+    # too many paths: keep the distinct lock sets, forget the facts that split them
+    merged = list(dict.fromkeys(Variant(v.held) for v in out))
+    return merged[:MAX_VARIANTS]
+
+
+text_of = _text
+calls_in = _calls
