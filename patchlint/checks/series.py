@@ -11,6 +11,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from patchlint.checks.docorder import load_documented_order
+from patchlint.checks.kinds import (
+    AnalysisIncomplete,
+    DocumentedOrderViolation,
+    LockImbalance,
+    LockOrderInversion,
+    SleepInAtomic,
+    SpinOnTrylock,
+    UnsafeSetPageDirty,
+)
+from patchlint.checks.scope import analyse_scope
+from patchlint.cparse.cache import SummaryCache
+from patchlint.cparse.index import FunctionIndex
+from patchlint.cparse.profile import Profile, load_profile
+from patchlint.extract.vocab import load_vocabulary
 from patchlint.findings import Finding
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
@@ -18,10 +33,77 @@ from patchlint.source.findings import apply_findings
 FAIL_ON = ("new-error", "new", "any", "never")
 
 
-def analyse_series(applied: AppliedSeries) -> list[Finding]:
-    """Every finding of the series, classed; analyses join here as they arrive."""
+def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
+                   cache: SummaryCache | None = None, progress=None) -> list[Finding]:
+    """Every finding of the series: the input's own (damage, hunks that did not apply) and,
+    per applied patch, the static checks before and after it, classed new/fixed/existing."""
     findings = list(apply_findings(applied))
+    profile = profile or load_profile()
+    cache = cache if cache is not None else SummaryCache()
+    vocab = load_vocabulary()
+    for patch in applied.series.patches:
+        result = applied.results[patch.index - 1]
+        if not result.applied:
+            continue
+        if progress:
+            progress(f"patch {patch.index}/{len(applied.series.patches)}: {patch.subject.text}")
+        before_overlay, after_overlay = _overlays(applied, patch.index)
+        touched = _touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
+        if not touched:
+            continue
+        states = []
+        for overlay in (before_overlay, after_overlay):
+            index = FunctionIndex(applied.tree, profile, cache, overlay=overlay)
+            scope = analyse_scope(index, touched, vocab)
+            docs = load_documented_order(index.read, vocab)
+            states.append(list(static_findings(scope, docs)))
+        findings.extend(classify(patch.index, states[0], states[1]))
     return sorted(findings, key=Finding.sort_key)
+
+
+def static_findings(scope, docs) -> list[Finding]:
+    out: list[Finding] = []
+    for checker in (LockOrderInversion(), SpinOnTrylock(), DocumentedOrderViolation(docs), SleepInAtomic(),
+                    UnsafeSetPageDirty(), LockImbalance(), AnalysisIncomplete()):
+        out.extend(checker.findings(scope))
+    return out
+
+
+def _overlays(applied: AppliedSeries, k: int) -> tuple[dict[str, bytes | None], dict[str, bytes | None]]:
+    """The files the series changes, as they are before and after patch k."""
+    before: dict[str, bytes | None] = {}
+    after: dict[str, bytes | None] = {}
+    for path in applied.touched():
+        for overlay, upto in ((before, k - 1), (after, k)):
+            image = applied.image(path, after=upto)
+            overlay[path] = None if image is None else image.text().encode("utf-8", "surrogateescape")
+    return before, after
+
+
+def _touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
+                       before_overlay, after_overlay) -> set[str]:
+    """Functions whose lines patch k adds (after) or removes (before)."""
+    names: set[str] = set()
+    patch = applied.series.patches[k - 1]
+    for fc in patch.files:
+        for path, overlay, state in ((fc.new_path, after_overlay, k), (fc.old_path, before_overlay, k - 1)):
+            if not path or not path.endswith((".c", ".h")):
+                continue
+            image = applied.image(path, after=state)
+            if image is None:
+                continue
+            other = applied.image(path, after=k - 1 if state == k else k)
+            other_origins = set(other.origins) if other is not None else set()
+            changed = [n for n, o in enumerate(image.origins, 1) if o not in other_origins]
+            if not changed:
+                continue
+            parsed = FunctionIndex(applied.tree, profile, cache, overlay=overlay).parsed(path)
+            if parsed is None:
+                continue
+            for fn in parsed.functions:
+                if any(fn.start_line <= n <= fn.end_line for n in changed):
+                    names.add(fn.name)
+    return names
 
 
 def classify(patch: int, before: list[Finding], after: list[Finding]) -> list[Finding]:

@@ -298,6 +298,8 @@ class _Builder:
                 if name_node.type == "pointer_declarator":
                     stars += "*"
                 inner = name_node.child_by_field_name("declarator")
+                if inner is None and name_node.type == "parenthesized_declarator":
+                    inner = next(iter(name_node.named_children), None)  # int (*spd)(struct page *)
                 if inner is None:
                     break
                 name_node = inner

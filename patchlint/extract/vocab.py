@@ -34,6 +34,7 @@ class Vocabulary:
     lock_pointers: dict[str, str]
     documented_names: tuple[tuple[str, str], ...]
     field_classes: dict[str, str]
+    class_aliases: dict[str, str]
 
     def primitives_for(self, lock_class: str) -> list[str]:
         """Names of the primitives that take a lock of this fixed class."""
@@ -64,4 +65,5 @@ def load_vocabulary() -> Vocabulary:
         lock_pointers=dict(table.get("lock_pointers", {})),
         documented_names=tuple(table.get("documented_names", {}).items()),
         field_classes=dict(table.get("field_classes", {})),
+        class_aliases=dict(table.get("class_aliases", {})),
     )

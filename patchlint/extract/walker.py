@@ -57,6 +57,11 @@ class Variant:
     def fact(self, f: tuple) -> Variant:
         return replace(self, facts=self.facts | {f})
 
+    def rebind(self, var: str, f: tuple) -> Variant:
+        """`var` was assigned again: forget what it held before."""
+        kept = frozenset(x for x in self.facts if not (x[0] in ("var", "nonnull") and x[1] == var))
+        return replace(self, facts=kept | {f})
+
 
 @dataclass(frozen=True)
 class Site:
@@ -70,7 +75,7 @@ class Sink:
 
     def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None: ...
     def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None: ...
-    def call(self, site: Site, call: ir.Call, variants: list[Variant], consts: dict[str, object]) -> None: ...
+    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]) -> None: ...
     def sleep(self, site: Site, what: str, variants: list[Variant]) -> None: ...
     def dirty(self, site: Site, call: ir.Call, variants: list[Variant]) -> None: ...
     def returned(self, site: Site, variants: list[Variant]) -> None: ...
@@ -96,6 +101,7 @@ class Walker:
         self.global_types = global_types or (lambda name: None)
         self.types: dict[str, str] = {}
         self.lock_vars: dict[str, str] = {}  # local variable -> lock class it points to
+        self.values: dict[str, ir.Expr] = {}  # local variable -> the expression last assigned to it
         for ptype, pname in params:
             if pname:
                 self.types[pname] = ptype
@@ -146,7 +152,6 @@ class Walker:
             vs = self.expr(s.expr, vs)
             flow = _Flow()
             self.loops.append(flow)
-            self._switch_entry = vs
             out = self.switch_body(s.body, vs)
             self.loops.pop()
             return _dedupe(out + flow.breaks)
@@ -245,7 +250,7 @@ class Walker:
                     continue
                 cls = self.lock_class(prim, call)
                 # the loop runs again when its condition holds: does it hold with the trylock failed?
-                again = self.assume(s.cond, True, [probe], dry=True)
+                again = self.assume(s.cond, True, [probe])
                 if any(not v.holds(cls) for v in again):
                     return call, prim
         stmts = s.body.body if isinstance(s.body, ir.Block) else (s.body,)
@@ -259,7 +264,7 @@ class Walker:
                     # `if (trylock(x)) break;`: the loop is left only once it succeeded
                     for branch, value in ((st.then, True), (st.orelse, False)):
                         if _leaves_loop(branch):
-                            got = self.assume(st.cond, value, [probe], dry=True)
+                            got = self.assume(st.cond, value, [probe])
                             if got and all(v.holds(cls) for v in got):
                                 return call, prim
         return None
@@ -269,16 +274,16 @@ class Walker:
         return prim if prim is not None and prim.op == "trylock" else None
 
     # -- conditions ------------------------------------------------------------------------------
-    def assume(self, e: ir.Expr, value: bool, vs: list[Variant], dry: bool = False) -> list[Variant]:
+    def assume(self, e: ir.Expr, value: bool, vs: list[Variant]) -> list[Variant]:
         """The variants in which `e` evaluates to `value` (pruning those where it cannot)."""
         if isinstance(e, ir.Unary) and e.op == "!":
-            return self.assume(e.operand, not value, vs, dry)
+            return self.assume(e.operand, not value, vs)
         if isinstance(e, ir.Binary) and e.op in ("&&", "||"):
             conj = (e.op == "&&") == value
             if conj:  # a && b true, or a || b false: both sides take `value`
-                return self.assume(e.right, value, self.assume(e.left, value, vs, dry), dry)
-            first = self.assume(e.left, value, vs, dry)
-            other = self.assume(e.right, value, self.assume(e.left, not value, vs, dry), dry)
+                return self.assume(e.right, value, self.assume(e.left, value, vs))
+            first = self.assume(e.left, value, vs)
+            other = self.assume(e.right, value, self.assume(e.left, not value, vs))
             return _dedupe(first + other)
         if isinstance(e, ir.Binary) and e.op in ("==", "!="):
             lit, other = (e.right, e.left) if _is_literal(e.right) else (e.left, e.right)
@@ -286,22 +291,22 @@ class Walker:
                 truthy = _literal_truth(lit)
                 if truthy is not None:
                     wanted = (truthy == value) if e.op == "==" else (truthy != value)
-                    return self.assume(other, wanted, vs, dry)
+                    return self.assume(other, wanted, vs)
             return vs
         if isinstance(e, ir.Comma) and e.exprs:
-            return self.assume(e.exprs[-1], value, vs, dry)
+            return self.assume(e.exprs[-1], value, vs)
         if isinstance(e, ir.Assign) and e.op == "=" and isinstance(e.target, ir.Name):
-            out = self.assume(e.value, value, vs, dry)
+            out = self.assume(e.value, value, vs)
             if isinstance(e.value, ir.Call) and self._trylock(e.value) is not None:
                 cls = self.lock_class(self._trylock(e.value), e.value)
-                return [v.fact(("var", e.target.id, cls, value)) for v in out]
+                return [v.rebind(e.target.id, ("var", e.target.id, cls, value)) for v in out]
             return out
         if isinstance(e, ir.Name):
             return self._assume_name(e.id, value, vs)
         if isinstance(e, ir.Call):
             name = e.name or ""
             if name in ("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE", "WARN", "WARN_ONCE") and e.args:
-                return self.assume(e.args[0], value, vs, dry)
+                return self.assume(e.args[0], value, vs)
             prim = self.v.primitives.get(name)
             if prim is not None and prim.op == "trylock":
                 if not value:
@@ -351,23 +356,22 @@ class Walker:
         return vs
 
     def bind(self, var: str, value: ir.Expr, vs: list[Variant]) -> list[Variant]:
-        """Remember what a variable now holds, when it matters for locks."""
+        """Remember what a variable now holds, when it matters for locks or indirect calls."""
+        self.values[var] = value
         if isinstance(value, ir.Call):
             name = value.name or ""
             if name in self.v.lock_pointers:
                 self.lock_vars[var] = self.v.lock_pointers[name]
             prim = self.v.primitives.get(name)
             if prim is not None and prim.op == "acquire_nonnull":
-                return [v.fact(("nonnull", var, self.lock_class(prim, value))) for v in vs]
+                return [v.rebind(var, ("nonnull", var, self.lock_class(prim, value))) for v in vs]
             if prim is not None and prim.op == "trylock":
                 cls = self.lock_class(prim, value)
                 got = self.held_for(prim, value, "trylock")
                 out = []
                 for v in vs:
-                    base = v.without(cls) if v.holds(cls) and not any(
-                        f[0] == "var" and f[1] == var for f in v.facts) else v
-                    out.append(base.with_held(got).fact(("var", var, cls, True)))
-                    out.append(base.fact(("var", var, cls, False)))
+                    out.append(v.with_held(got).rebind(var, ("var", var, cls, True)))
+                    out.append(v.rebind(var, ("var", var, cls, False)))
                 return _dedupe(out)
         if isinstance(value, ir.Unary) and value.op == "&" and isinstance(value.operand, (ir.Field, ir.Name)):
             cls = self._class_of(value.operand)
@@ -403,8 +407,20 @@ class Walker:
             return vs
         if name in self.v.dirtying:
             self.sink.dirty(site, c, vs)
-        self.sink.call(site, c, vs, self.consts)
+        self.sink.call(site, c, self.callee(c), vs)
         return vs
+
+    def callee(self, c: ir.Call) -> ir.Expr:
+        """The callee expression, through a local function-pointer variable: `(*spd)(page)` with
+        `spd = mapping->a_ops->set_page_dirty` is a call of `mapping->a_ops->set_page_dirty`."""
+        func = c.func
+        if isinstance(func, ir.Unary) and func.op == "*":
+            func = func.operand
+        if isinstance(func, ir.Name) and func.id in self.values:
+            value = self.values[func.id]
+            if isinstance(value, (ir.Field, ir.Name)):
+                return value
+        return c.func
 
     # -- lock classes ------------------------------------------------------------------------------
     def held_for(self, prim: Primitive, call: ir.Call, how: str) -> Held:
@@ -412,6 +428,10 @@ class Walker:
                     prim.atomic)
 
     def lock_class(self, prim: Primitive, call: ir.Call) -> str:
+        cls = self._lock_class(prim, call)
+        return self.v.class_aliases.get(cls, cls)
+
+    def _lock_class(self, prim: Primitive, call: ir.Call) -> str:
         if isinstance(prim.lock, str):
             return prim.lock
         if prim.lock >= len(call.args):

@@ -1,0 +1,239 @@
+"""One small builder per finding kind: observations of a scope in, Findings out.
+
+Builders only decide and describe; reporters alone format.  Each finding's
+identity leaves out line numbers (a patch moves lines) so the same hazard
+before and after a patch is recognised as the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from patchlint.checks.docorder import DocumentedOrder
+from patchlint.checks.scope import Scope, in_scope
+from patchlint.extract.engine import Edge, Frame
+from patchlint.findings import Finding, TraceStep
+
+
+def _via(path: tuple[Frame, ...]) -> str:
+    return " -> ".join(f"{f.function}()" for f in path)
+
+
+def _lock_event(cls: str, how: str) -> str:
+    if how == "spin":
+        return f"spin on trylock({cls})"
+    if how == "trylock":
+        return f"trylock({cls})"
+    return f"lock({cls})"
+
+
+def _chain(*edges: Edge) -> tuple[TraceStep, ...]:
+    steps = []
+    for n, e in enumerate(edges):
+        steps.append(TraceStep(0, f"-> #{len(edges) - 1 - n} ({e.acquired.cls}): {_lock_event(e.acquired.cls, e.how)}"
+                                  f" while holding {e.held.cls} (taken at {e.held.file}:{e.held.line} in "
+                                  f"{e.held.function}()), via {_via(e.path)}",
+                               e.acquired.file, e.acquired.line, e.acquired.function))
+    return tuple(steps)
+
+
+class LockOrderInversion:
+    kind = "lock-order-inversion"
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        for edge in _edges_in_scope(scope):
+            back = scope.reverse.get((edge.acquired.cls, edge.held.cls))
+            if back is None:
+                continue
+            a, b = edge.held.cls, edge.acquired.cls
+            trace = (
+                TraceStep(0, _lock_event(a, edge.held.how), edge.held.file, edge.held.line, edge.held.function),
+                TraceStep(1, _lock_event(b, back.held.how), back.held.file, back.held.line, back.held.function),
+                TraceStep(1, _lock_event(a, back.how), back.acquired.file, back.acquired.line, back.acquired.function),
+                TraceStep(0, _lock_event(b, edge.how), edge.acquired.file, edge.acquired.line, edge.acquired.function),
+            )
+            verb = "spins for" if edge.how == "spin" else "takes"
+            yield Finding(
+                kind=self.kind, status="new", severity="error", patch=None, file=edge.acquired.file,
+                line=edge.acquired.line, function=edge.acquired.function,
+                message=(f"{edge.acquired.function}() {verb} {b} while holding {a} (via {_via(edge.path)}), but "
+                         f"{back.path[0].function}() holds {b} and takes {a} (via {_via(back.path)}): "
+                         f"possible ABBA deadlock"),
+                locks=(a, b), trace=trace, chain=_chain(back, edge),
+                identity=f"{self.kind}|{edge.acquired.function}|{a}|{b}|{edge.how}",
+            )
+
+
+class SpinOnTrylock:
+    kind = "spin-on-trylock"
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        done = set()
+        for spin in scope.obs.spins.values():
+            atomic = [h for h in spin.held if h.atomic]
+            if not atomic or not in_scope([f.function for f in spin.path], scope.touched):
+                continue
+            site = spin.path[-1]
+            key = (site.function, spin.lock.cls, tuple(h.cls for h in atomic))
+            if key in done:
+                continue
+            done.add(key)
+            holder = atomic[-1]
+            back = scope.reverse.get((spin.lock.cls, holder.cls))
+            tail = (f"; {back.path[0].function}() holds {spin.lock.cls} and wants {holder.cls} via {_via(back.path)}"
+                    if back else "")
+            yield Finding(
+                kind=self.kind, status="new", severity="warning", patch=None, file=spin.lock.file,
+                line=spin.lock.line, function=spin.lock.function,
+                message=(f"{spin.lock.function}() retries trylock of {spin.lock.cls} in a loop (line "
+                         f"{spin.loop_line}) while holding {', '.join(h.cls for h in atomic)} (via {_via(spin.path)}):"
+                         f" a spinning acquisition, ordered after {holder.cls}{tail}"),
+                locks=(holder.cls, spin.lock.cls),
+                trace=(TraceStep(0, _lock_event(holder.cls, holder.how), holder.file, holder.line, holder.function),
+                       TraceStep(0, _lock_event(spin.lock.cls, "spin"), spin.lock.file, spin.lock.line,
+                                 spin.lock.function)),
+                identity=f"{self.kind}|{spin.lock.function}|{holder.cls}|{spin.lock.cls}",
+            )
+
+
+class DocumentedOrderViolation:
+    kind = "documented-order"
+
+    def __init__(self, docs: DocumentedOrder):
+        self.docs = docs
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        done = set()
+        for edge in _edges_in_scope(scope):
+            said = self.docs.inverted(edge.held.cls, edge.acquired.cls)
+            if said is None:
+                continue
+            key = (edge.acquired.function, edge.held.cls, edge.acquired.cls)
+            if key in done:
+                continue
+            done.add(key)
+            outer, inner = said
+            yield Finding(
+                kind=self.kind, status="new", severity="warning", patch=None, file=edge.acquired.file,
+                line=edge.acquired.line, function=edge.acquired.function,
+                message=(f"{edge.acquired.function}() {'spins for' if edge.how == 'spin' else 'takes'} "
+                         f"{edge.acquired.cls} while holding {edge.held.cls} (via {_via(edge.path)}), but "
+                         f"{outer.file}:{outer.line} documents {edge.acquired.cls} ({outer.text}) outside "
+                         f"{edge.held.cls} ({inner.file}:{inner.line}: {inner.text})"),
+                locks=(edge.held.cls, edge.acquired.cls),
+                chain=_chain(edge),
+                identity=f"{self.kind}|{edge.acquired.function}|{edge.held.cls}|{edge.acquired.cls}",
+            )
+
+
+class SleepInAtomic:
+    kind = "sleep-in-atomic"
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        done = set()
+        for s in scope.obs.sleeps.values():
+            if not in_scope([f.function for f in s.path], scope.touched):
+                continue
+            key = (s.site.function, s.what.split("(")[0], tuple(h.cls for h in s.atomic))
+            if key in done:
+                continue
+            done.add(key)
+            held = ", ".join(f"{h.cls} (taken in {h.function}() at {h.file}:{h.line})" for h in s.atomic)
+            yield Finding(
+                kind=self.kind, status="new", severity="error", patch=None, file=s.site.file, line=s.site.line,
+                function=s.site.function,
+                message=f"{s.what} may sleep, but {s.site.function}() is reached with {held} via {_via(s.path)}",
+                locks=tuple(h.cls for h in s.atomic),
+                identity=f"{self.kind}|{s.site.function}|{s.what.split('(')[0]}|{','.join(h.cls for h in s.atomic)}",
+            )
+
+
+class UnsafeSetPageDirty:
+    kind = "unsafe-set-page-dirty"
+
+    def findings(self, scope: Scope, explain: bool = False) -> Iterator[Finding]:
+        by_site: dict[tuple[str, int], list] = {}
+        for d in scope.obs.dirties:
+            by_site.setdefault((d.site.file, d.site.line), []).append(d)
+        for (file, line), ds in sorted(by_site.items()):
+            if not any(in_scope([f.function for f in d.path], scope.touched) for d in ds):
+                continue
+            unsafe = [d for d in ds if not d.safe]
+            fn = ds[0].site.function
+            if not unsafe:
+                continue
+            d = unsafe[0]
+            atomic_ctx = any(f.function != fn for f in d.path)  # refined below by the held locks
+            suggestion = ("; set_page_dirty_lock() takes the page lock first, where sleeping is allowed"
+                          if atomic_ctx else "; use set_page_dirty_lock()")
+            yield Finding(
+                kind=self.kind, status="new", severity="warning", patch=None, file=file, line=line, function=fn,
+                message=f"{d.call} via {_via(d.path)}: {d.rule}{suggestion}",
+                explanation="; ".join(sorted({x.rule for x in ds})),
+                identity=f"{self.kind}|{fn}|{d.call}",
+            )
+
+    def safe_sites(self, scope: Scope) -> Iterator[tuple[str, int, str, str]]:
+        """(file, line, function, rule) of the sites found safe, for --explain."""
+        seen = set()
+        for d in scope.obs.dirties:
+            key = (d.site.file, d.site.line)
+            if d.safe and key not in seen and not any(
+                    x.site.file == d.site.file and x.site.line == d.site.line and not x.safe
+                    for x in scope.obs.dirties):
+                seen.add(key)
+                yield d.site.file, d.site.line, d.site.function, d.rule
+
+
+class LockImbalance:
+    kind = "lock-imbalance"
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        by_fn: dict[tuple[str, str], list] = {}
+        for _site, variant, fn in scope.obs.returns:
+            if fn.name in scope.touched:
+                by_fn.setdefault((fn.file, fn.name), []).append((variant, fn))
+        # a call we could not follow may release the lock (pageout() unlocks the page it starts
+        # writing): in such functions the paths cannot be compared, and nothing is said
+        unsure = {u.site.function for u in scope.obs.unresolved.values()}
+        for (file, name), items in sorted(by_fn.items()):
+            fn = items[0][1]
+            if name in unsure:
+                continue
+            declared = {a.argument for a in fn.annotations}
+            own = [{h.cls for h in v.held if h.function == name and h.how in ("lock", "trylock")} for v, _ in items]
+            held_somewhere = set().union(*own) if own else set()
+            for cls in sorted(held_somewhere):
+                if all(cls in s for s in own):
+                    continue  # every path returns with it: the function hands it to its caller
+                if any(cls.split("->")[-1] in d for d in declared):
+                    continue
+                yield Finding(
+                    kind=self.kind, status="new", severity="warning", patch=None, file=file, line=fn.end_line,
+                    function=name,
+                    message=f"{name}() returns with {cls} held on some paths and released on others, "
+                            "and no __acquires/__releases annotation says so",
+                    locks=(cls,), identity=f"{self.kind}|{name}|{cls}",
+                )
+
+
+class AnalysisIncomplete:
+    kind = "analysis-incomplete"
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        if scope.obs.budget_hit:
+            yield Finding(kind=self.kind, status="new", severity="warning", patch=None, file=None, line=None,
+                          function=None, message=f"exploration budget hit after {scope.obs.walks} function walks; "
+                          "paths beyond it were not analysed", identity=f"{self.kind}|budget")
+        for file, fn in sorted(scope.obs.incomplete):
+            if fn in scope.touched:
+                yield Finding(kind=self.kind, status="new", severity="check", patch=None, file=file, line=None,
+                              function=fn, message=f"{fn}() has code the front-end could not read (parse error or "
+                              "nesting too deep); its events there are not analysed",
+                              identity=f"{self.kind}|{fn}|unparsed")
+
+
+def _edges_in_scope(scope: Scope) -> Iterator[Edge]:
+    for edge in scope.obs.edges.values():
+        if in_scope([f.function for f in edge.path], scope.touched):
+            yield edge

@@ -1,0 +1,114 @@
+"""One state of the tree (before or after a patch): analyse the functions a
+patch touches, in the context of their callers, and search the rest of the
+tree for the paths that take the same locks the other way round."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from patchlint.cparse.defs import FunctionDef
+from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.engine import Edge, Engine, Observations
+from patchlint.extract.vocab import Vocabulary, load_vocabulary
+
+CALLER_DEPTH = 4  # how far up the call graph a touched function's context is sought
+MAX_ROOTS = 40
+MAX_ACQUIRERS = 30
+
+
+@dataclass
+class Scope:
+    index: FunctionIndex
+    touched: set[str]
+    engine: Engine
+    roots: list[FunctionDef] = field(default_factory=list)
+    cut_roots: set[str] = field(default_factory=set)  # roots that have callers beyond the depth bound
+    reverse: dict[tuple[str, str], Edge] = field(default_factory=dict)  # (held, acquired) -> an example
+
+    @property
+    def obs(self) -> Observations:
+        return self.engine.obs
+
+
+def analyse_scope(index: FunctionIndex, touched: set[str], vocab: Vocabulary | None = None,
+                  caller_depth: int = CALLER_DEPTH) -> Scope:
+    vocab = vocab or load_vocabulary()
+    scope = Scope(index, set(touched), Engine(index, vocab))
+    scope.roots, scope.cut_roots = _roots(index, touched, caller_depth)
+    for root in scope.roots:
+        scope.engine.run(root)
+    _reverse_search(scope, vocab)
+    return scope
+
+
+def _roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[list[FunctionDef], set[str]]:
+    """The topmost callers (within `depth`) of the touched functions: each is walked with nothing
+    held, so a lock a caller takes is seen by everything below it."""
+    seen: dict[str, FunctionDef] = {}
+    has_caller: set[str] = set()
+    cut: set[str] = set()
+    queue: deque[tuple[FunctionDef, int]] = deque()
+    for name in sorted(touched):
+        for fn in index.definitions(name):
+            queue.append((fn, 0))
+    while queue:
+        fn, d = queue.popleft()
+        if fn.name in seen:
+            continue
+        seen[fn.name] = fn
+        callers = index.callers(fn.name)
+        if callers and d >= depth:
+            cut.add(fn.name)
+            continue
+        for caller, _ in callers:
+            if caller.name != fn.name:
+                has_caller.add(fn.name)
+                queue.append((caller, d + 1))
+    roots = [fn for name, fn in sorted(seen.items()) if name not in has_caller]
+    return roots[:MAX_ROOTS], cut
+
+
+def in_scope(path_functions: list[str], touched: set[str]) -> bool:
+    return any(f in touched for f in path_functions)
+
+
+def _reverse_search(scope: Scope, vocab: Vocabulary) -> None:
+    """For every edge A -> B the touched code makes, walk the functions that take B, looking for B -> A."""
+    wanted: set[tuple[str, str]] = set()
+    for edge in list(scope.obs.edges.values()):
+        if in_scope([f.function for f in edge.path], scope.touched):
+            wanted.add((edge.acquired.cls, edge.held.cls))
+    # A separate engine: these walks start with nothing held and no context, so they
+    # may only contribute the reverse edges, never findings of their own.
+    reverse = Engine(scope.index, vocab, budget=scope.engine.budget)
+    reverse._defs = scope.engine._defs  # share the lookups already made
+    for b, _ in sorted(wanted):
+        for fn in _acquirers(scope.index, vocab, b)[:MAX_ACQUIRERS]:
+            reverse.run(fn)
+    scope.obs.budget_hit |= reverse.obs.budget_hit
+    for edge in [*scope.obs.edges.values(), *reverse.obs.edges.values()]:
+        pair = (edge.held.cls, edge.acquired.cls)
+        if pair in wanted:
+            scope.reverse.setdefault(pair, edge)
+
+
+def _acquirers(index: FunctionIndex, vocab: Vocabulary, cls: str) -> list[FunctionDef]:
+    """Functions that take a lock of class `cls` themselves."""
+    names = vocab.primitives_for(cls)
+    found: dict[tuple[str, int], FunctionDef] = {}
+    for prim in names:
+        for fn, _ in index.callers(prim):
+            if fn.name not in vocab.primitives:
+                found.setdefault((fn.file, fn.start_byte), fn)
+    if not names and "->" in cls:
+        member = cls.rsplit("->", 1)[1]
+        acquire = {n for n, p in vocab.primitives.items() if p.op in ("acquire", "trylock", "acquire_nonnull")}
+        for path in index.files_naming(member, ("*.c",)):
+            parsed = index.parsed(path)
+            if parsed is None:
+                continue
+            for fn in parsed.functions:
+                if any(c.callee in acquire for c in fn.calls):
+                    found.setdefault((fn.file, fn.start_byte), fn)
+    return [found[k] for k in sorted(found)]

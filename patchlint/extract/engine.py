@@ -1,0 +1,290 @@
+"""Interprocedural lock analysis: walk functions from roots down their call
+paths (bounded depth, recursion guarded), carrying the locks held into each
+callee, and collect observations: lock-order edges, spins, sleeping calls,
+page dirtying, returns with locks held, and calls that could not be resolved.
+
+Function pointers are resolved where the source says what they are: a call
+through an operations field (`mapping->a_ops->set_page_dirty`, directly or
+through a local variable) goes to every function the tree's designated
+initializers put in that field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from patchlint.cparse import ir
+from patchlint.cparse.defs import FunctionDef
+from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.vocab import Vocabulary, load_vocabulary
+from patchlint.extract.walker import Held, Sink, Site, Variant, Walker, text_of
+
+MAX_TARGETS = 12  # an operations field with more implementations than this is not followed
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One step of a call path: `function` calls the next frame at `line`."""
+
+    function: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Edge:
+    held: Held
+    acquired: Held
+    how: str  # "lock" or "spin"
+    path: tuple[Frame, ...]  # from the root to the acquiring function
+
+
+@dataclass(frozen=True)
+class Spin:
+    lock: Held  # the lock spun for
+    held: tuple[Held, ...]  # what the spinner holds (some variant)
+    loop_line: int
+    path: tuple[Frame, ...]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    site: Site
+    what: str
+    atomic: tuple[Held, ...]
+    path: tuple[Frame, ...]
+
+
+@dataclass(frozen=True)
+class Dirty:
+    site: Site
+    call: str
+    safe: bool
+    rule: str  # why it is safe, or why not
+    path: tuple[Frame, ...]
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    site: Site
+    callee: str
+    why: str
+
+
+@dataclass
+class Observations:
+    edges: dict[tuple[str, str, str, str, int], Edge] = field(default_factory=dict)
+    spins: dict[tuple[str, int, str], Spin] = field(default_factory=dict)
+    sleeps: dict[tuple[str, int, str], Sleep] = field(default_factory=dict)
+    dirties: list[Dirty] = field(default_factory=list)
+    returns: list[tuple[Site, Variant, FunctionDef]] = field(default_factory=list)
+    unresolved: dict[tuple[str, int, str], Unresolved] = field(default_factory=dict)
+    incomplete: set[tuple[str, str]] = field(default_factory=set)  # (file, function) with opaque parts
+    budget_hit: bool = False
+    walks: int = 0
+
+
+class Engine:
+    def __init__(self, index: FunctionIndex, vocab: Vocabulary | None = None, max_depth: int = 6,
+                 budget: int = 3000):
+        self.index = index
+        self.v = vocab or load_vocabulary()
+        self.max_depth = max_depth
+        self.budget = budget
+        self.obs = Observations()
+        self._defs: dict[str, list[FunctionDef]] = {}
+        self._ops: dict[str, list[str]] | None = None
+        self._globals: dict[str, str | None] = {}
+        self._memo: set[tuple] = set()
+
+    # -- lookups ---------------------------------------------------------------------------------
+    def definitions(self, name: str, near: str | None = None) -> list[FunctionDef]:
+        if name not in self._defs:
+            self._defs[name] = self.index.definitions(name)
+        found = self._defs[name]
+        if near is not None and len(found) > 1:
+            same = [f for f in found if f.file == near]
+            if same:
+                return same[:1]
+            return [f for f in found if not f.static][:1] or found[:1]
+        return found[:1]
+
+    def ops_targets(self, member: str) -> list[str]:
+        """Functions designated initializers put in struct member `member`, across the tree."""
+        if self._ops is None:
+            self._ops = {}
+        if member not in self._ops:
+            names: set[str] = set()
+            for path in self.index.files_naming(member):
+                parsed = self.index.parsed(path)
+                if parsed is None:
+                    continue
+                for init in parsed.initializers:
+                    if init.field == member and re.fullmatch(r"&?[A-Za-z_]\w*", init.value):
+                        names.add(init.value.lstrip("&"))
+            self._ops[member] = sorted(names)
+        return self._ops[member]
+
+    def global_type(self, name: str) -> str | None:
+        """The struct type of a file-scope variable with an initializer (`swapper_space`)."""
+        if name not in self._globals:
+            found = None
+            if re.fullmatch(r"[A-Za-z_]\w*", name):
+                for path in self.index.files_naming(name):
+                    parsed = self.index.parsed(path)
+                    if parsed is None:
+                        continue
+                    hit = next((i for i in parsed.initializers if i.name == name), None)
+                    if hit is not None:
+                        found = f"struct {hit.struct}"
+                        break
+            self._globals[name] = found
+        return self._globals[name]
+
+    # -- walking ---------------------------------------------------------------------------------
+    def run(self, root: FunctionDef) -> None:
+        self._walk(root, [Variant()], {}, (), 0)
+
+    def _walk(self, fn: FunctionDef, entry: list[Variant], consts: dict[str, object], path: tuple[Frame, ...],
+              depth: int) -> None:
+        key = (fn.file, fn.start_byte, tuple(sorted({h.cls for v in entry for h in v.held})),
+               tuple(sorted(consts.items())))
+        if key in self._memo:
+            return
+        self._memo.add(key)
+        if self.obs.walks >= self.budget:
+            self.obs.budget_hit = True
+            return
+        self.obs.walks += 1
+        body = self.index.body(fn)
+        if body is None:
+            self.obs.incomplete.add((fn.file, fn.name))
+            return
+        if not body.complete:
+            self.obs.incomplete.add((fn.file, fn.name))
+        params = [(p.type, p.name) for p in fn.params()]
+        sink = _EngineSink(self, fn, path, depth, params)
+        walker = Walker(self.v, body, params, sink, consts, self.global_type)
+        walker.run(entry)
+        for site_variant in walker.returns:
+            self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn))
+
+
+class _EngineSink(Sink):
+    def __init__(self, engine: Engine, fn: FunctionDef, path: tuple[Frame, ...], depth: int,
+                 params: list[tuple[str, str | None]]):
+        self.e = engine
+        self.fn = fn
+        self.path = path
+        self.depth = depth
+        self.has_vma = any("vm_area_struct" in (t or "") for t, _ in params)
+
+    def frames(self, line: int) -> tuple[Frame, ...]:
+        return self.path + (Frame(self.fn.name, self.fn.file, line),)
+
+    def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None:
+        for v in before:
+            for h in v.held:
+                if h.cls != lock.cls:
+                    key = (h.cls, lock.cls, "lock", site.file, site.line)
+                    self.e.obs.edges.setdefault(key, Edge(h, lock, "lock", self.frames(site.line)))
+
+    def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None:
+        for v in before:
+            for h in v.held:
+                if h.cls != lock.cls:
+                    key = (h.cls, lock.cls, "spin", site.file, site.line)
+                    self.e.obs.edges.setdefault(key, Edge(h, lock, "spin", self.frames(site.line)))
+            key2 = (site.file, site.line, ",".join(h.cls for h in v.held))
+            self.e.obs.spins.setdefault(key2, Spin(lock, v.held, loop_line, self.frames(site.line)))
+
+    def sleep(self, site: Site, what: str, variants: list[Variant]) -> None:
+        for v in variants:
+            atomic = v.atomic_reasons()
+            if atomic:
+                key = (site.file, site.line, ",".join(h.cls for h in atomic))
+                self.e.obs.sleeps.setdefault(key, Sleep(site, what, atomic, self.frames(site.line)))
+
+    def dirty(self, site: Site, call: ir.Call, variants: list[Variant]) -> None:
+        if self.fn.name in self.e.v.dirtying or self.fn.name == self.e.v.safe_dirty_form:
+            return  # inside the dirtying family itself: its callers are the sites that count
+        page = text_of(call.args[0]) if call.args else "?"
+        pinned_by = self._vma_in_scope()
+        for v in variants or [Variant()]:
+            held = next((h for h in v.held if h.cls == "page_lock"), None)
+            known_file = any(f[0] == "pred" and f[1] in self.e.v.anon_predicates and f[2] == page and f[3] is False
+                             for f in v.facts)
+            if held is not None:
+                rule = (f"page lock held ({'asserted' if held.how == 'assert' else 'taken'} in {held.function}() "
+                        f"at {held.file}:{held.line})")
+                safe = True
+            elif known_file and pinned_by:
+                rule = (f"mapping pinned: {page} is a file page (not PageAnon) mapped by the vma "
+                        f"{pinned_by}() is unmapping, whose open file holds mapping->host")
+                safe = True
+            else:
+                why = "may be an anonymous or swap-cache page" if not known_file else "no vma pins its file"
+                rule = f"neither the page lock nor a pinned mapping: {page} {why}"
+                safe = False
+            self.e.obs.dirties.append(Dirty(site, text_of(call), safe, rule, self.frames(site.line)))
+
+    def _vma_in_scope(self) -> str | None:
+        if self.has_vma:
+            return self.fn.name
+        for frame in reversed(self.path):
+            fns = self.e.definitions(frame.function, near=frame.file)
+            if fns and any("vm_area_struct" in (p.type or "") for p in fns[0].params()):
+                return frame.function
+        return None
+
+    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]) -> None:
+        if self.depth >= self.e.max_depth or not variants:
+            return
+        names: list[str]
+        if isinstance(target, ir.Name):
+            if target.id in self.e.v.primitives:
+                return
+            names = [target.id]
+            defs = self.e.definitions(target.id, near=self.fn.file)
+            if not defs:
+                if not self.e.index.macro(target.id) and target.id not in self.e.v.sleeping and \
+                        target.id not in ("BUG_ON", "WARN_ON", "WARN_ON_ONCE", "likely", "unlikely"):
+                    key = (site.file, site.line, target.id)
+                    self.e.obs.unresolved.setdefault(key, Unresolved(site, target.id, "no definition in the tree"))
+                return
+            targets = defs
+        elif isinstance(target, ir.Field):
+            names = self.e.ops_targets(target.field)
+            if not names or len(names) > MAX_TARGETS:
+                why = ("no designated initializer sets ." + target.field if not names else
+                       f"{len(names)} implementations of .{target.field}; not followed")
+                key = (site.file, site.line, text_of(target))
+                self.e.obs.unresolved.setdefault(key, Unresolved(site, text_of(target), why))
+                return
+            targets = [d for n in names for d in self.e.definitions(n)]
+        else:
+            key = (site.file, site.line, text_of(target))
+            self.e.obs.unresolved.setdefault(key, Unresolved(site, text_of(target), "indirect call"))
+            return
+        path = self.frames(site.line)
+        if any(f.function in names for f in path):
+            return  # recursion
+        entry = list(dict.fromkeys(Variant(v.held) for v in variants))
+        for callee in targets:
+            consts = _constant_args(callee, call)
+            self.e._walk(callee, entry, consts, path, self.depth + 1)
+
+
+def _constant_args(callee: FunctionDef, call: ir.Call) -> dict[str, object]:
+    """Literal arguments bound to the callee's parameters: `propogate_storage_key(page, true)`."""
+    out: dict[str, object] = {}
+    for param, arg in zip(callee.params(), call.args, strict=False):
+        if param.name is None:
+            continue
+        text = arg.text if isinstance(arg, ir.Literal) else arg.id if isinstance(arg, ir.Name) else None
+        if text in ("0", "1"):
+            out[param.name] = int(text)
+        elif text in ("true", "false", "NULL"):
+            out[param.name] = text == "true"
+    return out
