@@ -1,0 +1,186 @@
+"""Static checks on the fixture tree: every verdict comes from the fixture's code.
+
+Each negative or variant test changes only fixture source (in a temporary
+copy) and shows the verdict follow the code.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from patchlint.checks import analyse_series, fails
+from patchlint.cparse import load_profile
+from patchlint.cparse.cache import SummaryCache
+from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.engine import Engine
+from patchlint.ingest import read_series
+from patchlint.ingest.gitrange import read_range
+from patchlint.report.document import finding_dict
+from patchlint.source.apply import apply_series
+from patchlint.source.tree import open_tree
+
+from .conftest import SERIES, TREE, git
+
+RFC = SERIES / "storage-key-rfc.mbox"
+
+
+def _check(*args: str) -> tuple[int, list[dict]]:
+    """`patchlint check` through the library: --tree DIR, then a series file or --range A..B."""
+    opts = dict(zip(args[::2], args[1::2], strict=False))
+    tree = opts["--tree"]
+    if "--range" in opts:
+        series, base = read_range(tree, opts["--range"])
+        kernel = open_tree(tree, base)
+    else:
+        series = read_series([args[-1]])
+        kernel = open_tree(tree, None, series.base_commit)
+    findings = analyse_series(apply_series(kernel, series), cache=SummaryCache(enabled=False))
+    return int(fails(findings, "new")), [finding_dict(f) for f in findings]
+
+
+def _kinds(findings: list[dict], status: str | None = None) -> set[tuple[str, str | None]]:
+    return {(f["kind"], f["function"]) for f in findings if status is None or f["status"] == status}
+
+
+@pytest.fixture
+def rfc_repo(tree_repo: Path) -> Path:
+    """The fixture tree in git with the RFC applied as one commit on top of the base."""
+    git(tree_repo, "am", "-q", str(RFC))
+    return tree_repo
+
+
+def _amend(repo: Path, path: str, old: str, new: str) -> None:
+    f = repo / path
+    text = f.read_text()
+    assert old in text, f"fixture text not found: {old!r}"
+    f.write_text(text.replace(old, new))
+    git(repo, "commit", "-q", "-a", "--amend", "--no-edit")
+
+
+def test_the_rfc_series_gives_the_reviewers_three_facts():
+    code, findings = _check("--tree", str(TREE), str(RFC))
+    assert code == 1
+    new = _kinds(findings, "new")
+    assert {("spin-on-trylock", "propogate_storage_key"), ("lock-order-inversion", "propogate_storage_key"),
+            ("documented-order", "propogate_storage_key")} <= new
+    inversion = next(f for f in findings if f["kind"] == "lock-order-inversion")
+    assert inversion["locks"] == ["pte_lock", "page_lock"]
+    assert inversion["patch"] == 1 and inversion["file"] == "mm/rmap.c"
+    cpus = [(t["cpu"], t["event"]) for t in inversion["trace"]]
+    assert cpus == [(0, "lock(pte_lock)"), (1, "trylock(page_lock)"), (1, "lock(pte_lock)"),
+                    (0, "spin on trylock(page_lock)")]
+    assert {t["function"] for t in inversion["trace"]} >= {"zap_pte_range", "shrink_page_list", "try_to_unmap_one",
+                                                           "propogate_storage_key"}
+    # the old unlocked set_page_dirty() from the zap path is what the RFC removes
+    assert ("unsafe-set-page-dirty", "page_remove_rmap") in _kinds(findings, "fixed")
+    # the zap path's own file-page set_page_dirty() is safe: the vma's file pins the mapping
+    assert not any(f["function"] == "zap_pte_range" for f in findings)
+
+
+def test_the_same_trylock_without_a_spin_loop_stays_quiet(rfc_repo: Path):
+    _amend(rfc_repo, "mm/rmap.c",
+           "\t\t\twhile ((locked = trylock_page(page)) == false) {\n\t\t\t\tcpu_relax();\n"
+           "\t\t\t\tif (need_resched())\n\t\t\t\t\tbreak;\n\t\t\t}\n",
+           "\t\t\tlocked = trylock_page(page);\n")
+    _, findings = _check("--range", "HEAD~1..HEAD", "--tree", str(rfc_repo))
+    kinds = {f["kind"] for f in findings if f["status"] == "new"}
+    assert not kinds & {"spin-on-trylock", "lock-order-inversion", "documented-order"}
+
+
+def test_sleeping_for_the_page_lock_under_the_ptl_is_sleep_in_atomic(rfc_repo: Path):
+    _amend(rfc_repo, "mm/rmap.c",
+           "\t\t\twhile ((locked = trylock_page(page)) == false) {\n\t\t\t\tcpu_relax();\n"
+           "\t\t\t\tif (need_resched())\n\t\t\t\t\tbreak;\n\t\t\t}\n",
+           "\t\t\tlock_page(page);\n\t\t\tlocked = true;\n")
+    _, findings = _check("--range", "HEAD~1..HEAD", "--tree", str(rfc_repo))
+    sleeps = [f for f in findings if f["kind"] == "sleep-in-atomic" and f["status"] == "new"]
+    assert sleeps and sleeps[0]["function"] == "propogate_storage_key" and "pte_lock" in sleeps[0]["locks"]
+    # a blocking lock_page() under the PTL is an ordinary acquisition: the inversion is still there
+    assert ("lock-order-inversion", "propogate_storage_key") in _kinds(findings, "new")
+
+
+def test_zap_dirtying_an_anon_page_is_unsafe(tree_repo: Path):
+    """Drop the !PageAnon() guard around zap_pte_range's set_page_dirty(): now nothing pins the mapping."""
+    memory = tree_repo / "mm" / "memory.c"
+    text = memory.read_text()
+    assert "if (!PageAnon(page)) {" in text
+    memory.write_text(text.replace("if (!PageAnon(page)) {", "if (page) {", 1))
+    git(tree_repo, "commit", "-q", "-a", "-m", "mm: dirty every page on zap")
+    _, findings = _check("--range", "HEAD~1..HEAD", "--tree", str(tree_repo))
+    assert ("unsafe-set-page-dirty", "zap_pte_range") in _kinds(findings, "new")
+
+
+def test_the_reverse_path_is_found_in_the_tree(tmp_path: Path):
+    """The path that takes the locks the other way round comes from the tree: when reclaim drops
+    the page lock before unmapping, the inversion no longer names shrink_page_list(); what is left is
+    try_to_unmap()'s own assertion that the page is locked.  Without that assertion the RFC's
+    unlocked set_page_dirty() on the reclaim side is no longer covered by anyone's page lock."""
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    vmscan = tree / "mm" / "vmscan.c"
+    text = vmscan.read_text()
+    old = "\t\tif (page_mapped(page) && mapping) {"
+    assert old in text
+    vmscan.write_text(text.replace(old, "\t\tunlock_page(page);\n" + old, 1))
+    _, findings = _check("--tree", str(tree), str(RFC))
+    inversion = next(f for f in findings if f["kind"] == "lock-order-inversion")
+    cpu1 = {t["function"] for t in inversion["trace"] if t["cpu"] == 1}
+    assert "shrink_page_list" not in cpu1 and "try_to_unmap" in cpu1
+    assert ("unsafe-set-page-dirty", "propogate_storage_key") not in _kinds(findings)
+    rmap = tree / "mm" / "rmap.c"
+    text = rmap.read_text()
+    assert "\tBUG_ON(!PageLocked(page));\n" in text
+    rmap.write_text(text.replace("\tBUG_ON(!PageLocked(page));\n", ""))
+    _, findings = _check("--tree", str(tree), str(RFC))
+    assert ("unsafe-set-page-dirty", "propogate_storage_key") in _kinds(findings, "new")
+
+
+def test_documented_order_is_read_from_the_tree(tmp_path: Path):
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    rmap = tree / "mm" / "rmap.c"
+    text = rmap.read_text()
+    assert "Lock ordering in mm" in text
+    rmap.write_text(text.replace("Lock ordering in mm", "Locks used in mm", 1))
+    _, findings = _check("--tree", str(tree), str(RFC))
+    assert ("documented-order", "propogate_storage_key") not in _kinds(findings)
+    assert ("lock-order-inversion", "propogate_storage_key") in _kinds(findings, "new")
+
+
+def _engine(tree: Path) -> tuple[FunctionIndex, Engine]:
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    return index, Engine(index)
+
+
+def _edges(engine: Engine) -> set[tuple[str, str, str]]:
+    return {(e.held.cls, e.acquired.cls, e.how) for e in engine.obs.edges.values()}
+
+
+def test_set_page_dirty_follows_the_trees_operations_table(tmp_path: Path):
+    index, engine = _engine(TREE)
+    engine.run(index.definitions("unmap_vmas")[0])
+    assert ("pte_lock", "mapping->tree_lock", "lock") in _edges(engine)
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    swap_state = tree / "mm" / "swap_state.c"
+    text = swap_state.read_text()
+    assert ".set_page_dirty\t= __set_page_dirty_nobuffers," in text
+    swap_state.write_text(text.replace(".set_page_dirty\t= __set_page_dirty_nobuffers,",
+                                       ".set_page_dirty\t= __set_page_dirty_no_writeback,"))
+    index2, engine2 = _engine(tree)
+    engine2.run(index2.definitions("unmap_vmas")[0])
+    assert ("pte_lock", "mapping->tree_lock", "lock") not in {
+        e for e in _edges(engine2) if "set_page_dirty" in str(e)} | {
+        (e.held.cls, e.acquired.cls, e.how) for e in engine2.obs.edges.values()
+        if any(f.function == "set_page_dirty" for f in e.path)}
+
+
+def test_plain_trylock_adds_no_edge_but_later_locks_order_after_it():
+    index, engine = _engine(TREE)
+    engine.run(index.definitions("shrink_page_list")[0])
+    edges = _edges(engine)
+    assert ("page_lock", "pte_lock", "lock") in edges  # held through trylock_page, then the PTL
+    assert not any(acquired == "page_lock" for _, acquired, _ in edges)
