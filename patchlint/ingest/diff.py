@@ -75,7 +75,11 @@ def parse_diff(lines: list[str], first_mail_line: int, source: str, patch_no: in
     except unidiff.UnidiffParseError as exc:
         raise PatchlintError(source, f"the diff does not parse: {exc}", first_mail_line,
                              "regenerate the patch with git format-patch") from None
-    changes = tuple(_from_unidiff(pf, source, first_mail_line, lines) for pf in patchset)
+    # The scan saw the same files in the same order; its lines name where each file's names are.
+    name_lines = ([rf.names_line or rf.mail_line for rf in raw_files] if len(raw_files) == len(patchset)
+                  else [None] * len(patchset))
+    changes = tuple(_from_unidiff(pf, source, first_mail_line, lines, at)
+                    for pf, at in zip(patchset, name_lines, strict=True))
     return changes, [], patchset
 
 
@@ -105,13 +109,22 @@ def _status(old: str | None, new: str | None) -> str:
     return "modified" if old == new else "renamed"
 
 
-def _from_unidiff(pf: unidiff.PatchedFile, source: str, first_mail_line: int, lines: list[str]) -> FileChange:
+def _paths(old_raw: str, new_raw: str, source: str, line: int) -> tuple[str | None, str | None]:
+    old = diff_path(old_raw, source, line)
+    new = diff_path(new_raw, source, line)
+    if old is None and new is None:
+        raise PatchlintError(source, "diff names /dev/null as both the old and the new file", line,
+                             "fix the diff headers; one side must name a file in the tree")
+    return old, new
+
+
+def _from_unidiff(pf: unidiff.PatchedFile, source: str, first_mail_line: int, lines: list[str],
+                  names_line: int | None = None) -> FileChange:
     def mail(diff_line_no: int) -> int:
         return first_mail_line + diff_line_no - 1
 
     first = mail(pf[0][0].diff_line_no) if pf and len(pf[0]) else first_mail_line
-    old = diff_path(pf.source_file, source, first)
-    new = diff_path(pf.target_file, source, first)
+    old, new = _paths(pf.source_file, pf.target_file, source, names_line or first)
     hunks = []
     old_nl = new_nl = False
     for k, h in enumerate(pf, 1):
@@ -141,9 +154,36 @@ def _from_unidiff(pf: unidiff.PatchedFile, source: str, first_mail_line: int, li
     return FileChange(old, new, _status(old, new), tuple(hunks), old_nl, new_nl)
 
 
+def _git_header_names(rf: RawFile, source: str) -> tuple[str, str]:
+    """Old and new names (as ---/+++ would write them) of a git diff with no ---/+++ lines:
+    a pure rename or copy, a mode change, or an empty file added or deleted."""
+    ext = rf.extended
+    for a, b in (("rename from", "rename to"), ("copy from", "copy to")):
+        if a in ext and b in ext:
+            return _prefixed("a/", ext[a]), _prefixed("b/", ext[b])
+    rest = (rf.git_header or "")[len("diff --git "):]
+    name = rest[2:2 + (len(rest) - 5) // 2]
+    if rest != f"a/{name} b/{name}":
+        raise PatchlintError(source, f"cannot tell the file names from {rf.git_header!r}", rf.mail_line,
+                             "regenerate the patch with git format-patch")
+    old, new = f"a/{name}", f"b/{name}"
+    if "new file mode" in ext:
+        old = "/dev/null"
+    if "deleted file mode" in ext:
+        new = "/dev/null"
+    return old, new
+
+
+def _prefixed(prefix: str, name: str) -> str:
+    return f'"{prefix}{name[1:]}' if name.startswith('"') else prefix + name
+
+
 def _from_scan(rf: RawFile, source: str) -> FileChange:
-    old = diff_path(rf.old_name or "/dev/null", source, rf.mail_line)
-    new = diff_path(rf.new_name or "/dev/null", source, rf.mail_line)
+    if rf.old_name is None and rf.new_name is None and rf.git_header:
+        old_raw, new_raw = _git_header_names(rf, source)
+    else:
+        old_raw, new_raw = rf.old_name or "/dev/null", rf.new_name or "/dev/null"
+    old, new = _paths(old_raw, new_raw, source, rf.names_line or rf.mail_line)
     hunks = []
     for k, h in enumerate(rf.hunks, 1):
         kinds = {" ": CONTEXT, UNPREFIXED: CONTEXT, "-": REMOVED, "+": ADDED}

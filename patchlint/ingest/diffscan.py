@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+_EXTENDED = re.compile(r"^(rename from|rename to|copy from|copy to|new file mode|deleted file mode) (.*)$")
 _LABEL = re.compile(r"^ [A-Za-z_]\w*:\s*$")
 UNPREFIXED = "?"  # a hunk body line that lost its diff prefix
 
@@ -68,6 +69,8 @@ class RawFile:
     mail_line: int
     git_header: str | None = None
     binary: bool = False
+    names_line: int | None = None  # mail line of the "--- " line, once seen
+    extended: dict[str, str] = field(default_factory=dict)  # git's "rename from X", "new file mode N", ...
     hunks: list[RawHunk] = field(default_factory=list)
 
 
@@ -87,8 +90,12 @@ def scan(lines: list[str], first_mail_line: int) -> list[RawFile]:
                 cur = RawFile(None, None, mail_line)
                 files.append(cur)
             cur.old_name, cur.new_name = line[4:], lines[i + 1][4:]
+            cur.names_line = mail_line
             i += 2
             continue
+        elif cur is not None and cur.git_header and not cur.hunks and cur.old_name is None and (
+                m := _EXTENDED.match(line)) is not None:
+            cur.extended[m.group(1)] = m.group(2)
         elif line.startswith("GIT binary patch") or (line.startswith("Binary files ") and line.endswith(" differ")):
             if cur is None:
                 cur = RawFile(None, None, mail_line)

@@ -84,7 +84,7 @@ def decode_message(raw: RawMessage, source: str) -> MailText:
     body_start = header_text.count("\n") + 3 if head_end >= 0 else header_text.count("\n") + 2
     headers = _decoded_headers(msg)
     parts = list(_text_parts(msg))
-    identity = not msg.is_multipart() and (msg.get("content-transfer-encoding", "").strip().lower()
+    identity = not msg.is_multipart() and (_header(msg, "content-transfer-encoding").strip().lower()
                                            in ("", "7bit", "8bit", "binary"))
     bodies = []
     for part in parts:
@@ -121,6 +121,11 @@ def _decoded_headers(msg: Message) -> dict[str, str]:
     return out
 
 
+def _header(msg: Message, name: str) -> str:
+    """A header as str: compat32 returns an email.header.Header when the raw value has 8-bit bytes."""
+    return str(msg.get(name) or "")
+
+
 def _text_parts(msg: Message):
     """Body parts that carry the commit message or the patch, in mail order."""
     if not msg.is_multipart():
@@ -131,7 +136,7 @@ def _text_parts(msg: Message):
             continue
         ctype = part.get_content_type()
         filename = (part.get_filename() or "").lower()
-        disposition = (part.get("content-disposition") or "").lower()
+        disposition = _header(part, "content-disposition").lower()
         if ctype == "text/plain" and "attachment" not in disposition:
             yield part
         elif ctype in _PATCH_FILE_TYPES or filename.endswith((".patch", ".diff")):
@@ -197,5 +202,5 @@ def parse_date(value: str) -> str:
     """ISO 8601 for a parseable Date header; otherwise the header as written."""
     try:
         return email.utils.parsedate_to_datetime(value).isoformat()
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # e.g. a zone of +99999999999999999999
         return value

@@ -61,7 +61,7 @@ def check_tree_path(path: str, source: str, line: int | None) -> str:
         or "\0" in path
         or "\\" in path
         or any(p in ("", ".", "..") for p in parts)
-        or parts[0] == ".git"
+        or any(p.lower() == ".git" for p in parts)  # as git apply: no .git component anywhere
     )
     if bad:
         raise PatchlintError(source, f"diff names the path {path!r}, which is not a plain path inside the tree",

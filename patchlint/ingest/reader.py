@@ -20,7 +20,8 @@ def load_inputs(names: list[str], stdin: BinaryIO | None = None) -> list[Input]:
             continue
         path = Path(name)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix in (".patch", ".diff", ".mbox", ".eml") and p.is_file())
+            files = sorted(p for p in path.iterdir()
+                           if p.suffix in (".patch", ".diff", ".mbox", ".eml") and p.is_file())
             if not files:
                 raise PatchlintError(name, "directory holds no .patch files", None,
                                      "give the directory git format-patch -o wrote, or the files themselves")
@@ -36,9 +37,11 @@ def _read(path: Path) -> bytes:
     except FileNotFoundError:
         raise PatchlintError(str(path), "no such file", None, "check the path") from None
     except IsADirectoryError:
-        raise PatchlintError(str(path), "is a directory", None, None) from None
+        raise PatchlintError(str(path), "is a directory", None, "give an mbox or patch file, or a format-patch "
+                             "directory holding .patch files") from None
     except OSError as exc:
-        raise PatchlintError(str(path), f"cannot read: {exc.strerror}", None, None) from None
+        raise PatchlintError(str(path), f"cannot read: {exc.strerror}", None,
+                             "check the file's permissions") from None
 
 
 def read_series(names: list[str], lenient: bool = False, stdin: BinaryIO | None = None) -> Series:

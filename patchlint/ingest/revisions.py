@@ -25,5 +25,6 @@ def resolve_commit(repo: git.Repo, rev: str, what: str) -> git.Commit:
     while obj.type == "tag":
         obj = obj.object
     if obj.type != "commit":
-        raise PatchlintError(what, f"revision {rev!r} is a {obj.type}, not a commit", None, None)
+        raise PatchlintError(what, f"revision {rev!r} is a {obj.type}, not a commit", None,
+                             "give a commit, branch or tag name")
     return obj

@@ -25,16 +25,19 @@ def build_series(inputs: list[Input], lenient: bool = False, base_commit: str | 
     covers: list[Patch] = []
     notes: list[Note] = []
     damaged: list[DamagedHunk] = []
+    damaged_at: list[tuple[str, int]] = []  # (input name, input line) of each damaged hunk
     no_diff: list[Patch] = []
     position = 0
     for inp in inputs:
         if not inp.data.strip():
-            raise PatchlintError(inp.name, "empty input", None, "give an mbox, a .patch file, or a format-patch directory")
+            raise PatchlintError(inp.name, "empty input", None,
+                                 "give an mbox, a .patch file, or a format-patch directory")
         for raw in split_messages(inp.data, inp.name):
             mail = decode_message(raw, inp.name)
             position += 1
             patch, dmg = _patch_from_mail(mail, inp.name, position, lenient)
             damaged.extend(dmg)
+            damaged_at.extend((inp.name, _input_line(mail, d.mail_line)) for d in dmg)
             subj = patch.subject
             if subj.is_reply:
                 notes.append(Note(inp.name, raw.start_line, f"reply ignored: {subj.raw!r}"))
@@ -44,9 +47,10 @@ def build_series(inputs: list[Input], lenient: bool = False, base_commit: str | 
                 covers.append(patch)
             else:
                 no_diff.append(patch)
-                notes.append(Note(inp.name, raw.start_line, f"mail without a diff ignored: {subj.raw or '(no subject)'!r}"))
+                notes.append(Note(inp.name, raw.start_line,
+                                  f"mail without a diff ignored: {subj.raw or '(no subject)'!r}"))
     if damaged and not lenient:
-        raise _damaged_error(damaged, inputs)
+        raise _damaged_error(damaged, damaged_at)
     patches = candidates
     if not patches:
         where = (no_diff or covers or [None])[0]
@@ -58,7 +62,8 @@ def build_series(inputs: list[Input], lenient: bool = False, base_commit: str | 
     notes.extend(version_notes)
     patches = _order(patches, notes)
     cover = max(covers, key=lambda c: c.subject.version) if covers else None
-    base = base_commit or (cover.base_commit if cover else None) or next((p.base_commit for p in patches if p.base_commit), None)
+    base = (base_commit or (cover.base_commit if cover else None)
+            or next((p.base_commit for p in patches if p.base_commit), None))
     renumbered = tuple(_with_index(p, i) for i, p in enumerate(patches, 1))
     return Series(renumbered, cover, tuple(notes), tuple(i.name for i in inputs), base)
 
@@ -72,9 +77,16 @@ def _patch_from_mail(mail: MailText, source: str, position: int, lenient: bool) 
     patchset = None
     subject = parse_subject(mail.headers.get("subject", ""))
     if parts.diff_start is not None and not subject.is_reply:
-        files, damaged, patchset = parse_diff(
-            body[parts.diff_start:], mail.body_start + parts.diff_start, source, position, lenient
-        )
+        try:
+            files, damaged, patchset = parse_diff(
+                body[parts.diff_start:], mail.body_start + parts.diff_start, source, position, lenient
+            )
+        except PatchlintError as exc:
+            # parse_diff counts lines of the decoded mail; the user needs lines of the input.
+            if exc.line is None or exc.source != source:
+                raise
+            message = exc.message if mail.identity else f"{exc.message} (line {exc.line} of the decoded message)"
+            raise PatchlintError(source, message, _input_line(mail, exc.line), exc.hint) from None
     patch = Patch(
         index=position,
         subject=subject,
@@ -93,17 +105,23 @@ def _patch_from_mail(mail: MailText, source: str, position: int, lenient: bool) 
     return patch, damaged
 
 
-def _damaged_error(damaged: list[DamagedHunk], inputs: list[Input]) -> DamagedPatchError:
+def _input_line(mail: MailText, mail_line: int) -> int:
+    """The input line of a line of the decoded mail; the message's first line when the
+    body is transfer-encoded (base64, quoted-printable, MIME parts) and lines do not correspond."""
+    return mail.start_line - 1 + mail_line if mail.identity else mail.start_line
+
+
+def _damaged_error(damaged: list[DamagedHunk], damaged_at: list[tuple[str, int]]) -> DamagedPatchError:
     first = damaged[0]
+    source, line = damaged_at[0]
     whitespace = any("prefix" in r or "tabs" in r for d in damaged for r in d.reasons)
     what = ("whitespace-damaged patch (tabs collapsed and context lost, as web archives render mail)"
             if whitespace else "corrupt patch: hunk line counts do not add up")
     total = len(damaged)
     message = (f"{what}: {total} damaged hunk(s), first hunk {first.hunk} of {first.file} "
                f"({first.header.split(' @@')[0]} @@): {', '.join(first.reasons)}")
-    source = inputs[0].name if len(inputs) == 1 else "input"
     return DamagedPatchError(
-        source, message, first.mail_line,
+        source, message, line,
         "get the original mail (e.g. b4 am MSGID) or try --lenient --tree DIR to recover it", damaged,
     )
 

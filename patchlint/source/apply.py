@@ -77,7 +77,7 @@ class AppliedSeries:
             if data is None:
                 self._base[path] = None
             else:
-                lines = tuple(data.decode("utf-8", "surrogateescape").splitlines())
+                lines = tuple(_split_lines(data.decode("utf-8", "surrogateescape")))
                 self._base[path] = FileImage(path, lines, tuple(LineOrigin(0, 0, i) for i in
                                                               range(1, len(lines) + 1)), len(lines))
         return self._base[path]
@@ -92,6 +92,16 @@ class AppliedSeries:
 
     def touched(self) -> list[str]:
         return sorted({p for state in self._states for p in state})
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines as git and diff see them: split at "\n" only (str.splitlines() also splits at
+    form feeds, which kernel sources contain, and at other Unicode line breaks).  A CR before the
+    "\n" is dropped, because ingest reads mail with CRLF line ends as LF."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
 
 
 def apply_series(tree: Tree, series: Series) -> AppliedSeries:
@@ -213,11 +223,11 @@ def _find(lines: list[str], pre: list[str], expected: int, floor: int) -> int | 
     """Nearest position at or after `floor` where `pre` matches exactly; ties go to the earlier line."""
     if not pre:
         return min(max(expected, floor), len(lines))
-    limit = max(expected - floor, len(lines) - expected) + 1
-    for d in range(limit):
-        for at in (expected - d, expected + d) if d else (expected,):
-            if at >= floor and _matches(lines, pre, at):
-                return at
+    # Only positions where `pre` fits: the header's line number is untrusted and may be huge.
+    lo, hi = max(floor, 0), len(lines) - len(pre)
+    for at in sorted(range(lo, hi + 1), key=lambda a: (abs(a - expected), a)):
+        if lines[at] == pre[0] and _matches(lines, pre, at):
+            return at
     return None
 
 
