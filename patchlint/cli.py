@@ -15,18 +15,23 @@ from patchlint import __version__
 from patchlint.checks import analyse_series, fails
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
-from patchlint.cparse.profile import load_profile
 from patchlint.cparse.survey import c_files, compare_with_bare, survey
 from patchlint.errors import PatchlintError
 from patchlint.ingest import read_series
 from patchlint.ingest.gitrange import read_range
-from patchlint.report.check_text import render_check_text
 from patchlint.report.doctor import render_doctor
-from patchlint.report.document import document, render_json
+from patchlint.report.document import document
+from patchlint.report.formats import render
+from patchlint.report.json_doc import render_json
+from patchlint.report.kinds import explain as explain_kind
+from patchlint.report.kinds import render_explain, render_kind_list
 from patchlint.report.show import render_show_text
 from patchlint.source.apply import apply_series
 from patchlint.source.findings import apply_findings
 from patchlint.source.tree import open_tree
+from patchlint.workflow import hook as sendemail_hook
+from patchlint.workflow.base import made_on
+from patchlint.workflow.config import load_config, render_config
 
 EXIT_USAGE = 2
 
@@ -47,7 +52,17 @@ class ShowFormat(StrEnum):
 
 class CheckFormat(StrEnum):
     text = "text"
+    terse = "terse"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+    b4_review = "b4-review"
+
+
+class Color(StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
 
 
 class FailOn(StrEnum):
@@ -87,6 +102,29 @@ LenientOpt = Annotated[bool, typer.Option("--lenient", help="Recover whitespace-
                                           "are flagged.")]
 
 
+FailOnOpt = Annotated[FailOn | None, typer.Option(
+    "--fail-on", help="Which findings make the exit status 1: new errors, new errors and warnings, any finding "
+    "that is not fixed, or never (default: the configuration's fail-on, else new).", show_default=False)]
+DisableOpt = Annotated[list[str] | None, typer.Option(
+    "--disable", metavar="KIND", help="Do not report findings of this kind (repeatable; replaces the "
+    "configuration's disable list; `patchlint explain` lists the kinds).", show_default=False)]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude", metavar="PATH", help="Do not report findings in this directory or glob (repeatable; replaces "
+    "the configuration's exclude list).", show_default=False)]
+ProfileOpt = Annotated[str | None, typer.Option(
+    "--profile", help="Configuration profile (architecture) from grammars/profiles.toml "
+    "(default: the configuration's profile, else s390).", show_default=False)]
+DefineOpt = Annotated[list[str] | None, typer.Option(
+    "--define", metavar="NAME[=VALUE]", help="Define a macro for the profile, e.g. CONFIG_NUMA (repeatable; "
+    "replaces the configuration's defines).", show_default=False)]
+
+
+def _cli_config(fail_on: FailOn | None = None, disable: list[str] | None = None, exclude: list[str] | None = None,
+                profile: str | None = None, define: list[str] | None = None) -> dict:
+    return {"fail-on": fail_on.value if fail_on else None, "disable": disable, "exclude": exclude,
+            "profile": profile, "defines": define}
+
+
 @app.command()
 def check(
     series: SeriesArg = None,
@@ -94,21 +132,50 @@ def check(
     tree: TreeOpt = None,
     base: BaseOpt = None,
     lenient: LenientOpt = False,
-    fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format.")] = CheckFormat.text,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Which findings make the exit status 1: new errors, "
-                                            "new errors and warnings (default), any finding, or never.")
-                       ] = FailOn.new,
+    fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format: text (checkpatch and lockdep "
+                                             "shapes), terse (checkpatch --terse lines, for b4), json, sarif "
+                                             "(SARIF 2.1.0), github (Actions annotations), b4-review (b4's "
+                                             "review check JSON).")] = CheckFormat.text,
+    fail_on: FailOnOpt = None,
+    disable: DisableOpt = None,
+    exclude: ExcludeOpt = None,
+    profile: ProfileOpt = None,
+    define: DefineOpt = None,
+    color: Annotated[Color, typer.Option("--color", help="Colour the text format: auto (when stdout is a "
+                                         "terminal and NO_COLOR is not set), always, never.")] = Color.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr (errors still "
+                                        "go there).")] = False,
 ) -> None:
     """Check a series: apply it in memory and report, per patch, the findings it
-    introduces (new), removes (fixed) or leaves (existing)."""
+    introduces (new), removes (fixed) or leaves (existing).  Settings come from the
+    command line, the tree's .patchlint.toml and the user's config file (see
+    `patchlint config`)."""
+    cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))
     parsed, kernel = _load(series, range_, tree, base, lenient)
     applied = apply_series(kernel, parsed)
-    findings = analyse_series(applied)
-    _notes(parsed)
+    findings = cfg.filter(analyse_series(applied, profile=cfg.load_profile(), progress=_progress(quiet)))
+    if not quiet:
+        _notes(parsed)
     doc = document(parsed, applied, findings, kernel.describe())
-    sys.stdout.write(render_json(doc) if fmt is CheckFormat.json else render_check_text(doc))
-    if fails(findings, fail_on.value):
+    sys.stdout.write(render(fmt.value, doc, color=_use_color(color)))
+    if fails(findings, cfg.fail_on):
         raise typer.Exit(1)
+
+
+def _progress(quiet: bool):
+    """Progress lines on stderr, only for a person watching: tools that read stderr (b4 counts
+    every stderr line of a check command as a failure) see none."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda msg: typer.echo(f"patchlint: {msg}", err=True)
+
+
+def _use_color(mode: Color) -> bool:
+    if mode is Color.always:
+        return True
+    if mode is Color.never or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty()
 
 
 def _load(series: list[str] | None, range_: str | None, tree: str | None, base: str | None, lenient: bool):
@@ -122,7 +189,7 @@ def _load(series: list[str] | None, range_: str | None, tree: str | None, base: 
         raise PatchlintError("patchlint", "no series given", None,
                              "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
     parsed = read_series(series, lenient=lenient)
-    return parsed, open_tree(tree, base, parsed.base_commit)
+    return parsed, open_tree(tree, base or made_on(tree, parsed), parsed.base_commit)
 
 
 def _notes(parsed) -> None:
@@ -152,7 +219,7 @@ def show(
             raise PatchlintError("patchlint show", "no series given", None,
                                  "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
         parsed = read_series(series, lenient=lenient)
-        kernel = _tree_for(tree, base, parsed.base_commit, lenient)
+        kernel = _tree_for(tree, base or made_on(tree, parsed), parsed.base_commit, lenient)
     applied = apply_series(kernel, parsed) if kernel is not None else None
     findings = apply_findings(applied) if applied is not None else []
     _notes(parsed)
@@ -166,16 +233,17 @@ def doctor(
                                                       show_default=False)] = None,
     tree: TreeOpt = None,
     base: BaseOpt = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Configuration profile from "
-                                                "grammars/profiles.toml (default: s390).", show_default=False)] = None,
+    profile: ProfileOpt = None,
+    define: DefineOpt = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")] = False,
     compare: Annotated[bool, typer.Option("--compare", help="Also time bare tree-sitter-c on the same files "
                                           "and print both, with their ratio.")] = False,
 ) -> None:
     """Parse quality for a tree: functions with and without parse errors, the constructs
     that still defeat the parser, the configuration profile, cache state and throughput."""
+    cfg = load_config(tree, _cli_config(profile=profile, define=define))
     kernel = open_tree(tree, base)
-    index = FunctionIndex(kernel, load_profile(profile), SummaryCache(enabled=not no_cache))
+    index = FunctionIndex(kernel, cfg.load_profile(), SummaryCache(enabled=not no_cache))
     files = c_files(index, list(paths or []))
     if not files:
         raise PatchlintError(tree or ".", f"no C files under {' '.join(paths or [])}", None, "check the paths")
@@ -184,6 +252,55 @@ def doctor(
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
                                    index.cache.directory, index.cache.size(), comparison))
+
+
+@app.command()
+def explain(
+    kind: Annotated[str | None, typer.Argument(help="A finding kind, e.g. lock-order-inversion "
+                                               "(without one: the list of kinds).", show_default=False)] = None,
+) -> None:
+    """What a finding kind means, why it matters and what to do about it."""
+    sys.stdout.write(render_kind_list() if kind is None else render_explain(explain_kind(kind)))
+
+
+@app.command("config")
+def config_(
+    tree: TreeOpt = None,
+    fail_on: FailOnOpt = None,
+    disable: DisableOpt = None,
+    exclude: ExcludeOpt = None,
+    profile: ProfileOpt = None,
+    define: DefineOpt = None,
+) -> None:
+    """The effective configuration and where each value comes from: the command line, the
+    tree's .patchlint.toml, the user's $XDG_CONFIG_HOME/patchlint/config.toml, or the default."""
+    sys.stdout.write(render_config(load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))))
+
+
+hook_app = typer.Typer(help="The git send-email hook (sendemail-validate) that checks a series before it is sent.",
+                       no_args_is_help=True)
+app.add_typer(hook_app, name="hook")
+
+
+@hook_app.command("install")
+def hook_install(
+    tree: Annotated[str | None, typer.Option("--tree", help="The git repository (default: the current "
+                                             "directory).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a different existing sendemail-validate hook "
+                                        "(it is kept beside it as sendemail-validate.patchlint-saved).")] = False,
+) -> None:
+    """Install .git/hooks/sendemail-validate: git send-email then runs `patchlint check` on the
+    series and sends nothing when it fails."""
+    typer.echo(f"patchlint: {sendemail_hook.describe(sendemail_hook.install(tree, force))}", err=True)
+
+
+@hook_app.command("uninstall")
+def hook_uninstall(
+    tree: Annotated[str | None, typer.Option("--tree", help="The git repository (default: the current "
+                                             "directory).", show_default=False)] = None,
+) -> None:
+    """Remove patchlint's sendemail-validate hook (a hook patchlint did not write is left alone)."""
+    typer.echo(f"patchlint: {sendemail_hook.describe(sendemail_hook.uninstall(tree))}", err=True)
 
 
 def _tree_for(tree: str | None, base: str | None, series_base: str | None, lenient: bool):
@@ -205,7 +322,9 @@ def _tree_for(tree: str | None, base: str | None, series_base: str | None, lenie
 def main() -> None:
     """Entry point: run the app, render errors as one line, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # with standalone_mode off, a command's typer.Exit(n) comes back as the return value
+        sys.exit(code if isinstance(code, int) else 0)
     except PatchlintError as exc:
         _die(exc.render())
     except typer.Exit as exc:

@@ -1,0 +1,89 @@
+"""What each finding kind means (patchlint/data/kinds.toml): `patchlint explain`,
+SARIF rule help, and the titles of the text report's scenario blocks."""
+
+from __future__ import annotations
+
+import textwrap
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from patchlint.errors import PatchlintError
+from patchlint.findings import KINDS, SEVERITIES
+
+SCENARIOS = ("circular", "interleaving", "none")
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    summary: str  # the one-line description from patchlint.findings.KINDS
+    title: str
+    level: str  # error | warning | check
+    scenario: str  # circular | interleaving | none
+    verdict: str
+    explanation: str  # one paragraph, unwrapped
+
+    @property
+    def type_name(self) -> str:
+        """checkpatch's --show-types spelling: SPIN_ON_TRYLOCK."""
+        return type_name(self.kind)
+
+    @property
+    def rule_name(self) -> str:
+        """SARIF's rule name spelling: SpinOnTrylock."""
+        return "".join(part.capitalize() for part in self.kind.split("-"))
+
+
+def type_name(kind: str) -> str:
+    return kind.upper().replace("-", "_")
+
+
+@cache
+def kind_table() -> dict[str, KindInfo]:
+    """Every kind of patchlint.findings.KINDS with its text, in KINDS order."""
+    data = tomllib.loads(resources.files("patchlint").joinpath("data", "kinds.toml").read_text(encoding="utf-8"))
+    out: dict[str, KindInfo] = {}
+    for kind, summary in KINDS.items():
+        entry = data.get(kind, {})
+        level = entry.get("level", "warning")
+        scenario = entry.get("scenario", "none")
+        out[kind] = KindInfo(
+            kind=kind,
+            summary=summary,
+            title=entry.get("title", summary),
+            level=level if level in SEVERITIES else "warning",
+            scenario=scenario if scenario in SCENARIOS else "none",
+            verdict=entry.get("verdict", ""),
+            explanation=" ".join(entry.get("explanation", summary).split()),
+        )
+    return out
+
+
+def kind_info(kind: str) -> KindInfo:
+    table = kind_table()
+    if kind not in table:
+        # A kind a newer analysis emits before its text is written: still render it.
+        return KindInfo(kind, kind, kind, "warning", "none", "", kind)
+    return table[kind]
+
+
+def explain(kind: str) -> KindInfo:
+    """The explanation for `patchlint explain KIND`; an unknown kind is a usage error."""
+    table = kind_table()
+    if kind not in table:
+        raise PatchlintError("patchlint explain", f"unknown finding kind {kind!r}", None,
+                             f"known kinds: {', '.join(table)}")
+    return table[kind]
+
+
+def render_explain(info: KindInfo, width: int = 78) -> str:
+    head = f"{info.kind} ({info.type_name}, usually {info.level}): {info.title}"
+    return head + "\n\n" + textwrap.fill(info.explanation, width) + "\n"
+
+
+def render_kind_list() -> str:
+    table = kind_table()
+    width = max(len(k) for k in table)
+    return "".join(f"{k:<{width}}  {info.summary}\n" for k, info in table.items())

@@ -1,0 +1,189 @@
+"""git send-email's sendemail-validate hook: install, uninstall, and the script itself.
+
+git send-email runs `.git/hooks/sendemail-validate` for every mail before it
+sends any, and aborts the whole send when the hook exits non-zero.  `$1` is
+the mail; git 2.41 and later also pass `$2` (a file with the SMTP headers)
+and set GIT_SENDEMAIL_FILE_COUNTER (1-based) and GIT_SENDEMAIL_FILE_TOTAL.
+With the counters the hook collects the mails and checks the whole series at
+the last one, so hazards that only appear across patches are seen; without
+them (git 2.39 here) each mail is checked on its own.  The cover letter
+(`[PATCH 0/N]`) is kept for the series check and skipped on its own.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from patchlint.errors import PatchlintError
+
+HOOK = "sendemail-validate"
+MARKER = "# patchlint: sendemail-validate hook"
+SAVED_SUFFIX = ".patchlint-saved"
+
+_SCRIPT = r"""#!/bin/sh
+{marker}
+# Written by `patchlint hook install`; `patchlint hook uninstall` removes it.
+#
+# git send-email runs this for every mail before it sends any, and a non-zero
+# exit aborts the send (`git send-email --no-validate` skips it).  $1 is the
+# mail; git 2.41+ also passes $2 (the SMTP headers, not needed here) and sets
+# GIT_SENDEMAIL_FILE_COUNTER / GIT_SENDEMAIL_FILE_TOTAL: then the mails are
+# collected and the whole series is checked at the last one.  Without the
+# counters each mail is checked on its own.
+
+patchlint() {{
+	if [ -x {python} ]; then
+		{python} -m patchlint "$@"
+	else
+		command patchlint "$@"
+	fi
+}}
+
+mail=$1
+if [ -z "$mail" ] || [ ! -f "$mail" ]; then
+	echo "patchlint hook: no mail file given (git send-email passes it as \$1)" >&2
+	exit 2
+fi
+
+# A cover letter ([PATCH 0/N]) has nothing to check on its own.
+is_cover() {{
+	sed -n '1,/^$/p' "$1" | grep -Eiq '^Subject:.*\[([^]]*[^0-9])?0+/[0-9]+\]'
+}}
+
+counter=${{GIT_SENDEMAIL_FILE_COUNTER:-}}
+total=${{GIT_SENDEMAIL_FILE_TOTAL:-}}
+if [ -z "$counter" ] || [ -z "$total" ]; then
+	is_cover "$mail" && exit 0
+	patchlint check{options} -- "$mail"
+	exit $?
+fi
+
+# One directory per git send-email run: the hook's parent is that process.
+dir=$(git rev-parse --git-path patchlint-sendemail) || exit 2
+run="$dir/$PPID"
+if [ "$counter" -eq 1 ]; then
+	rm -rf "$run"
+fi
+mkdir -p "$run" || exit 2
+cp "$mail" "$run/$(printf '%06d' "$counter").eml" || exit 2
+if [ "$counter" -lt "$total" ]; then
+	exit 0
+fi
+status=0
+for f in "$run"/*.eml; do
+	if ! is_cover "$f"; then
+		patchlint check{options} -- "$run"/*.eml || status=$?
+		break
+	fi
+done
+rm -rf "$run"
+rmdir "$dir" 2>/dev/null
+exit $status
+"""
+
+
+@dataclass(frozen=True)
+class HookResult:
+    path: Path
+    action: str  # installed | unchanged | updated | replaced | removed | absent
+    saved: Path | None = None
+
+
+def hooks_dir(tree_dir: str | None) -> Path:
+    """The repository's hooks directory (honours core.hooksPath), as git itself resolves it."""
+    top = Path(tree_dir or ".")
+    name = tree_dir or "."
+    if not top.is_dir():
+        raise PatchlintError(name, "no such directory", None, "give the kernel tree's git checkout with --tree DIR")
+    try:
+        proc = subprocess.run(["git", "-C", str(top), "rev-parse", "--git-path", "hooks"], capture_output=True,
+                              text=True, timeout=60)
+    except OSError as exc:
+        raise PatchlintError("git", f"cannot run git: {exc.strerror}", None, "install git") from None
+    if proc.returncode != 0:
+        raise PatchlintError(name, "not a git repository", None, "give the kernel tree's git checkout with --tree DIR")
+    path = Path(proc.stdout.strip())
+    return path if path.is_absolute() else top / path
+
+
+def hook_script(python: str | None = None, options: tuple[str, ...] = ()) -> str:
+    """The hook, calling patchlint through the interpreter it was installed with (falling back to
+    `patchlint` on PATH if that interpreter goes away)."""
+    opts = "".join(" " + shlex.quote(o) for o in options)
+    return _SCRIPT.format(marker=MARKER, python=shlex.quote(python or sys.executable), options=opts)
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace").splitlines()[:3]
+    except OSError:
+        return False
+    return MARKER in head
+
+
+def install(tree_dir: str | None, force: bool = False, script: str | None = None) -> HookResult:
+    path = hooks_dir(tree_dir) / HOOK
+    script = script or hook_script()
+    saved = None
+    if path.exists() or path.is_symlink():
+        if is_ours(path):
+            if path.read_text(encoding="utf-8", errors="replace") == script and _executable(path):
+                return HookResult(path, "unchanged")
+            action = "updated"
+        elif not force:
+            raise PatchlintError(str(path), "a different sendemail-validate hook is already installed", None,
+                                 f"patchlint hook install --force replaces it (keeping it as {HOOK}{SAVED_SUFFIX})")
+        else:
+            saved = path.with_name(HOOK + SAVED_SUFFIX)
+            path.replace(saved)
+            action = "replaced"
+    else:
+        action = "installed"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{HOOK}.patchlint-tmp")
+        tmp.write_text(script, encoding="utf-8")
+        tmp.chmod(0o755)
+        tmp.replace(path)
+    except OSError as exc:
+        raise PatchlintError(str(path), f"cannot write the hook: {exc.strerror}", None,
+                             "check the permissions of the hooks directory") from None
+    return HookResult(path, action, saved)
+
+
+def uninstall(tree_dir: str | None) -> HookResult:
+    path = hooks_dir(tree_dir) / HOOK
+    if not (path.exists() or path.is_symlink()):
+        return HookResult(path, "absent")
+    if not is_ours(path):
+        raise PatchlintError(str(path), "is not patchlint's hook, so it is left in place", None,
+                             "remove it yourself if you mean to")
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise PatchlintError(str(path), f"cannot remove the hook: {exc.strerror}", None,
+                             "check the permissions of the hooks directory") from None
+    saved = path.with_name(HOOK + SAVED_SUFFIX)
+    return HookResult(path, "removed", saved if saved.exists() else None)
+
+
+def _executable(path: Path) -> bool:
+    return bool(path.stat().st_mode & 0o111)
+
+
+def describe(result: HookResult) -> str:
+    what = {
+        "installed": f"installed {result.path}",
+        "unchanged": f"{result.path} is already patchlint's hook; nothing to do",
+        "updated": f"updated patchlint's hook {result.path}",
+        "replaced": f"replaced {result.path}; the previous hook is kept as {result.saved}",
+        "removed": f"removed {result.path}",
+        "absent": f"no hook at {result.path}; nothing to do",
+    }[result.action]
+    if result.action == "removed" and result.saved is not None:
+        what += f" (the hook it replaced is still at {result.saved}; rename it back to use it)"
+    return what
