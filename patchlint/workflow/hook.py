@@ -58,13 +58,14 @@ counter=${{GIT_SENDEMAIL_FILE_COUNTER:-}}
 total=${{GIT_SENDEMAIL_FILE_TOTAL:-}}
 if [ -z "$counter" ] || [ -z "$total" ]; then
 	is_cover "$mail" && exit 0
-	patchlint check{options} -- "$mail"
+	# one mail of a series: that the others are missing is no news
+	patchlint check --quiet{options} -- "$mail"
 	exit $?
 fi
 
-# One directory per git send-email run: the hook's parent is that process.
-dir=$(git rev-parse --git-path patchlint-sendemail) || exit 2
-run="$dir/$PPID"
+# The mails of this run are collected in one directory, emptied at the first
+# mail (as git's own sample hook keeps one worktree per run).
+run=$(git rev-parse --git-path patchlint-sendemail) || exit 2
 if [ "$counter" -eq 1 ]; then
 	rm -rf "$run"
 fi
@@ -81,7 +82,6 @@ for f in "$run"/*.eml; do
 	fi
 done
 rm -rf "$run"
-rmdir "$dir" 2>/dev/null
 exit $status
 """
 
