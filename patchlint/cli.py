@@ -144,7 +144,7 @@ def check(
     color: Annotated[Color, typer.Option("--color", help="Colour the text format: auto (when stdout is a "
                                          "terminal and NO_COLOR is not set), always, never.")] = Color.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr (errors still "
-                                        "go there).")] = False,
+                                        "go there; formats other than text never print notes).")] = False,
 ) -> None:
     """Check a series: apply it in memory and report, per patch, the findings it
     introduces (new), removes (fixed) or leaves (existing).  Settings come from the
@@ -154,7 +154,9 @@ def check(
     parsed, kernel = _load(series, range_, tree, base, lenient)
     applied = apply_series(kernel, parsed)
     findings = cfg.filter(analyse_series(applied, profile=cfg.load_profile(), progress=_progress(quiet)))
-    if not quiet:
+    if not quiet and fmt is CheckFormat.text:
+        # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
+        # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
         _notes(parsed)
     doc = document(parsed, applied, findings, kernel.describe())
     sys.stdout.write(render(fmt.value, doc, color=_use_color(color)))
@@ -189,7 +191,7 @@ def _load(series: list[str] | None, range_: str | None, tree: str | None, base: 
         raise PatchlintError("patchlint", "no series given", None,
                              "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
     parsed = read_series(series, lenient=lenient)
-    return parsed, open_tree(tree, base or made_on(tree, parsed), parsed.base_commit)
+    return parsed, open_tree(tree, base if base is not None else made_on(tree, parsed), parsed.base_commit)
 
 
 def _notes(parsed) -> None:
@@ -219,7 +221,7 @@ def show(
             raise PatchlintError("patchlint show", "no series given", None,
                                  "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
         parsed = read_series(series, lenient=lenient)
-        kernel = _tree_for(tree, base or made_on(tree, parsed), parsed.base_commit, lenient)
+        kernel = _tree_for(tree, base if base is not None else made_on(tree, parsed), parsed.base_commit, lenient)
     applied = apply_series(kernel, parsed) if kernel is not None else None
     findings = apply_findings(applied) if applied is not None else []
     _notes(parsed)
