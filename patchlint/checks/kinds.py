@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from patchlint.checks.docorder import DocumentedOrder
 from patchlint.checks.scope import Scope, in_scope
-from patchlint.extract.engine import Edge, Frame
+from patchlint.extract.engine import CONTEXT_KINDS, Edge, Frame
 from patchlint.findings import Finding, TraceStep
 
 
@@ -70,15 +70,16 @@ class SpinOnTrylock:
     def findings(self, scope: Scope) -> Iterator[Finding]:
         done = set()
         for spin in scope.obs.spins.values():
-            atomic = [h for h in spin.held if h.atomic]
+            atomic = list(dict.fromkeys(h for h in spin.held if h.atomic))
             if not atomic or not in_scope([f.function for f in spin.path], scope.touched):
                 continue
+            locks = [h for h in atomic if h.kind not in CONTEXT_KINDS] or atomic
             site = spin.path[-1]
-            key = (site.function, spin.lock.cls, tuple(h.cls for h in atomic))
+            key = (site.function, spin.lock.cls)
             if key in done:
                 continue
             done.add(key)
-            holder = atomic[-1]
+            holder = locks[-1]
             back = scope.reverse.get((spin.lock.cls, holder.cls))
             tail = (f"; {back.path[0].function}() holds {spin.lock.cls} and wants {holder.cls} via {_via(back.path)}"
                     if back else "")
@@ -86,7 +87,8 @@ class SpinOnTrylock:
                 kind=self.kind, status="new", severity="warning", patch=None, file=spin.lock.file,
                 line=spin.lock.line, function=spin.lock.function,
                 message=(f"{spin.lock.function}() retries trylock of {spin.lock.cls} in a loop (line "
-                         f"{spin.loop_line}) while holding {', '.join(h.cls for h in atomic)} (via {_via(spin.path)}):"
+                         f"{spin.loop_line}) while holding {', '.join(dict.fromkeys(h.cls for h in atomic))} "
+                         f"(via {_via(spin.path)}):"
                          f" a spinning acquisition, ordered after {holder.cls}{tail}"),
                 locks=(holder.cls, spin.lock.cls),
                 trace=(TraceStep(0, _lock_event(holder.cls, holder.how), holder.file, holder.line, holder.function),

@@ -14,7 +14,9 @@ from patchlint.extract.vocab import Vocabulary, load_vocabulary
 
 CALLER_DEPTH = 4  # how far up the call graph a touched function's context is sought
 MAX_ROOTS = 40
-MAX_ACQUIRERS = 30
+MAX_ACQUIRERS = 16
+REVERSE_DEPTH = 4
+REVERSE_BUDGET = 600
 
 
 @dataclass
@@ -35,14 +37,16 @@ def analyse_scope(index: FunctionIndex, touched: set[str], vocab: Vocabulary | N
                   caller_depth: int = CALLER_DEPTH) -> Scope:
     vocab = vocab or load_vocabulary()
     scope = Scope(index, set(touched), Engine(index, vocab))
-    scope.roots, scope.cut_roots = _roots(index, touched, caller_depth)
+    scope.roots, scope.cut_roots, ancestors = _roots(index, touched, caller_depth)
+    scope.engine.focus = ancestors | set(touched)
+    scope.engine.touched = set(touched)
     for root in scope.roots:
         scope.engine.run(root)
     _reverse_search(scope, vocab)
     return scope
 
 
-def _roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[list[FunctionDef], set[str]]:
+def _roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[list[FunctionDef], set[str], set[str]]:
     """The topmost callers (within `depth`) of the touched functions: each is walked with nothing
     held, so a lock a caller takes is seen by everything below it."""
     seen: dict[str, FunctionDef] = {}
@@ -66,7 +70,7 @@ def _roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[list[Fu
                 has_caller.add(fn.name)
                 queue.append((caller, d + 1))
     roots = [fn for name, fn in sorted(seen.items()) if name not in has_caller]
-    return roots[:MAX_ROOTS], cut
+    return roots[:MAX_ROOTS], cut, set(seen)
 
 
 def in_scope(path_functions: list[str], touched: set[str]) -> bool:
@@ -81,10 +85,14 @@ def _reverse_search(scope: Scope, vocab: Vocabulary) -> None:
             wanted.add((edge.acquired.cls, edge.held.cls))
     # A separate engine: these walks start with nothing held and no context, so they
     # may only contribute the reverse edges, never findings of their own.
-    reverse = Engine(scope.index, vocab, budget=scope.engine.budget)
+    reverse = Engine(scope.index, vocab, max_depth=REVERSE_DEPTH, budget=REVERSE_BUDGET)
     reverse._defs = scope.engine._defs  # share the lookups already made
+    near = {fn.file.rsplit("/", 1)[0] for fn in scope.roots}
     for b, _ in sorted(wanted):
-        for fn in _acquirers(scope.index, vocab, b)[:MAX_ACQUIRERS]:
+        found = _acquirers(scope.index, vocab, b)
+        # the code nearest the patch first: the same directories, then the rest of the tree
+        found.sort(key=lambda f: (f.file.rsplit("/", 1)[0] not in near, f.file, f.start_line))
+        for fn in found[:MAX_ACQUIRERS]:
             reverse.run(fn)
     scope.obs.budget_hit |= reverse.obs.budget_hit
     for edge in [*scope.obs.edges.values(), *reverse.obs.edges.values()]:

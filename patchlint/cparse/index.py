@@ -23,6 +23,27 @@ from patchlint.cparse.profile import Profile, arch_defines
 from patchlint.source.tree import Tree
 
 C_GLOBS = ("*.c", "*.h")
+# the name a definition line defines: `#define NAME`, else the last identifier before "("
+_DEFINED_NAME = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?:\(|$)")
+_DEFINITION_LINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)|^(?:[A-Za-z_][^;{}\n]*?\W)?([A-Za-z_]\w*)\s*\(",
+                              re.MULTILINE)
+_INITIALIZED_MEMBER = re.compile(r"^\s*\.([A-Za-z_]\w*)\s*=")
+
+
+_TREE_INDEXES: dict[str, _LazyIndex] = {}
+_BODIES: dict[tuple, dict] = {}  # (content id, configuration) -> {(offset, name): IR}
+
+
+class _LazyIndex:
+    """name -> files, with files stored once and looked up by number."""
+
+    def __init__(self, files: list[str], names: dict[str, tuple[int, ...]]):
+        self.files = files
+        self.names = names
+
+    def get(self, name: str, default=()) -> list[str]:
+        ids = self.names.get(name)
+        return [self.files[i] for i in ids] if ids else list(default)
 
 
 @dataclass(frozen=True)
@@ -42,8 +63,10 @@ class FunctionIndex:
     _defines: dict[str, str] | None = field(default=None, repr=False)
     _key_suffix: str | None = field(default=None, repr=False)
     unparsed: list[Unparsed] = field(default_factory=list)
-    _trees: dict[str, tuple] = field(default_factory=dict, repr=False)
-    _bodies: dict[tuple, Body | None] = field(default_factory=dict, repr=False)
+    _grep_memo: dict[tuple, list[str]] = field(default_factory=dict, repr=False)
+    _defs_index: _LazyIndex | None = field(default=None, repr=False)
+    _overlay_defs: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _ops_index: _LazyIndex | None = field(default=None, repr=False)
 
     # -- configuration -------------------------------------------------------------------------
     def defines(self) -> dict[str, str]:
@@ -111,9 +134,14 @@ class FunctionIndex:
         self._parsed[path] = result
         return result
 
-    def files_naming(self, word: str, globs: tuple[str, ...] = C_GLOBS) -> list[str]:
-        """Files whose text holds `word` as a whole word: git grep on the tree, a scan of the overlay."""
-        hits = {path for path, _, _ in self.tree.grep(word, globs) if path not in self.overlay}
+    def files_naming(self, word: str, globs: tuple[str, ...] = C_GLOBS, definitions: bool = False) -> list[str]:
+        """Files whose text holds `word` as a whole word (or, with `definitions`, may define it):
+        git grep on the tree, a scan of the overlay."""
+        key = (word, globs, definitions)
+        if key in self._grep_memo:
+            return self._grep_memo[key]
+        hits = {path for path, _, text in self.tree.grep(word, globs, definitions)
+                if path not in self.overlay and not (definitions and text.rstrip().endswith(";"))}
         own_arch = f"arch/{self.profile.arch}/"
         hits = {p for p in hits if not p.startswith("arch/") or p.startswith(own_arch)}
         rx = re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
@@ -121,12 +149,63 @@ class FunctionIndex:
             if data is not None and _glob_match(path, globs) and rx.search(data) and (
                     not path.startswith("arch/") or path.startswith(own_arch)):
                 hits.add(path)
-        return sorted(hits)
+        self._grep_memo[key] = sorted(hits)
+        return self._grep_memo[key]
 
     # -- questions -----------------------------------------------------------------------------
+    def _definition_files(self, name: str) -> list[str]:
+        """Files that may define `name`, from a tree-wide index built by one grep and cached."""
+        if self._defs_index is None:
+            self._defs_index = self._tree_index("defs", self.tree.definition_lines, _DEFINED_NAME)
+            self._overlay_defs = {}
+            for path, data in self.overlay.items():
+                if data is not None and _glob_match(path, C_GLOBS):
+                    for m in _DEFINITION_LINE.finditer(data.decode("utf-8", "replace")):
+                        self._overlay_defs.setdefault(m.group(1) or m.group(2), set()).add(path)
+        own_arch = f"arch/{self.profile.arch}/"
+        hits = {p for p in self._defs_index.get(name, []) if p not in self.overlay and (
+            not p.startswith("arch/") or p.startswith(own_arch))}
+        hits |= self._overlay_defs.get(name, set())
+        return sorted(hits)
+
+    def _tree_index(self, kind: str, lines, pattern) -> _LazyIndex:
+        """name -> files, from one grep over the tree, cached by the tree's identity (on disk, and
+        in memory for the other indexes of this run: a series' before and after states share it)."""
+        identity = self.tree.identity()
+        key = f"{kind}-{identity}"
+        if identity and key in _TREE_INDEXES:
+            return _TREE_INDEXES[key]
+        stored = self.cache.get(key, tuple, counted=False) if identity else None
+        if stored is None:
+            found: dict[str, set[str]] = {}
+            for path, _, text in lines(C_GLOBS):
+                m = pattern.search(text)
+                if m:
+                    found.setdefault(next(g for g in m.groups() if g), set()).add(path)
+            files = sorted({p for v in found.values() for p in v})
+            number = {p: i for i, p in enumerate(files)}
+            # compact on disk: file names once, names map to their indexes
+            stored = (files, {k: tuple(number[p] for p in sorted(v)) for k, v in found.items()})
+            if identity:
+                self.cache.put(key, stored)
+        table = _LazyIndex(*stored)
+        if identity:
+            _TREE_INDEXES[key] = table
+        return table
+
+    def ops_files(self, member: str) -> list[str]:
+        """Files with a designated initializer `.member = function`, from a tree-wide index."""
+        if self._ops_index is None:
+            self._ops_index = self._tree_index("ops", self.tree.initializer_lines, _INITIALIZED_MEMBER)
+        hits = {p for p in self._ops_index.get(member, []) if p not in self.overlay}
+        for path, data in self.overlay.items():
+            if data is not None and _glob_match(path, C_GLOBS) and f".{member}".encode() in data:
+                hits.add(path)
+        return sorted(hits)
+
     def definitions(self, name: str) -> list[FunctionDef]:
         out = []
-        for path in self.files_naming(name):
+        for path in self._definition_files(name):
             parsed = self.parsed(path)
             if parsed is not None:
                 out.extend(f for f in parsed.functions if f.name == name)
@@ -146,7 +225,7 @@ class FunctionIndex:
     def macro(self, name: str) -> list[MacroDef]:
         """#define's of `name` that the profile's #if selection keeps, in files naming it."""
         out = []
-        for path in self.files_naming(name, ("*.h", "*.c")):
+        for path in self._definition_files(name):
             parsed = self.parsed(path)
             if parsed is not None:
                 out.extend(m for m in parsed.macros if m.name == name)
@@ -159,25 +238,39 @@ class FunctionIndex:
         return sorted(found, key=lambda d: (not d.file.startswith(arch_dir), d.file))
 
     def body(self, fn: FunctionDef) -> Body | None:
-        """The IR of a function's body, built on demand from the same bytes as its summary."""
-        key = (fn.file, fn.start_byte, fn.name)
-        if key in self._bodies:
-            return self._bodies[key]
-        tree = self._trees.get(fn.file)
-        if tree is None:
-            data = self.read(fn.file)
-            if data is None:
-                return None
-            buf, _, _ = prepare(data, self.defines())
-            tree = (bytes(buf), parse_tree(buf))
-            if len(self._trees) > 32:  # keep memory bounded on big call graphs
-                self._trees.pop(next(iter(self._trees)))
-            self._trees[fn.file] = tree
-        buf, parsed = tree
-        result = build_body(buf, parsed.root_node, fn.start_byte, fn.name, fn.file,
-                            {m.offset: m.name for m in fn.loop_macros})
-        self._bodies[key] = result
-        return result
+        """The IR of a function's body, built on demand from the same bytes as its summary.
+
+        Bodies are built a file at a time and kept by content, in memory (the before and
+        after states of a patch share every file it does not change) and in the cache."""
+        parsed = self.parsed(fn.file)
+        if parsed is None:
+            return None
+        self.defines()
+        fkey = (parsed.content_id, self._key_suffix)
+        bodies = _BODIES.get(fkey)
+        if bodies is None:
+            ckey = f"ir-{parsed.content_id}-{self._key_suffix}"
+            bodies = self.cache.get(ckey, dict, counted=False)
+            if bodies is None:
+                bodies = self._build_bodies(parsed)
+                if bodies is None:
+                    return None
+                self.cache.put(ckey, bodies)
+            if len(_BODIES) > 256:  # keep memory bounded on big call graphs
+                _BODIES.pop(next(iter(_BODIES)))
+            _BODIES[fkey] = bodies
+        return bodies.get((fn.start_byte, fn.name))
+
+    def _build_bodies(self, parsed: ParsedFile) -> dict[tuple[int, str], Body | None] | None:
+        data = self.read(parsed.path)
+        if data is None:
+            return None
+        buf, _, _ = prepare(data, self.defines())
+        tree = parse_tree(buf)
+        text = bytes(buf)
+        return {(f.start_byte, f.name): build_body(text, tree.root_node, f.start_byte, f.name, f.file,
+                                                   {m.offset: m.name for m in f.loop_macros})
+                for f in parsed.functions}
 
     def parse_paths(self, paths: Iterable[str]) -> list[ParsedFile]:
         out = []

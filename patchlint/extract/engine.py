@@ -81,6 +81,7 @@ class Observations:
     returns: list[tuple[Site, Variant, FunctionDef]] = field(default_factory=list)
     unresolved: dict[tuple[str, int, str], Unresolved] = field(default_factory=dict)
     incomplete: set[tuple[str, str]] = field(default_factory=set)  # (file, function) with opaque parts
+    calls_to: list[tuple[str, tuple[Frame, ...], tuple[Variant, ...]]] = field(default_factory=list)
     budget_hit: bool = False
     walks: int = 0
 
@@ -97,6 +98,13 @@ class Engine:
         self._ops: dict[str, list[str]] | None = None
         self._globals: dict[str, str | None] = {}
         self._memo: set[tuple] = set()
+        self.watch: set[str] = set()  # record the call paths (and locks held) into these functions
+        # With a focus, callees are followed only on the way to a touched function (those in
+        # `focus`) and up to `below` calls beneath one; without, everything to max_depth.
+        self.focus: set[str] | None = None
+        self.touched: set[str] = set()
+        self.below = 4
+        self._outcomes: dict[tuple, list[tuple[tuple[Held, ...], tuple[str, ...]]]] = {}
 
     # -- lookups ---------------------------------------------------------------------------------
     def definitions(self, name: str, near: str | None = None) -> list[FunctionDef]:
@@ -116,7 +124,7 @@ class Engine:
             self._ops = {}
         if member not in self._ops:
             names: set[str] = set()
-            for path in self.index.files_naming(member):
+            for path in self.index.ops_files(member):
                 parsed = self.index.parsed(path)
                 if parsed is None:
                     continue
@@ -147,28 +155,45 @@ class Engine:
         self._walk(root, [Variant()], {}, (), 0)
 
     def _walk(self, fn: FunctionDef, entry: list[Variant], consts: dict[str, object], path: tuple[Frame, ...],
-              depth: int) -> None:
+              depth: int) -> list[tuple[tuple[Held, ...], tuple[str, ...]]]:
+        """Walk fn; return how it leaves the caller's locks: (locks it returns holding, classes it released)."""
         key = (fn.file, fn.start_byte, tuple(sorted({h.cls for v in entry for h in v.held})),
                tuple(sorted(consts.items())))
         if key in self._memo:
-            return
+            return self._outcomes.get(key, [])
         self._memo.add(key)
         if self.obs.walks >= self.budget:
             self.obs.budget_hit = True
-            return
+            return []
         self.obs.walks += 1
         body = self.index.body(fn)
         if body is None:
             self.obs.incomplete.add((fn.file, fn.name))
-            return
+            return []
         if not body.complete:
             self.obs.incomplete.add((fn.file, fn.name))
         params = [(p.type, p.name) for p in fn.params()]
         sink = _EngineSink(self, fn, path, depth, params)
         walker = Walker(self.v, body, params, sink, consts, self.global_type)
         walker.run(entry)
+        entry_held = {h for v in entry for h in v.held}
+        entry_classes = {h.cls for h in entry_held}
+        outcomes = []
         for site_variant in walker.returns:
             self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn))
+            added = tuple(h for h in site_variant.held if h not in entry_held and h.how != "assert")
+            released = tuple(sorted(c for c in entry_classes if not site_variant.holds(c)))
+            outcomes.append((added, released))
+        outcomes = list(dict.fromkeys(outcomes))
+        if outcomes == [((), ())]:
+            outcomes = []
+        self._outcomes[key] = outcomes
+        return outcomes
+
+
+# Contexts rather than locks: they make code atomic but impose no order (an RCU read
+# section nests either way round with any lock), so they are never ends of an edge.
+CONTEXT_KINDS = frozenset({"rcu", "irq", "preempt"})
 
 
 class _EngineSink(Sink):
@@ -184,16 +209,18 @@ class _EngineSink(Sink):
         return self.path + (Frame(self.fn.name, self.fn.file, line),)
 
     def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None:
+        if lock.kind in CONTEXT_KINDS:
+            return
         for v in before:
             for h in v.held:
-                if h.cls != lock.cls:
+                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS:
                     key = (h.cls, lock.cls, "lock", site.file, site.line)
                     self.e.obs.edges.setdefault(key, Edge(h, lock, "lock", self.frames(site.line)))
 
     def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None:
         for v in before:
             for h in v.held:
-                if h.cls != lock.cls:
+                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS:
                     key = (h.cls, lock.cls, "spin", site.file, site.line)
                     self.e.obs.edges.setdefault(key, Edge(h, lock, "spin", self.frames(site.line)))
             key2 = (site.file, site.line, ",".join(h.cls for h in v.held))
@@ -238,21 +265,23 @@ class _EngineSink(Sink):
                 return frame.function
         return None
 
-    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]) -> None:
+    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]):
         if self.depth >= self.e.max_depth or not variants:
-            return
+            return None
         names: list[str]
         if isinstance(target, ir.Name):
             if target.id in self.e.v.primitives:
-                return
+                return None
             names = [target.id]
+            if not self._follow(target.id):
+                return None
             defs = self.e.definitions(target.id, near=self.fn.file)
             if not defs:
                 if not self.e.index.macro(target.id) and target.id not in self.e.v.sleeping and \
                         target.id not in ("BUG_ON", "WARN_ON", "WARN_ON_ONCE", "likely", "unlikely"):
                     key = (site.file, site.line, target.id)
                     self.e.obs.unresolved.setdefault(key, Unresolved(site, target.id, "no definition in the tree"))
-                return
+                return None
             targets = defs
         elif isinstance(target, ir.Field):
             names = self.e.ops_targets(target.field)
@@ -261,19 +290,35 @@ class _EngineSink(Sink):
                        f"{len(names)} implementations of .{target.field}; not followed")
                 key = (site.file, site.line, text_of(target))
                 self.e.obs.unresolved.setdefault(key, Unresolved(site, text_of(target), why))
-                return
+                return None
+            names = [n for n in names if self._follow(n)]
             targets = [d for n in names for d in self.e.definitions(n)]
         else:
             key = (site.file, site.line, text_of(target))
             self.e.obs.unresolved.setdefault(key, Unresolved(site, text_of(target), "indirect call"))
-            return
+            return None
         path = self.frames(site.line)
+        for name in names:
+            if name in self.e.watch:
+                self.e.obs.calls_to.append((name, path, tuple(dict.fromkeys(Variant(v.held) for v in variants))))
         if any(f.function in names for f in path):
-            return  # recursion
+            return None  # recursion
         entry = list(dict.fromkeys(Variant(v.held) for v in variants))
+        effects: list[tuple[tuple[Held, ...], tuple[str, ...]]] = []
         for callee in targets:
             consts = _constant_args(callee, call)
-            self.e._walk(callee, entry, consts, path, self.depth + 1)
+            effects += self.e._walk(callee, entry, consts, path, self.depth + 1)
+        return list(dict.fromkeys(effects)) or None
+
+    def _follow(self, name: str) -> bool:
+        """Whether to walk into `name` under the engine's focus."""
+        if self.e.focus is None or name in self.e.focus:
+            return True
+        frames = [f.function for f in self.path] + [self.fn.name]
+        for n, f in enumerate(frames):
+            if f in self.e.touched:
+                return len(frames) - n <= self.e.below
+        return False
 
 
 def _constant_args(callee: FunctionDef, call: ir.Call) -> dict[str, object]:

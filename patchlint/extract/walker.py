@@ -75,7 +75,10 @@ class Sink:
 
     def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None: ...
     def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None: ...
-    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]) -> None: ...
+    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]):
+        """May return the callee's effects on the caller's locks: [(locks it returns holding,
+        classes it released)], one per way it can return."""
+        return None
     def sleep(self, site: Site, what: str, variants: list[Variant]) -> None: ...
     def dirty(self, site: Site, call: ir.Call, variants: list[Variant]) -> None: ...
     def returned(self, site: Site, variants: list[Variant]) -> None: ...
@@ -407,8 +410,19 @@ class Walker:
             return vs
         if name in self.v.dirtying:
             self.sink.dirty(site, c, vs)
-        self.sink.call(site, c, self.callee(c), vs)
-        return vs
+        effects = self.sink.call(site, c, self.callee(c), vs)
+        if not effects:
+            return vs
+        out = []
+        for v in vs:
+            for added, released in effects:
+                w = v
+                for cls in released:
+                    w = w.without(cls)
+                for h in added:
+                    w = w.with_held(h)
+                out.append(w)
+        return _dedupe(out)
 
     def callee(self, c: ir.Call) -> ir.Expr:
         """The callee expression, through a local function-pointer variable: `(*spd)(page)` with

@@ -7,6 +7,7 @@ and refused when they could be taken for an option.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -51,17 +52,63 @@ class Tree:
         """Tree-relative paths of the files under directory `prefix` ("" for all), sorted."""
         raise NotImplementedError
 
-    def grep(self, word: str, globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
-        """(path, line, text) of every line holding `word` as a whole word, via git grep."""
+    def grep(self, word: str, globs: tuple[str, ...] = ("*.c", "*.h"),
+             definitions: bool = False) -> list[tuple[str, int, str]]:
+        """(path, line, text) of every line holding `word` as a whole word, via git grep.
+
+        With `definitions`, only lines that can start a definition of `word`: a line at
+        column 0 naming `word(` (a function header or prototype), or `#define word`.
+        """
         if not _WORD.fullmatch(word):
             raise ValueError(f"not an identifier: {word!r}")
+        memo = self.__dict__.setdefault("_grep_memo", {})  # the tree does not change during a run
+        key = (word, globs, definitions)
+        if key not in memo:
+            memo[key] = self._grep(word, globs, definitions)
+        return memo[key]
+
+    def _grep(self, word: str, globs: tuple[str, ...], definitions: bool) -> list[tuple[str, int, str]]:
+        if definitions:
+            pattern = (rf"^([A-Za-z_].*[^A-Za-z0-9_]|){word}[[:space:]]*(\(|$)"
+                       rf"|^[[:space:]]*#[[:space:]]*define[[:space:]]+{word}([^A-Za-z0-9_]|$)")
+            args = ["-n", "-E", "-I", "--no-color", "-e", pattern]
+        else:
+            args = ["-n", "-w", "-F", "-I", "--no-color", "-e", word]
         out = []
-        for line in self._git_grep(["-n", "-w", "-F", "-I", "--no-color", "-e", word], globs).splitlines():
+        for line in self._git_grep(args, globs).splitlines():
             path, _, rest = line.partition("\0")
             number, _, text = rest.partition("\0")
             if number.isdigit():
                 out.append((path, int(number), text))
         return out
+
+    def definition_lines(self, globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
+        """Every line that may start a definition: a line at column 0 with `name(` and no `;`
+        before it, or a `#define`.  One git grep over the tree (PCRE), for a definitions index."""
+        args = ["-n", "-P", "-I", "--no-color", "-e", r"^[A-Za-z_][^;{}]*\w\s*(\(|$)",
+                "-e", r"^\s*#\s*define\s+[A-Za-z_]"]
+        out = []
+        for line in self._git_grep(args, globs).splitlines():
+            path, _, rest = line.partition("\0")
+            number, _, text = rest.partition("\0")
+            if number.isdigit():
+                out.append((path, int(number), text))
+        return out
+
+    def initializer_lines(self, globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
+        """Every `.member = name,` line: designated initializers of operations tables."""
+        args = ["-n", "-P", "-I", "--no-color", "-e", r"^\s*\.\w+\s*=\s*&?[A-Za-z_]\w*\s*,?\s*$"]
+        out = []
+        for line in self._git_grep(args, globs).splitlines():
+            path, _, rest = line.partition("\0")
+            number, _, text = rest.partition("\0")
+            if number.isdigit():
+                out.append((path, int(number), text))
+        return out
+
+    def identity(self) -> str | None:
+        """What the whole tree's content is keyed by, for tree-wide caches."""
+        return self.revision
 
     def _git_grep(self, args: list[str], globs: tuple[str, ...]) -> str:  # pragma: no cover - interface
         raise NotImplementedError
@@ -80,6 +127,7 @@ class DirTree(Tree):
     root: Path
     name: str
     _cache: dict[str, bytes | None] = field(default_factory=dict, repr=False)
+    _identity: str | None = field(default=None, repr=False)
 
     def read(self, path: str) -> bytes | None:
         check_tree_path(path, self.name, None)
@@ -107,6 +155,26 @@ class DirTree(Tree):
             for f in filenames:
                 out.append(f if rel == "." else f"{rel}/{f}")
         return sorted(out)
+
+    def identity(self) -> str | None:
+        # every C file's size and mtime: cheap next to reading them, and changes when any does;
+        # computed once per run (a check reads a tree that is not being edited under it)
+        if self._identity is None:
+            self._identity = self._compute_identity()
+        return self._identity
+
+    def _compute_identity(self) -> str:
+        digest = hashlib.sha256()
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if d != ".git")
+            for f in sorted(filenames):
+                if f.endswith((".c", ".h")):
+                    try:
+                        st = os.stat(os.path.join(dirpath, f))
+                    except OSError:
+                        continue
+                    digest.update(f"{dirpath}/{f}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        return "dir-" + digest.hexdigest()
 
     def stamp(self, path: str) -> str | None:
         try:

@@ -1,0 +1,110 @@
+"""Whole-tree questions, without a series: call paths into a function with the
+locks held, the lock-order graph and its cycles, and all static checks over a
+part of the tree (`patchlint paths`, `locks`, `scan`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from patchlint.checks.docorder import load_documented_order
+from patchlint.checks.scope import Scope, _reverse_search, analyse_scope
+from patchlint.checks.series import static_findings
+from patchlint.cparse.defs import FunctionDef
+from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.engine import Edge, Engine, Frame
+from patchlint.extract.vocab import load_vocabulary
+from patchlint.findings import Finding
+
+
+@dataclass(frozen=True)
+class CallPath:
+    frames: tuple[Frame, ...]  # root first; the last frame calls the function asked about
+    held: tuple[tuple[str, str, str, int], ...]  # (class, how, acquired in function, line), outermost first
+
+
+def call_paths(index: FunctionIndex, name: str, depth: int = 4) -> tuple[list[CallPath], bool]:
+    """Every call path into `name` within `depth` callers, with the locks held at the call."""
+    scope = Scope(index, {name}, Engine(index, load_vocabulary()))
+    scope.engine.watch = {name}
+    from patchlint.checks.scope import _roots
+
+    roots, _, _ = _roots(index, {name}, depth)
+    for root in roots:
+        if root.name != name:
+            scope.engine.run(root)
+    out: dict[tuple, CallPath] = {}
+    for _, frames, variants in scope.obs.calls_to:
+        for v in variants or ():
+            held = tuple((h.cls, h.how, h.function, h.line) for h in v.held)
+            key = (tuple((f.function, f.line) for f in frames), held)
+            out.setdefault(key, CallPath(frames, held))
+    paths = sorted(out.values(), key=lambda p: ([f.function for f in p.frames], p.held))
+    return paths, scope.obs.budget_hit
+
+
+@dataclass
+class LockGraph:
+    edges: dict[tuple[str, str], Edge] = field(default_factory=dict)
+    cycles: list[list[str]] = field(default_factory=list)
+    functions: int = 0
+    budget_hit: bool = False
+
+
+def lock_graph(index: FunctionIndex, functions: list[FunctionDef],
+               progress: Callable[[int, int], None] | None = None) -> LockGraph:
+    engine = Engine(index, load_vocabulary())
+    for n, root in enumerate(_local_roots(functions), 1):
+        engine.run(root)
+        if progress:
+            progress(n, len(functions))
+    graph = LockGraph(functions=len(functions), budget_hit=engine.obs.budget_hit)
+    for e in engine.obs.edges.values():
+        graph.edges.setdefault((e.held.cls, e.acquired.cls), e)
+    graph.cycles = _cycles(set(graph.edges))
+    return graph
+
+
+def scan(index: FunctionIndex, functions: list[FunctionDef],
+         progress: Callable[[int, int], None] | None = None) -> tuple[list[Finding], Scope]:
+    """All static checks over the given functions, as `existing` findings."""
+    names = {f.name for f in functions}
+    vocab = load_vocabulary()
+    scope = Scope(index, names, Engine(index, vocab))
+    roots = _local_roots(functions)
+    for n, root in enumerate(roots, 1):
+        scope.engine.run(root)
+        if progress:
+            progress(n, len(roots))
+    _reverse_search(scope, vocab)
+    docs = load_documented_order(index.read, vocab)
+    findings = [replace(f, status="existing") for f in static_findings(scope, docs)]
+    return sorted(findings, key=Finding.sort_key), scope
+
+
+def _local_roots(functions: list[FunctionDef]) -> list[FunctionDef]:
+    """Functions no other function of the set calls: walking from them covers the set with context."""
+    called = {c.callee for f in functions for c in f.calls}
+    roots = [f for f in functions if f.name not in called]
+    return roots or list(functions)
+
+
+def _cycles(edges: set[tuple[str, str]], limit: int = 50) -> list[list[str]]:
+    """Elementary cycles of the lock graph (each listed once, from its smallest lock)."""
+    succ: dict[str, list[str]] = {}
+    for a, b in sorted(edges):
+        succ.setdefault(a, []).append(b)
+    found: list[list[str]] = []
+    for start in sorted(succ):
+        stack = [(start, [start])]
+        while stack and len(found) < limit:
+            node, path = stack.pop()
+            for nxt in succ.get(node, []):
+                if nxt == start:
+                    found.append(path)
+                elif nxt > start and nxt not in path and len(path) < 6:
+                    stack.append((nxt, path + [nxt]))
+    return found
+
+
+__all__ = ["CallPath", "LockGraph", "analyse_scope", "call_paths", "lock_graph", "scan"]

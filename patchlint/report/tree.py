@@ -1,0 +1,55 @@
+"""`patchlint paths`, `locks` and `scan` as text (and the lock graph as DOT)."""
+
+from __future__ import annotations
+
+from patchlint.checks.tree import CallPath, LockGraph
+
+
+def render_paths(name: str, paths: list[CallPath], budget_hit: bool) -> str:
+    out = [f"call paths into {name}() with the locks held at the call ({len(paths)}):"]
+    for p in paths:
+        chain = " -> ".join(f"{f.function}() [{f.file}:{f.line}]" for f in p.frames)
+        held = ", ".join(f"{cls} ({'trylock' if how == 'trylock' else 'asserted' if how == 'assert' else how} "
+                         f"in {fn}():{line})" for cls, how, fn, line in p.held) or "no locks"
+        out.append(f"  {chain} -> {name}()")
+        out.append(f"      holding: {held}")
+    if not paths:
+        out.append("  (none found within the caller depth)")
+    if budget_hit:
+        out.append("analysis incomplete: the exploration budget was hit; more paths may exist")
+    return "\n".join(out) + "\n"
+
+
+def render_locks(graph: LockGraph) -> str:
+    out = [f"lock-order graph: {len(graph.edges)} edges from {graph.functions} functions"]
+    for (a, b), e in sorted(graph.edges.items()):
+        how = "spins for" if e.how == "spin" else "takes"
+        out.append(f"  {a} -> {b}: {e.acquired.function}() {how} {b} at {e.acquired.file}:{e.acquired.line}, "
+                   f"{a} held since {e.held.function}() {e.held.file}:{e.held.line}")
+    if graph.cycles:
+        out.append(f"cycles ({len(graph.cycles)}):")
+        for cycle in graph.cycles:
+            out.append("  " + " -> ".join(cycle + [cycle[0]]))
+    else:
+        out.append("cycles: none")
+    if graph.budget_hit:
+        out.append("analysis incomplete: the exploration budget was hit; more edges may exist")
+    return "\n".join(out) + "\n"
+
+
+def render_dot(graph: LockGraph) -> str:
+    """Graphviz: edges of a cycle in red, spin acquisitions dashed."""
+    in_cycle = {(c[i], c[(i + 1) % len(c)]) for c in graph.cycles for i in range(len(c))}
+    nodes = sorted({n for pair in graph.edges for n in pair})
+    out = ["digraph locks {", "  rankdir=TB;", '  node [shape=box, fontname="monospace"];']
+    for n in nodes:
+        out.append(f'  "{n}";')
+    for (a, b), e in sorted(graph.edges.items()):
+        attrs = [f'label="{e.acquired.function}()"', 'fontsize=9']
+        if (a, b) in in_cycle:
+            attrs.append("color=red")
+        if e.how == "spin":
+            attrs.append("style=dashed")
+        out.append(f'  "{a}" -> "{b}" [{", ".join(attrs)}];')
+    out.append("}")
+    return "\n".join(out) + "\n"
