@@ -38,10 +38,14 @@ def made_on(tree_dir: str | None, series: Series) -> str | None:
     limit = ["HEAD"]
     if series.base_commit and _git(top, "rev-parse", "-q", "--verify", f"{series.base_commit}^{{commit}}"):
         limit = [f"{series.base_commit}..HEAD"]
-    # Only commits touching the patch's files can have its patch id: a pathspec keeps this quick.
+    # The walk is bounded by commits, not by matches (a rarely touched file would otherwise send git
+    # through the whole history); a pathspec keeps the diffs to the patch's files.
+    commits = _git(top, "rev-list", "--no-merges", f"--max-count={HISTORY}", *limit, "--").split()
+    if not commits:
+        return None
     paths = sorted({p for fc in first.files for p in (fc.old_path, fc.new_path) if p})
-    log = _git(top, "log", "--no-merges", "--no-color", "--no-ext-diff", "-p",
-               f"--max-count={HISTORY}", "--format=commit %H", *limit, "--", *paths)
+    log = _git(top, "log", "--no-walk=unsorted", "--no-color", "--no-ext-diff", "-p", "--format=commit %H",
+               *commits, "--", *paths)
     if not log:
         return None
     ids = _patch_ids(top, ["patch-id", "--stable"], log)

@@ -139,7 +139,11 @@ def install(tree_dir: str | None, force: bool = False, script: str | None = None
                                  f"patchlint hook install --force replaces it (keeping it as {HOOK}{SAVED_SUFFIX})")
         else:
             saved = path.with_name(HOOK + SAVED_SUFFIX)
-            path.replace(saved)
+            try:
+                path.replace(saved)
+            except OSError as exc:
+                raise PatchlintError(str(path), f"cannot keep the existing hook as {saved.name}: {exc.strerror}",
+                                     None, "check the permissions of the hooks directory") from None
             action = "replaced"
     else:
         action = "installed"
