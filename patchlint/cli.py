@@ -13,12 +13,15 @@ import typer
 
 from patchlint import __version__
 from patchlint.checks import analyse_series, fails
+from patchlint.checks.tree import call_paths, lock_graph
+from patchlint.checks.tree import scan as scan_tree
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.survey import c_files, compare_with_bare, survey
 from patchlint.errors import PatchlintError
 from patchlint.ingest import read_series
 from patchlint.ingest.gitrange import read_range
+from patchlint.records import Series
 from patchlint.report.doctor import render_doctor
 from patchlint.report.document import document
 from patchlint.report.formats import render
@@ -26,6 +29,7 @@ from patchlint.report.json_doc import render_json
 from patchlint.report.kinds import explain as explain_kind
 from patchlint.report.kinds import render_explain, render_kind_list
 from patchlint.report.show import render_show_text
+from patchlint.report.tree import render_dot, render_locks, render_paths
 from patchlint.source.apply import apply_series
 from patchlint.source.findings import apply_findings
 from patchlint.source.tree import open_tree
@@ -254,6 +258,117 @@ def doctor(
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
                                    index.cache.directory, index.cache.size(), comparison))
+
+
+def _tree_index(tree: str | None, base: str | None, profile: str | None, define: list[str] | None):
+    cfg = load_config(tree, _cli_config(profile=profile, define=define))
+    kernel = open_tree(tree, base)
+    return cfg, FunctionIndex(kernel, cfg.load_profile(), SummaryCache())
+
+
+def _functions_under(index: FunctionIndex, paths: list[str], what: str) -> list:
+    files = c_files(index, paths)
+    if not files:
+        raise PatchlintError(index.tree.name, f"no C files under {' '.join(paths) or 'the tree'}", None,
+                             "check the paths")
+    typer.echo(f"patchlint: {what} {len(files)} files", err=True)
+    return [f for parsed in index.parse_paths(files) for f in parsed.functions]
+
+
+PathsArg = Annotated[list[str] | None, typer.Argument(help="Files or directories of the tree (default: all of it).",
+                                                      show_default=False)]
+
+
+@app.command()
+def paths(
+    function: Annotated[str, typer.Argument(help="The function to find call paths into.")],
+    tree: TreeOpt = None,
+    base: BaseOpt = None,
+    depth: Annotated[int, typer.Option("--depth", min=1, max=12, help="How many callers up.")] = 4,
+    profile: ProfileOpt = None,
+    define: DefineOpt = None,
+) -> None:
+    """The call paths into FUNCTION, with the locks held at each call (e.g. page_remove_rmap()
+    from zap_pte_range() with the PTL held, from reclaim with the page lock and the PTL held)."""
+    if not function.isidentifier():
+        raise PatchlintError(function, "is not a C function name", None,
+                             "give a function name such as page_remove_rmap")
+    _, index = _tree_index(tree, base, profile, define)
+    if not index.definitions(function):
+        raise PatchlintError(index.tree.name, f"no definition of {function}() in the tree", None,
+                             "check the name (patchlint reads the profile's #if branches only)")
+    found, budget_hit = call_paths(index, function, depth)
+    sys.stdout.write(render_paths(function, found, budget_hit))
+
+
+@app.command()
+def locks(
+    paths_: PathsArg = None,
+    tree: TreeOpt = None,
+    base: BaseOpt = None,
+    dot: Annotated[str | None, typer.Option("--dot", help="Also write the graph as Graphviz DOT to FILE.",
+                                            show_default=False)] = None,
+    svg: Annotated[str | None, typer.Option("--svg", help="Also draw the graph as SVG to FILE (needs Graphviz's "
+                                            "dot).", show_default=False)] = None,
+    profile: ProfileOpt = None,
+    define: DefineOpt = None,
+) -> None:
+    """The lock-order graph of a tree or part of it: which lock is taken while which is held,
+    where, and the cycles among them."""
+    _, index = _tree_index(tree, base, profile, define)
+    graph = lock_graph(index, _functions_under(index, list(paths_ or []), "reading"))
+    sys.stdout.write(render_locks(graph))
+    if dot:
+        _write_output(dot, render_dot(graph))
+    if svg:
+        _write_svg(svg, render_dot(graph))
+
+
+@app.command()
+def scan(
+    paths_: PathsArg = None,
+    tree: TreeOpt = None,
+    base: BaseOpt = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format, as for check.")] = CheckFormat.text,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="Worker processes.")] = 1,
+    fail_on: FailOnOpt = None,
+    disable: DisableOpt = None,
+    exclude: ExcludeOpt = None,
+    profile: ProfileOpt = None,
+    define: DefineOpt = None,
+) -> None:
+    """All static checks over a tree or part of it, without a series (every finding is
+    `existing`)."""
+    cfg, index = _tree_index(tree, base, profile, define)
+    cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))
+    functions = _functions_under(index, list(paths_ or []), "scanning")
+    findings, _ = scan_tree(index, functions, jobs=jobs, progress=_progress(False))
+    findings = cfg.filter(findings)
+    doc = document(Series((), None, (), ()), None, findings, index.tree.describe())
+    sys.stdout.write(render(fmt.value, doc, color=_use_color(Color.auto)))
+    if fails(findings, "any" if cfg.fail_on == "new" else cfg.fail_on):
+        raise typer.Exit(1)
+
+
+def _write_output(path: str, text: str) -> None:
+    try:
+        with open(path, "w") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise PatchlintError(path, f"cannot write: {exc.strerror}", None, None) from None
+
+
+def _write_svg(path: str, dot_text: str) -> None:
+    import shutil
+    import subprocess
+
+    dot_bin = shutil.which("dot")
+    if dot_bin is None:
+        raise PatchlintError(path, "drawing SVG needs Graphviz's dot, which is not installed", None,
+                             "install graphviz, or write DOT with --dot FILE")
+    proc = subprocess.run([dot_bin, "-Tsvg", "-o", path], input=dot_text, text=True, capture_output=True)
+    if proc.returncode != 0:
+        raise PatchlintError(path, f"dot failed: {proc.stderr.strip()[:200]}", None, None)
 
 
 @app.command()

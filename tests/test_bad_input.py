@@ -417,9 +417,7 @@ def test_range_that_looks_like_an_option_is_refused(cli, spec):
 
 
 @pytest.mark.parametrize("base", [
-    "--help", "--output={out}", "-p", "HEAD --output={out}",
-    pytest.param("", marks=pytest.mark.xfail(reason="cli.py reads `--base=` as no --base (`base or ...`) and "
-                                                    "uses the default base instead of refusing the empty name")),
+    "--help", "--output={out}", "-p", "HEAD --output={out}", "",
 ], ids=["help", "output", "short", "space", "empty"])
 def test_base_that_looks_like_an_option_is_refused(cli, base):
     git(cli.tree, "init", "-q", "-b", "master")

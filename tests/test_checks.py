@@ -184,3 +184,23 @@ def test_plain_trylock_adds_no_edge_but_later_locks_order_after_it():
     edges = _edges(engine)
     assert ("page_lock", "pte_lock", "lock") in edges  # held through trylock_page, then the PTL
     assert not any(acquired == "page_lock" for _, acquired, _ in edges)
+
+
+def test_paths_locks_and_scan_commands():
+    from .conftest import run_patchlint
+
+    proc = run_patchlint("paths", "page_remove_rmap", "--tree", str(TREE))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode()
+    assert "zap_pte_range()" in out and "holding: pte_lock" in out
+    assert "shrink_page_list()" in out and "page_lock (trylock in shrink_page_list()" in out
+    proc = run_patchlint("locks", "--tree", str(TREE), "mm")
+    assert proc.returncode == 0 and "page_lock -> pte_lock" in proc.stdout.decode()
+    proc = run_patchlint("scan", "--tree", str(TREE), "--format", "json", "mm")
+    import json
+
+    kinds = {(f["kind"], f["function"], f["status"]) for f in json.loads(proc.stdout)["findings"]}
+    assert ("unsafe-set-page-dirty", "page_remove_rmap", "existing") in kinds
+    assert proc.returncode == 1
+    bad = run_patchlint("paths", "no_such_function", "--tree", str(TREE))
+    assert bad.returncode == 2 and bad.stderr.decode().count("\n") == 1

@@ -51,13 +51,10 @@ class LockGraph:
     budget_hit: bool = False
 
 
-def lock_graph(index: FunctionIndex, functions: list[FunctionDef],
-               progress: Callable[[int, int], None] | None = None) -> LockGraph:
+def lock_graph(index: FunctionIndex, functions: list[FunctionDef]) -> LockGraph:
     engine = Engine(index, load_vocabulary())
-    for n, root in enumerate(_local_roots(functions), 1):
+    for root in _local_roots(functions):
         engine.run(root)
-        if progress:
-            progress(n, len(functions))
     graph = LockGraph(functions=len(functions), budget_hit=engine.obs.budget_hit)
     for e in engine.obs.edges.values():
         graph.edges.setdefault((e.held.cls, e.acquired.cls), e)
@@ -65,21 +62,51 @@ def lock_graph(index: FunctionIndex, functions: list[FunctionDef],
     return graph
 
 
-def scan(index: FunctionIndex, functions: list[FunctionDef],
-         progress: Callable[[int, int], None] | None = None) -> tuple[list[Finding], Scope]:
-    """All static checks over the given functions, as `existing` findings."""
+def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
+         progress: Callable[[str], None] | None = None) -> tuple[list[Finding], Scope | None]:
+    """All static checks over the given functions, as `existing` findings.
+
+    With jobs > 1 the functions are split by file among worker processes (each with its own
+    engine; the cache on disk is shared), and the findings merged by identity."""
+    if jobs > 1 and len(functions) > 1:
+        return _scan_parallel(index, functions, jobs, progress), None
     names = {f.name for f in functions}
     vocab = load_vocabulary()
     scope = Scope(index, names, Engine(index, vocab))
     roots = _local_roots(functions)
     for n, root in enumerate(roots, 1):
         scope.engine.run(root)
-        if progress:
-            progress(n, len(roots))
+        if progress and n % 50 == 0:
+            progress(f"{n}/{len(roots)} root functions")
     _reverse_search(scope, vocab)
     docs = load_documented_order(index.read, vocab)
     findings = [replace(f, status="existing") for f in static_findings(scope, docs)]
     return sorted(findings, key=Finding.sort_key), scope
+
+
+def _scan_parallel(index: FunctionIndex, functions: list[FunctionDef], jobs: int,
+                   progress: Callable[[str], None] | None) -> list[Finding]:
+    import multiprocessing
+
+    by_file: dict[str, list[FunctionDef]] = {}
+    for f in functions:
+        by_file.setdefault(f.file, []).append(f)
+    files = sorted(by_file)
+    chunks = [[f for path in files[i::jobs] for f in by_file[path]] for i in range(jobs)]
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs) as pool:
+        parts = pool.starmap(_scan_chunk, [(index, chunk) for chunk in chunks if chunk])
+    merged: dict[str, Finding] = {}
+    for part in parts:
+        for f in part:
+            merged.setdefault(f.identity, f)
+    if progress:
+        progress(f"{len(parts)} workers done")
+    return sorted(merged.values(), key=Finding.sort_key)
+
+
+def _scan_chunk(index: FunctionIndex, functions: list[FunctionDef]) -> list[Finding]:
+    return scan(index, functions, jobs=1)[0]
 
 
 def _local_roots(functions: list[FunctionDef]) -> list[FunctionDef]:
