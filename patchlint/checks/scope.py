@@ -95,6 +95,7 @@ def _reverse_search(scope: Scope, vocab: Vocabulary) -> None:
         for fn in found[:MAX_ACQUIRERS]:
             reverse.run(fn)
     scope.obs.budget_hit |= reverse.obs.budget_hit
+    scope.obs.walks += reverse.obs.walks
     for edge in [*scope.obs.edges.values(), *reverse.obs.edges.values()]:
         pair = (edge.held.cls, edge.acquired.cls)
         if pair in wanted:

@@ -80,7 +80,10 @@ def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
             progress(f"{n}/{len(roots)} root functions")
     _reverse_search(scope, vocab)
     docs = load_documented_order(index.read, vocab)
-    findings = [replace(f, status="existing") for f in static_findings(scope, docs)]
+    # only what sits in the functions scanned: their callees elsewhere in the tree are walked
+    # for context, but reported when their own directory is scanned
+    findings = [replace(f, status="existing") for f in static_findings(scope, docs)
+                if f.function is None or f.function in names]
     return sorted(findings, key=Finding.sort_key), scope
 
 

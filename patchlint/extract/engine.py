@@ -104,7 +104,7 @@ class Engine:
         self.focus: set[str] | None = None
         self.touched: set[str] = set()
         self.below = 4
-        self._outcomes: dict[tuple, list[tuple[tuple[Held, ...], tuple[str, ...]]]] = {}
+        self._outcomes: dict[tuple, list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]] = {}
 
     # -- lookups ---------------------------------------------------------------------------------
     def definitions(self, name: str, near: str | None = None) -> list[FunctionDef]:
@@ -155,8 +155,9 @@ class Engine:
         self._walk(root, [Variant()], {}, (), 0)
 
     def _walk(self, fn: FunctionDef, entry: list[Variant], consts: dict[str, object], path: tuple[Frame, ...],
-              depth: int) -> list[tuple[tuple[Held, ...], tuple[str, ...]]]:
-        """Walk fn; return how it leaves the caller's locks: (locks it returns holding, classes it released)."""
+              depth: int) -> list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]:
+        """Walk fn; return how it leaves the caller's locks: (locks it returns holding, classes it
+        released, what it returned when that was a constant), one per way of returning."""
         key = (fn.file, fn.start_byte, tuple(sorted({h.cls for v in entry for h in v.held})),
                tuple(sorted(consts.items())))
         if key in self._memo:
@@ -183,9 +184,10 @@ class Engine:
             self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn))
             added = tuple(h for h in site_variant.held if h not in entry_held and h.how != "assert")
             released = tuple(sorted(c for c in entry_classes if not site_variant.holds(c)))
-            outcomes.append((added, released))
+            truth = next((f[1] for f in site_variant.facts if f[0] == "returns"), None)
+            outcomes.append((added, released, truth))
         outcomes = list(dict.fromkeys(outcomes))
-        if outcomes == [((), ())]:
+        if all(not a and not r for a, r, _ in outcomes):
             outcomes = []
         self._outcomes[key] = outcomes
         return outcomes
@@ -304,7 +306,7 @@ class _EngineSink(Sink):
         if any(f.function in names for f in path):
             return None  # recursion
         entry = list(dict.fromkeys(Variant(v.held) for v in variants))
-        effects: list[tuple[tuple[Held, ...], tuple[str, ...]]] = []
+        effects: list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]] = []
         for callee in targets:
             consts = _constant_args(callee, call)
             effects += self.e._walk(callee, entry, consts, path, self.depth + 1)

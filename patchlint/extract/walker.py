@@ -161,6 +161,9 @@ class Walker:
         if isinstance(s, ir.Return):
             if s.value is not None:
                 vs = self.expr(s.value, vs)
+                truth = _literal_truth(s.value) if _is_literal(s.value) else None
+                if truth is not None:
+                    vs = [v.fact(("returns", truth)) for v in vs]
             self.returns.extend(vs)
             self.sink.returned(self.site(s.line), vs)
             return []
@@ -310,6 +313,9 @@ class Walker:
             name = e.name or ""
             if name in ("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE", "WARN", "WARN_ONCE") and e.args:
                 return self.assume(e.args[0], value, vs)
+            key = _call_key(e)
+            if any(f[0] == "var" and f[1] == key for v in vs for f in v.facts):
+                return self._assume_name(key, value, vs)
             prim = self.v.primitives.get(name)
             if prim is not None and prim.op == "trylock":
                 if not value:
@@ -415,12 +421,15 @@ class Walker:
             return vs
         out = []
         for v in vs:
-            for added, released in effects:
+            for added, released, truth in effects:
                 w = v
                 for cls in released:
                     w = w.without(cls)
                 for h in added:
                     w = w.with_held(h)
+                if truth is not None:
+                    # what the call returned on this path: a condition on the call picks its paths
+                    w = w.rebind(_call_key(c), ("var", _call_key(c), "", truth))
                 out.append(w)
         return _dedupe(out)
 
@@ -474,13 +483,23 @@ class Walker:
             if declared:
                 m = _STRUCT.search(declared)
                 struct = m.group(1) if m else declared.split()[-1].strip("*")
-                return self.v.class_names.get(struct, obj.id)
+                # lockdep's class is the struct's, whatever the variable is called (parent, victim)
+                return self.v.class_names.get(struct, struct)
             return obj.id
         if isinstance(obj, ir.Field):
             return obj.field
         if isinstance(obj, ir.Unary) and obj.op == "*":
             return self._owner_name(obj.operand)
         return None
+
+
+def _call_key(c: ir.Call) -> str:
+    """A name for the value a call returned, as the facts of a path remember it."""
+    return f"<ret {c.line}:{text_of_callee(c)}>"
+
+
+def text_of_callee(c: ir.Call) -> str:
+    return _text(c.func)
 
 
 def _leaves_loop(s: ir.Stmt | None) -> bool:
