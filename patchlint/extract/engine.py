@@ -211,18 +211,19 @@ class _EngineSink(Sink):
         return self.path + (Frame(self.fn.name, self.fn.file, line),)
 
     def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None:
-        if lock.kind in CONTEXT_KINDS:
-            return
+        if lock.kind in CONTEXT_KINDS or lock.cls.startswith("@"):
+            return  # a context, or a lock named only by a parameter: no class to order
         for v in before:
             for h in v.held:
-                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS:
+                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS and not h.cls.startswith("@"):
                     key = (h.cls, lock.cls, "lock", site.file, site.line)
                     self.e.obs.edges.setdefault(key, Edge(h, lock, "lock", self.frames(site.line)))
 
     def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None:
         for v in before:
             for h in v.held:
-                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS:
+                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS and not (
+                        h.cls.startswith("@") or lock.cls.startswith("@")):
                     key = (h.cls, lock.cls, "spin", site.file, site.line)
                     self.e.obs.edges.setdefault(key, Edge(h, lock, "spin", self.frames(site.line)))
             key2 = (site.file, site.line, ",".join(h.cls for h in v.held))
@@ -310,6 +311,8 @@ class _EngineSink(Sink):
         for callee in targets:
             consts = _constant_args(callee, call)
             effects += self.e._walk(callee, entry, consts, path, self.depth + 1)
+        if len(targets) != 1:
+            return None  # one of several implementations: which one runs is unknown, so none is assumed
         return list(dict.fromkeys(effects)) or None
 
     def _follow(self, name: str) -> bool:

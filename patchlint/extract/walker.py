@@ -105,9 +105,11 @@ class Walker:
         self.types: dict[str, str] = {}
         self.lock_vars: dict[str, str] = {}  # local variable -> lock class it points to
         self.values: dict[str, ir.Expr] = {}  # local variable -> the expression last assigned to it
-        for ptype, pname in params:
+        self.param_index: dict[str, int] = {}
+        for i, (ptype, pname) in enumerate(params):
             if pname:
                 self.types[pname] = ptype
+                self.param_index[pname] = i
         self.labels: dict[str, list[Variant]] = {}
         self.loops: list[_Flow] = []
         self.returns: list[Variant] = []
@@ -424,14 +426,21 @@ class Walker:
             for added, released, truth in effects:
                 w = v
                 for cls in released:
-                    w = w.without(cls)
+                    w = w.without(self._actual(cls, c))
                 for h in added:
-                    w = w.with_held(h)
+                    w = w.with_held(replace(h, cls=self._actual(h.cls, c)))
                 if truth is not None:
                     # what the call returned on this path: a condition on the call picks its paths
                     w = w.rebind(_call_key(c), ("var", _call_key(c), "", truth))
                 out.append(w)
         return _dedupe(out)
+
+    def _actual(self, cls: str, c: ir.Call) -> str:
+        """A callee's @paramN lock class is the class of this call's Nth argument."""
+        if cls.startswith("@param"):
+            idx = int(cls[6:])
+            return self._arg_class(c.args[idx]) if idx < len(c.args) else cls
+        return cls
 
     def callee(self, c: ir.Call) -> ir.Expr:
         """The callee expression, through a local function-pointer variable: `(*spd)(page)` with
@@ -462,9 +471,20 @@ class Walker:
         arg = call.args[prim.lock]
         if isinstance(arg, ir.Unary) and arg.op == "&":
             return self._class_of(arg.operand) or _text(arg.operand)
-        if isinstance(arg, ir.Name) and arg.id in self.lock_vars:
-            return self.lock_vars[arg.id]
-        return self._class_of(arg) or _text(arg)
+        return self._arg_class(arg)
+
+    def _arg_class(self, arg: ir.Expr) -> str:
+        """The class of a lock given by an expression: `&mapping->tree_lock`, a lock pointer
+        variable, or a parameter (named @paramN until a caller says which lock it is)."""
+        if isinstance(arg, ir.Unary) and arg.op == "&":
+            cls = self._class_of(arg.operand) or _text(arg.operand)
+        elif isinstance(arg, ir.Name) and arg.id in self.lock_vars:
+            cls = self.lock_vars[arg.id]
+        elif isinstance(arg, ir.Name) and arg.id in self.param_index:
+            cls = f"@param{self.param_index[arg.id]}"
+        else:
+            cls = self._class_of(arg) or _text(arg)
+        return self.v.class_aliases.get(cls, cls)
 
     def _class_of(self, e: ir.Expr) -> str | None:
         if isinstance(e, ir.Field):
