@@ -91,7 +91,8 @@ class SpinOnTrylock:
                          f"(via {_via(spin.path)}):"
                          f" a spinning acquisition, ordered after {holder.cls}{tail}"),
                 locks=(holder.cls, spin.lock.cls),
-                trace=(TraceStep(0, _lock_event(holder.cls, holder.how), holder.file, holder.line, holder.function),
+                # a chain, not a trace: this is where the locks are taken, not a replayed interleaving
+                chain=(TraceStep(0, _lock_event(holder.cls, holder.how), holder.file, holder.line, holder.function),
                        TraceStep(0, _lock_event(spin.lock.cls, "spin"), spin.lock.file, spin.lock.line,
                                  spin.lock.function)),
                 identity=f"{self.kind}|{spin.lock.function}|{holder.cls}|{spin.lock.cls}",
