@@ -74,30 +74,22 @@ class Tree:
             args = ["-n", "-E", "-I", "--no-color", "-e", pattern]
         else:
             args = ["-n", "-w", "-F", "-I", "--no-color", "-e", word]
-        out = []
-        for line in self._git_grep(args, globs).splitlines():
-            path, _, rest = line.partition("\0")
-            number, _, text = rest.partition("\0")
-            if number.isdigit():
-                out.append((path, int(number), text))
-        return out
+        return self._grep_lines(args, globs)
 
     def definition_lines(self, globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
         """Every line that may start a definition: a line at column 0 with `name(` and no `;`
         before it, or a `#define`.  One git grep over the tree (PCRE), for a definitions index."""
         args = ["-n", "-P", "-I", "--no-color", "-e", r"^[A-Za-z_][^;{}]*\w\s*(\(|$)",
                 "-e", r"^\s*#\s*define\s+[A-Za-z_]"]
-        out = []
-        for line in self._git_grep(args, globs).splitlines():
-            path, _, rest = line.partition("\0")
-            number, _, text = rest.partition("\0")
-            if number.isdigit():
-                out.append((path, int(number), text))
-        return out
+        return self._grep_lines(args, globs)
 
     def initializer_lines(self, globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
         """Every `.member = name,` line: designated initializers of operations tables."""
         args = ["-n", "-P", "-I", "--no-color", "-e", r"^\s*\.\w+\s*=\s*&?[A-Za-z_]\w*\s*,?\s*$"]
+        return self._grep_lines(args, globs)
+
+    def _grep_lines(self, args: list[str], globs: tuple[str, ...]) -> list[tuple[str, int, str]]:
+        """(path, line, text) from `git grep -z -n`'s NUL-separated output."""
         out = []
         for line in self._git_grep(args, globs).splitlines():
             path, _, rest = line.partition("\0")
