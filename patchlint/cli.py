@@ -29,7 +29,7 @@ from patchlint.report.json_doc import render_json
 from patchlint.report.kinds import explain as explain_kind
 from patchlint.report.kinds import render_explain, render_kind_list
 from patchlint.report.show import render_show_text
-from patchlint.report.tree import render_dot, render_locks, render_paths
+from patchlint.report.tree import render_dot, render_locks, render_paths, render_safe_sites
 from patchlint.source.apply import apply_series
 from patchlint.source.findings import apply_findings
 from patchlint.source.tree import open_tree
@@ -149,6 +149,9 @@ def check(
                                          "terminal and NO_COLOR is not set), always, never.")] = Color.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr (errors still "
                                         "go there; formats other than text never print notes).")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="With the text format, also list the "
+                                          "set_page_dirty() sites found safe and the rule that made each "
+                                          "safe (page lock held, or mapping pinned).")] = False,
 ) -> None:
     """Check a series: apply it in memory and report, per patch, the findings it
     introduces (new), removes (fixed) or leaves (existing).  Settings come from the
@@ -157,13 +160,17 @@ def check(
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))
     parsed, kernel = _load(series, range_, tree, base, lenient)
     applied = apply_series(kernel, parsed)
-    findings = cfg.filter(analyse_series(applied, profile=cfg.load_profile(), progress=_progress(quiet)))
+    safe: list = []
+    findings = cfg.filter(analyse_series(applied, profile=cfg.load_profile(), progress=_progress(quiet),
+                                         explanations=safe))
     if not quiet and fmt is CheckFormat.text:
         # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
         # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
         _notes(parsed)
     doc = document(parsed, applied, findings, kernel.describe())
     sys.stdout.write(render(fmt.value, doc, color=_use_color(color)))
+    if explain and fmt is CheckFormat.text:
+        sys.stdout.write(render_safe_sites(safe))
     if fails(findings, cfg.fail_on):
         raise typer.Exit(1)
 

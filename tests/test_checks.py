@@ -204,3 +204,16 @@ def test_paths_locks_and_scan_commands():
     assert proc.returncode == 1
     bad = run_patchlint("paths", "no_such_function", "--tree", str(TREE))
     assert bad.returncode == 2 and bad.stderr.decode().count("\n") == 1
+
+
+def test_explain_names_the_rule_that_made_each_site_safe():
+    from .conftest import run_patchlint
+
+    proc = run_patchlint("check", "--explain", "--tree", str(TREE), str(RFC))
+    out = proc.stdout.decode()
+    assert proc.returncode == 1
+    section = out[out.index("found safe (--explain):"):]
+    zap = next(line for line in section.splitlines() if "zap_pte_range():" in line)
+    assert "mapping pinned" in zap and "not PageAnon" in zap
+    locked = [line for line in section.splitlines() if "propogate_storage_key():" in line and "page lock held" in line]
+    assert locked

@@ -9,7 +9,7 @@ locks, what), never by line numbers, which a patch moves.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from patchlint.checks.docorder import load_documented_order
 from patchlint.checks.kinds import (
@@ -33,10 +33,23 @@ from patchlint.source.findings import apply_findings
 FAIL_ON = ("new-error", "new", "any", "never")
 
 
+@dataclass(frozen=True)
+class SafeSite:
+    """A set_page_dirty() site the checks found safe, and the rule that made it so (--explain)."""
+
+    patch: int
+    file: str
+    line: int
+    function: str
+    rule: str
+
+
 def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
-                   cache: SummaryCache | None = None, progress=None) -> list[Finding]:
+                   cache: SummaryCache | None = None, progress=None,
+                   explanations: list[SafeSite] | None = None) -> list[Finding]:
     """Every finding of the series: the input's own (damage, hunks that did not apply) and,
-    per applied patch, the static checks before and after it, classed new/fixed/existing."""
+    per applied patch, the static checks before and after it, classed new/fixed/existing.
+    `explanations`, when given, collects the sites found safe after each patch, with why."""
     findings = list(apply_findings(applied))
     profile = profile or load_profile()
     cache = cache if cache is not None else SummaryCache()
@@ -57,6 +70,8 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
             scope = analyse_scope(index, touched, vocab)
             docs = load_documented_order(index.read, vocab)
             states.append(list(static_findings(scope, docs)))
+        if explanations is not None:
+            explanations.extend(SafeSite(patch.index, *site) for site in UnsafeSetPageDirty().safe_sites(scope))
         findings.extend(classify(patch.index, states[0], states[1]))
     return sorted(findings, key=Finding.sort_key)
 

@@ -53,3 +53,13 @@ def render_dot(graph: LockGraph) -> str:
         out.append(f'  "{a}" -> "{b}" [{", ".join(attrs)}];')
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def render_safe_sites(sites) -> str:
+    """`check --explain`: the dirtying sites found safe after each patch, and why."""
+    out = ["", "set_page_dirty() sites found safe (--explain):"]
+    for site in sorted(set(sites), key=lambda x: (x.patch, x.file, x.line)):
+        out.append(f"  patch {site.patch}: {site.file}:{site.line} {site.function}(): {site.rule}")
+    if len(out) == 2:
+        out.append("  none in the code the series touches")
+    return "\n".join(out) + "\n"
