@@ -217,3 +217,20 @@ def test_explain_names_the_rule_that_made_each_site_safe():
     assert "mapping pinned" in zap and "not PageAnon" in zap
     locked = [line for line in section.splitlines() if "propogate_storage_key():" in line and "page lock held" in line]
     assert locked
+
+
+def test_an_indirect_call_nothing_resolves_stays_visible(tmp_path: Path):
+    """Take .set_page_dirty out of every operations table: the call through spd is unknown, and said so."""
+    from patchlint.checks.kinds import AnalysisIncomplete
+    from patchlint.checks.scope import analyse_scope
+
+    index, _ = _engine(TREE)
+    assert not [f for f in AnalysisIncomplete().findings(analyse_scope(index, {"set_page_dirty"}))]
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    swap_state = tree / "mm" / "swap_state.c"
+    text = swap_state.read_text()
+    swap_state.write_text(text.replace(".set_page_dirty\t= __set_page_dirty_nobuffers,\n", ""))
+    index2, _ = _engine(tree)
+    (finding,) = AnalysisIncomplete().findings(analyse_scope(index2, {"set_page_dirty"}))
+    assert finding.function == "set_page_dirty" and "mapping->a_ops->set_page_dirty" in finding.message

@@ -228,6 +228,19 @@ class AnalysisIncomplete:
             yield Finding(kind=self.kind, status="new", severity="warning", patch=None, file=None, line=None,
                           function=None, message=f"exploration budget hit after {scope.obs.walks} function walks; "
                           "paths beyond it were not analysed", identity=f"{self.kind}|budget")
+        # Indirect calls nothing in the tree resolves stay visible: what runs there is unknown.
+        # (Direct calls without a definition are macros and arch helpers: many, mostly
+        # lock-free, and not reported one by one.)
+        unresolved: dict[tuple[str, str], list[str]] = {}
+        for u in scope.obs.unresolved.values():
+            if u.site.function in scope.touched and u.why != "no definition in the tree":
+                unresolved.setdefault((u.site.file, u.site.function), []).append(f"{u.callee} ({u.why})")
+        for (file, fn), calls in sorted(unresolved.items()):
+            names = sorted(set(calls))
+            yield Finding(kind=self.kind, status="new", severity="warning", patch=None, file=file, line=None,
+                          function=fn, message=f"{fn}() makes {len(names)} indirect call(s) the analysis could "
+                          f"not resolve, so their locking is not seen: {', '.join(names)}",
+                          identity=f"{self.kind}|{fn}|unresolved")
         for file, fn in sorted(scope.obs.incomplete):
             if fn in scope.touched:
                 yield Finding(kind=self.kind, status="new", severity="check", patch=None, file=file, line=None,
