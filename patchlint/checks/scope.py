@@ -106,10 +106,9 @@ def _acquirers(index: FunctionIndex, vocab: Vocabulary, cls: str) -> list[Functi
     """Functions that take a lock of class `cls` themselves."""
     names = vocab.primitives_for(cls)
     found: dict[tuple[str, int], FunctionDef] = {}
-    for prim in names:
-        for fn, _ in index.callers(prim):
-            if fn.name not in vocab.primitives:
-                found.setdefault((fn.file, fn.start_byte), fn)
+    for fn, _ in index.callers_of_any(names) if names else []:
+        if fn.name not in vocab.primitives:
+            found.setdefault((fn.file, fn.start_byte), fn)
     if not names and "->" in cls:
         member = cls.rsplit("->", 1)[1]
         acquire = {n for n, p in vocab.primitives.items() if p.op in ("acquire", "trylock", "acquire_nonnull")}

@@ -46,6 +46,9 @@ class SummaryCache:
     def __init__(self, root: Path | None = None, enabled: bool = True):
         self.root = (root if root is not None else default_cache_dir()) if enabled else None
         self.stats = CacheStats()
+        # summaries already loaded, for the several indexes one run builds over one cache (the
+        # before and after states of each patch share every file the patch does not change)
+        self.memory: dict[str, ParsedFile] = {}
 
     @property
     def directory(self) -> Path | None:

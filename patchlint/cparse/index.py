@@ -31,7 +31,8 @@ _INITIALIZED_MEMBER = re.compile(r"^\s*\.([A-Za-z_]\w*)\s*=")
 
 
 _TREE_INDEXES: dict[str, _LazyIndex] = {}
-_BODIES: dict[tuple, dict] = {}  # (content id, configuration) -> {(offset, name): IR}
+_BODIES: dict[tuple, dict] = {}
+  # (content id, configuration) -> {(offset, name): IR}
 
 
 class _LazyIndex:
@@ -112,7 +113,9 @@ class FunctionIndex:
                 return None
             cid = content_id(data)
         key = f"{cid}-{self._key_suffix}"
-        result = self.cache.get(key)
+        result = self.cache.memory.get(key) or self.cache.get(key)
+        if result is not None:
+            self.cache.memory[key] = result
         if result is not None and result.path != path:
             result = _relocated(result, path)
         if result is None:
@@ -129,6 +132,7 @@ class FunctionIndex:
                 result = ParsedFile(path, cid, self.profile.name, len(data), (), (), (),
                                     f"front-end failure: {exc.__class__.__name__}")
             self.cache.put(key, result)
+            self.cache.memory[key] = result
         if result.not_analysed:
             self.unparsed.append(Unparsed(path, result.not_analysed))
         self._parsed[path] = result
@@ -213,14 +217,32 @@ class FunctionIndex:
 
     def callers(self, name: str) -> list[tuple[FunctionDef, int]]:
         """(caller, line of the call) for every direct call of `name`."""
+        return self.callers_of_any([name])
+
+    def callers_of_any(self, names: list[str]) -> list[tuple[FunctionDef, int]]:
+        """(caller, line) for every direct call of any of `names`, from one grep."""
+        wanted = set(names)
+        paths = sorted({p for name in names for p in self.files_naming(name)}) if len(names) == 1 else \
+            self.files_naming_any(names)
         out = []
-        for path in self.files_naming(name):
+        for path in paths:
             parsed = self.parsed(path)
             if parsed is None:
                 continue
             for f in parsed.functions:
-                out.extend((f, c.line) for c in f.calls if c.callee == name)
+                out.extend((f, c.line) for c in f.calls if c.callee in wanted)
         return out
+
+    def files_naming_any(self, words: list[str]) -> list[str]:
+        """Files naming any of `words` (one git grep for all of them)."""
+        hits = {path for path, _, _ in self.tree.grep_any(words, C_GLOBS) if path not in self.overlay}
+        own_arch = f"arch/{self.profile.arch}/"
+        hits = {p for p in hits if not p.startswith("arch/") or p.startswith(own_arch)}
+        rx = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
+        for path, data in self.overlay.items():
+            if data is not None and _glob_match(path, C_GLOBS) and rx.search(data):
+                hits.add(path)
+        return sorted(hits)
 
     def macro(self, name: str) -> list[MacroDef]:
         """#define's of `name` that the profile's #if selection keeps, in files naming it."""

@@ -67,6 +67,16 @@ class Tree:
             memo[key] = self._grep(word, globs, definitions)
         return memo[key]
 
+    def grep_any(self, words: list[str], globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
+        """Lines holding any of `words` as a whole word: one git grep for all of them."""
+        for word in words:
+            if not _WORD.fullmatch(word):
+                raise ValueError(f"not an identifier: {word!r}")
+        args = ["-n", "-w", "-F", "-I", "--no-color"]
+        for word in sorted(words):
+            args += ["-e", word]
+        return self._grep_lines(args, globs)
+
     def _grep(self, word: str, globs: tuple[str, ...], definitions: bool) -> list[tuple[str, int, str]]:
         if definitions:
             pattern = (rf"^([A-Za-z_].*[^A-Za-z0-9_]|){word}[[:space:]]*(\(|$)"
