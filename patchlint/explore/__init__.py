@@ -1,0 +1,1 @@
+"""Scenarios (litmus-style files) and their exploration over the model."""

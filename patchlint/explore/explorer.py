@@ -1,0 +1,283 @@
+"""Explore a scenario's interleavings over the model.
+
+Threads interleave at visible events only (the shared primitives: lock operations
+and accesses to pages, address spaces, ptes and storage keys).  Schedules are
+bounded CHESS-style: a switch away from a thread that could have continued is a
+preemption, and at most K of them are allowed (default 2); a switch away from a
+blocked or finished thread is free.  States are hashed (shared state + each
+thread's frames, locals and pending event + the running thread) and a state seen
+with at least as many preemptions left is not explored again.  Order is fixed,
+so every trace replays exactly.  A budget hit is reported as incomplete, never as
+safe.
+
+Hazards:
+- kernel-bug: a BUG_ON/VM_BUG_ON decided true, or a primitive's own BUG
+  (radix_tree_tag_set on a missing slot);
+- deadlock: no thread can run and some are blocked;
+- livelock: a cycle of states in which one thread fails a trylock again and again
+  on a lock held by a thread that is blocked on a lock the spinner holds;
+- sleep-in-atomic: a sleeping primitive in a thread holding a spinlock;
+- lost-dirty: at the end, the page holds data newer than its backing store but
+  neither PG_dirty nor the storage key's change bit says so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from patchlint.cparse.index import FunctionIndex
+from patchlint.findings import TraceStep
+from patchlint.model import primitives as P
+from patchlint.model.interp import Bug, Choice, Machine, Op, PathCut, Thread
+from patchlint.model.state import Obj, Scenario, State, diff, fingerprint
+
+
+@dataclass(frozen=True)
+class Hazard:
+    kind: str
+    message: str
+    site: tuple  # (file, line, function)
+    trace: tuple[TraceStep, ...]
+
+
+@dataclass
+class Result:
+    scenario: str
+    profile: str
+    hazards: list[Hazard] = field(default_factory=list)
+    states: int = 0
+    transitions: int = 0
+    complete: bool = True
+    incomplete: str | None = None
+    unresolved: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def kinds(self) -> set[str]:
+        return {h.kind for h in self.hazards}
+
+    def first(self, kind: str) -> Hazard | None:
+        return next((h for h in self.hazards if h.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class TS:
+    """A thread's state: the values sent into it so far, what it waits to do, its frames."""
+
+    history: tuple
+    pending: Op | None
+    key: tuple
+    status: str = "run"  # run, done, bug, cut
+
+
+class Explorer:
+    def __init__(self, index: FunctionIndex, scenario: Scenario, bound: int = 2, max_states: int = 200000,
+                 max_seconds: float = 30.0):
+        self.sc = scenario
+        self.bound = bound
+        self.max_states = max_states
+        self.max_seconds = max_seconds
+        self.machine = Machine(index, P.Ctx(swap_entry=scenario.swap_entry, page="page"))
+        self.result = Result(scenario.name, index.profile.name)
+        self._seen_hazards: set[tuple] = set()
+        self._live: dict[tuple, tuple] = {}
+
+    # -- threads -------------------------------------------------------------------------------
+    def _fresh(self, tid: int) -> Thread:
+        name, body, params = self.sc.threads[tid]
+        env = {p: Obj("page", "page") for p in params if p == "page"}
+        return Thread(self.machine, body, env)
+
+    def advance(self, tid: int, history: tuple) -> list[tuple[TS, Bug | None]]:
+        """Replay thread tid through `history`; run to its next visible event, forking at choices.
+
+        A live generator parked at history[:-1] is resumed instead of replaying (each parked
+        generator serves one successor; the others replay from the start)."""
+        live = self._live.pop((tid, history[:-1]), None) if history else None
+        try:
+            if live is not None:
+                th, gen = live
+                req = gen.send(history[-1])
+            else:
+                th = self._fresh(tid)
+                gen = th.run()
+                req = next(gen)
+                for v in history:
+                    req = gen.send(v)
+        except StopIteration:
+            return [(TS(history, None, (), "done"), None)]
+        except Bug as b:
+            return [(TS(history, None, (), "bug"), b)]
+        except PathCut:
+            return [(TS(history, None, (), "cut"), None)]
+        if len(self._live) > 4096:
+            self._live.clear()
+        self._live[(tid, history)] = (th, gen)
+        if isinstance(req, Choice):
+            out = []
+            for i in range(req.n):
+                out.extend(self.advance(tid, history + (i,)))
+            return out
+        return [(TS(history, req, th.snapshot()), None)]
+
+    def enabled(self, state: State, t: TS, tid: int) -> bool:
+        if t.pending is None:
+            return False
+        prim = P.lookup(t.pending.prim)
+        if prim is not None and prim.waits_for is not None:
+            lock = prim.waits_for(t.pending.args)
+            owner = state.owner(lock) if lock else None
+            return owner is None
+        return True
+
+    def waits_for(self, t: TS) -> str | None:
+        if t.pending is None:
+            return None
+        prim = P.lookup(t.pending.prim)
+        return prim.waits_for(t.pending.args) if prim is not None and prim.waits_for else None
+
+    # -- search --------------------------------------------------------------------------------
+    def run(self) -> Result:
+        start = time.monotonic()
+        roots = [[]]
+        for tid in range(len(self.sc.threads)):
+            roots = [r + [ts] for r in roots for ts, bug in self.advance(tid, ()) if bug is None]
+        visited: dict[str, int] = {}
+        for threads in roots:
+            self._dfs(self.sc.state, tuple(threads), start, visited)
+            if not self.result.complete:
+                break
+        r = self.result
+        r.unresolved = sorted(self.machine.unresolved)
+        r.notes = sorted(self.machine.notes)
+        r.seconds = time.monotonic() - start
+        r.hazards.sort(key=lambda h: (h.kind, h.site))
+        return r
+
+    def _key(self, state: State, threads: tuple, last: int | None) -> str:
+        return fingerprint((state, tuple((t.status, t.key, t.pending) for t in threads), last))
+
+    def _dfs(self, state0: State, threads0: tuple, start: float, visited: dict[str, int]) -> None:
+        # explicit stack: (state, threads, last thread, preemptions, trace, on-path keys with the tid that
+        # stepped into them)
+        stack = [(state0, threads0, None, 0, (), ())]
+        while stack:
+            state, threads, last, pre, trace, path = stack.pop()
+            key = self._key(state, threads, last)
+            on_path = [i for i, (k, _) in enumerate(path) if k == key]
+            if on_path:
+                self._cycle(state, threads, trace, path[on_path[0]:])
+                continue
+            if visited.get(key, 1 << 30) <= pre:
+                continue
+            visited[key] = pre
+            self.result.states += 1
+            if self.result.states > self.max_states or time.monotonic() - start > self.max_seconds:
+                self.result.complete = False
+                self.result.incomplete = (f"budget hit: {self.result.states - 1} states"
+                                          if self.result.states > self.max_states else "budget hit: time")
+                return
+            path = path + ((key, last),)
+            runnable = [i for i, t in enumerate(threads) if self.enabled(state, t, i)]
+            if not runnable:
+                blocked = [i for i, t in enumerate(threads) if t.pending is not None]
+                if blocked:
+                    waits = [(i, self.waits_for(threads[i])) for i in blocked]
+                    self._hazard("deadlock", "every unfinished thread is blocked: " + ", ".join(
+                        f"P{i} waits for {lk} held by P{state.owner(lk)}" for i, lk in waits),
+                        threads[blocked[0]].pending.site, trace)
+                elif all(t.status == "done" for t in threads):
+                    self._final(state, trace)
+                continue
+            order = ([last] if last in runnable else []) + [i for i in runnable if i != last]
+            succ = []
+            for tid in order:
+                cost = 1 if (last is not None and tid != last and last in runnable) else 0
+                if pre + cost > self.bound:
+                    continue
+                succ.extend(self._step(state, threads, tid, pre + cost, trace, path))
+            stack.extend(reversed(succ))
+
+    def _step(self, state: State, threads: tuple, tid: int, pre: int, trace: tuple, path: tuple) -> list:
+        t = threads[tid]
+        op = t.pending
+        prim = P.lookup(op.prim)
+        eff = prim.impl(state, tid, op.args, P.Ctx(self.sc.swap_entry, "page", op.site))
+        self.result.transitions += 1
+        changes = diff(state, eff.state)
+        step = TraceStep(tid, op.text + (f" = {_show(eff.value)}" if _shows_value(op) else ""),
+                         op.site[0], op.site[1], op.site[2], changes)
+        trace = trace + (step,)
+        if eff.bug:
+            self._hazard("kernel-bug", eff.bug, op.site, trace)
+            return []
+        if eff.sleep and state.atomic(tid):
+            self._hazard("sleep-in-atomic", f"{eff.sleep} while holding {', '.join(state.held_by(tid))}",
+                         op.site, trace)
+        out = []
+        for nts, bug in self.advance(tid, t.history + (eff.value,)):
+            if bug is not None:
+                self._hazard("kernel-bug", bug.message, bug.site,
+                             trace + (TraceStep(tid, bug.message, *bug.site),))
+                continue
+            out.append((eff.state, threads[:tid] + (nts,) + threads[tid + 1:], tid, pre, trace, path))
+        return out
+
+    # -- hazards -------------------------------------------------------------------------------
+    def _cycle(self, state: State, threads: tuple, trace: tuple, cycle: tuple) -> None:
+        """A state met again on the current path: a livelock if one thread spins on a trylock
+        whose lock's holder is blocked on a lock the spinner holds."""
+        movers = {tid for _, tid in cycle[1:]}
+        if len(movers) != 1:
+            return
+        spinner = movers.pop()
+        steps = [s for s in trace if s.cpu == spinner]
+        spin = next((s for s in reversed(steps) if "trylock" in s.event and s.event.endswith("= 0")), None)
+        if spin is None:
+            return
+        for other, t in enumerate(threads):
+            lock = self.waits_for(t) if other != spinner else None
+            if lock is not None and state.owner(lock) == spinner:
+                held = [lk for lk in state.held_by(other)]
+                self._hazard("livelock", f"P{spinner} spins on {spin.event.rsplit(' =', 1)[0]} holding {lock}, "
+                             f"while P{other} holds {', '.join(held)} and waits for {lock}",
+                             (spin.file, spin.line, spin.function), trace)
+                return
+
+    def _final(self, state: State, trace: tuple) -> None:
+        for p in state.pages:
+            if p.data_dirty and not p.key_changed and not p.has("dirty"):
+                site = p.key_cleared_at or (None, None, None)
+                self._hazard("lost-dirty", f"{p.name}: the storage key's change bit was cleared and PG_dirty "
+                             "is not set: modified data can be treated as clean", site, trace)
+
+    def _hazard(self, kind: str, message: str, site: tuple, trace: tuple) -> None:
+        key = (kind, site)
+        if key in self._seen_hazards:
+            return
+        self._seen_hazards.add(key)
+        self.result.hazards.append(Hazard(kind, message, tuple(site), trace))
+
+
+def _shows_value(op: Op) -> bool:
+    return not op.prim.startswith(("spin_", "pte_unmap", "unlock", "set_", "clear_", "__page_write", "mutex"))
+
+
+def _show(v) -> str:
+    return v.name if isinstance(v, Obj) else str(v)
+
+
+def explore(index: FunctionIndex, scenario: Scenario, bound: int = 2, **budget) -> Result:
+    return Explorer(index, scenario, bound, **budget).run()
+
+
+def render(result: Result, hazard: Hazard) -> str:
+    """The counterexample as CPU columns of `file:line function: event`, state changes indented."""
+    lines = [f"{hazard.kind}: {hazard.message}", f"  at {hazard.site[0]}:{hazard.site[1]} {hazard.site[2]}()"]
+    for s in hazard.trace:
+        pad = "    " + " " * 50 * s.cpu
+        lines.append(f"{pad}CPU{s.cpu}: {s.file}:{s.line} {s.function}: {s.event}")
+        for c in s.state:
+            lines.append(f"{pad}        {c}")
+    return "\n".join(lines)

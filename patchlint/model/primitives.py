@@ -1,0 +1,500 @@
+"""The primitive registry: the kernel functions and macros whose meaning the model knows.
+
+Everything not listed here is interpreted from the tree's own source.  Each entry says
+- mode: "override" (used even when the tree defines the name: locks, radix tree,
+  bit operations the model must own) or "fallback" (used only when the tree has no
+  definition: page-flag accessors, page_mapping, ... that newer trees generate with
+  macros);
+- kind: "pure" (no shared state, runs inside the interpreter), "shared" (reads or
+  writes model state: a visible event, a scheduling point), or "choice" (the
+  result is nondeterministic: both outcomes are explored);
+- its documentation (the semantics, in one line).
+
+Shared primitives take (state, tid, args, ctx) and return an Effect; pure ones take
+(args, ctx) and return a value.  No entry decides a verdict: hazards come from the
+state (a tag on a missing slot, a lock cycle, a dropped change bit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from patchlint.model.state import SLEEPLOCK, SPINLOCK, UNKNOWN, Addr, Obj, State, Struct, Sym
+
+
+@dataclass(frozen=True)
+class Ctx:
+    swap_entry: int = 0
+    page: str = "page"
+    site: tuple = ()  # (file, line, function) of the call
+
+
+@dataclass(frozen=True)
+class Effect:
+    state: State
+    value: object = 0
+    bug: str | None = None  # a BUG the primitive hits (its own BUG_ON)
+    sleep: str | None = None  # a sleeping operation (checked against atomic context)
+    spin_on: str | None = None  # a failed trylock: the lock it found taken
+
+
+@dataclass(frozen=True)
+class Prim:
+    name: str
+    mode: str
+    kind: str
+    doc: str
+    impl: Callable | None = None
+    waits_for: Callable | None = None  # (args) -> lock id a blocking acquisition waits for
+
+
+REGISTRY: dict[str, Prim] = {}
+
+
+def prim(name: str, mode: str, kind: str, doc: str, waits_for: Callable | None = None):
+    def deco(fn):
+        for n in name.split():
+            REGISTRY[n] = Prim(n, mode, kind, doc, fn, waits_for)
+        return fn
+    return deco
+
+
+def lookup(name: str) -> Prim | None:
+    return REGISTRY.get(name)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _page(v) -> str | None:
+    if isinstance(v, Obj) and v.kind == "page":
+        return v.name
+    if isinstance(v, Addr) and v.obj.kind == "page":
+        return v.obj.name
+    return None
+
+
+def _flag(v) -> str | None:
+    if isinstance(v, Sym) and v.name.startswith("PG_"):
+        return v.name[3:]
+    return None
+
+
+def lock_id(v) -> str | None:
+    """&mapping->tree_lock -> "swapper_space.tree_lock"; the page lock is "page_lock:NAME"."""
+    if isinstance(v, Addr):
+        return f"{v.obj.name}.{v.field}"
+    if isinstance(v, Obj) and v.kind == "page":
+        return f"page_lock:{v.name}"
+    if isinstance(v, Obj) and v.kind == "local":
+        return v.name
+    return None
+
+
+PTL = "ptl"  # the scenario's one page table lock
+
+
+def _acquire(state: State, tid: int, lock: str | None, kind: str) -> Effect:
+    if lock is None:
+        return Effect(state, UNKNOWN)
+    new = state.acquire(lock, tid, kind)
+    if lock.startswith("page_lock:"):
+        name = lock.split(":", 1)[1]
+        new = new.with_page(new.page(name).with_flag("locked", True))
+    return Effect(new, 1)
+
+
+def _release(state: State, lock: str | None) -> Effect:
+    if lock is None:
+        return Effect(state, 0)
+    new = state.release(lock)
+    if lock.startswith("page_lock:"):
+        name = lock.split(":", 1)[1]
+        new = new.with_page(new.page(name).with_flag("locked", False))
+    return Effect(new, 0)
+
+
+# --- locks --------------------------------------------------------------------------------------
+@prim("spin_lock spin_lock_irq spin_lock_irqsave spin_lock_bh", "override", "shared",
+      "take a spinlock (blocks while another thread holds it); makes the context atomic",
+      waits_for=lambda args: lock_id(args[0]) if args else None)
+def _spin_lock(state, tid, args, ctx):
+    return _acquire(state, tid, lock_id(args[0]), SPINLOCK)
+
+
+@prim("spin_unlock spin_unlock_irq spin_unlock_irqrestore spin_unlock_bh", "override", "shared",
+      "release a spinlock")
+def _spin_unlock(state, tid, args, ctx):
+    return _release(state, lock_id(args[0]))
+
+
+@prim("mutex_lock", "override", "shared", "take a mutex (may sleep; blocks while held)",
+      waits_for=lambda args: lock_id(args[0]) if args else None)
+def _mutex_lock(state, tid, args, ctx):
+    eff = _acquire(state, tid, lock_id(args[0]), SLEEPLOCK)
+    return replace(eff, sleep="mutex_lock")
+
+
+@prim("mutex_unlock", "override", "shared", "release a mutex")
+def _mutex_unlock(state, tid, args, ctx):
+    return _release(state, lock_id(args[0]))
+
+
+@prim("pte_offset_map_lock", "override", "shared",
+      "map the pte and take the page table lock (PTL, a spinlock); returns the scenario's pte",
+      waits_for=lambda args: PTL)
+def _pte_lock(state, tid, args, ctx):
+    return replace(_acquire(state, tid, PTL, SPINLOCK), value=Obj("pte", ctx.page))
+
+
+@prim("pte_unmap_unlock", "override", "shared", "release the PTL")
+def _pte_unlock(state, tid, args, ctx):
+    return _release(state, PTL)
+
+
+@prim("trylock_page", "override", "shared",
+      "take the page lock if free (never sleeps); returns 0 when another thread holds it")
+def _trylock_page(state, tid, args, ctx):
+    lock = lock_id(args[0])
+    if lock is None:
+        return Effect(state, UNKNOWN)
+    if state.owner(lock) is not None:
+        return Effect(state, 0, spin_on=lock)
+    return _acquire(state, tid, lock, SLEEPLOCK)
+
+
+@prim("lock_page __lock_page", "override", "shared",
+      "take the page lock, sleeping until it is free", waits_for=lambda args: lock_id(args[0]) if args else None)
+def _lock_page(state, tid, args, ctx):
+    return replace(_acquire(state, tid, lock_id(args[0]), SLEEPLOCK), sleep="lock_page", value=0)
+
+
+@prim("unlock_page", "override", "shared", "release the page lock")
+def _unlock_page(state, tid, args, ctx):
+    return _release(state, lock_id(args[0]))
+
+
+@prim("might_sleep", "override", "shared", "a sleeping point: a hazard in atomic context")
+def _might_sleep(state, tid, args, ctx):
+    return Effect(state, 0, sleep="might_sleep")
+
+
+# --- page flags and fields ----------------------------------------------------------------------
+@prim("test_bit", "override", "shared", "read PG_x of page->flags")
+def _test_bit(state, tid, args, ctx):
+    page, flag = _page(args[1]), _flag(args[0])
+    if page is None or flag is None:
+        return Effect(state, UNKNOWN)
+    return Effect(state, int(state.page(page).has(flag)))
+
+
+def _bitop(set_to: bool | None, returns_old: bool):
+    def impl(state, tid, args, ctx):
+        page, flag = _page(args[1]), _flag(args[0])
+        if page is None or flag is None:
+            return Effect(state, UNKNOWN)
+        p = state.page(page)
+        old = int(p.has(flag))
+        p = p.with_flag(flag, bool(set_to))
+        if flag == "dirty" and set_to:
+            p = replace(p, data_dirty=1)
+        return Effect(state.with_page(p), old if returns_old else 0)
+    return impl
+
+
+for _names, _to, _old, _doc in (
+        ("set_bit __set_bit", True, False, "set PG_x in page->flags"),
+        ("clear_bit __clear_bit clear_bit_unlock", False, False, "clear PG_x in page->flags"),
+        ("test_and_set_bit test_and_set_bit_lock", True, True, "set PG_x, return its old value"),
+        ("test_and_clear_bit", False, True, "clear PG_x, return its old value")):
+    prim(_names, "override", "shared", _doc)(_bitop(_to, _old))
+
+
+def _flag_prim(name: str, flag: str, op: str):
+    def impl(state, tid, args, ctx):
+        page = _page(args[0]) if args else None
+        if page is None:
+            return Effect(state, UNKNOWN)
+        p = state.page(page)
+        old = int(p.has(flag))
+        if op == "test":
+            return Effect(state, old)
+        p = p.with_flag(flag, op in ("set", "testset"))
+        if flag == "dirty" and op in ("set", "testset"):
+            p = replace(p, data_dirty=1)
+        return Effect(state.with_page(p), old if op.startswith("test") else 0)
+    prim(name, "fallback", "shared", f"{op} PG_{flag} (when the tree does not define {name})")(impl)
+
+
+for _flagname, _ours in (("Locked", "locked"), ("Dirty", "dirty"), ("SwapCache", "swapcache"),
+                         ("Writeback", "writeback"), ("Uptodate", "uptodate"), ("Private", "private")):
+    _flag_prim(f"Page{_flagname}", _ours, "test")
+    _flag_prim(f"SetPage{_flagname}", _ours, "set")
+    _flag_prim(f"ClearPage{_flagname}", _ours, "clear")
+    _flag_prim(f"TestSetPage{_flagname}", _ours, "testset")
+    _flag_prim(f"TestClearPage{_flagname}", _ours, "testclear")
+
+
+PAGE_FIELDS = ("mapping", "index", "private")
+
+
+@prim("__page_read", "override", "shared", "read page->mapping, ->index or ->private")
+def _page_read(state, tid, args, ctx):
+    page, fieldname = _page(args[0]), args[1]
+    return Effect(state, getattr(state.page(page), fieldname))
+
+
+@prim("__page_write", "override", "shared", "write page->mapping, ->index or ->private")
+def _page_write(state, tid, args, ctx):
+    page, fieldname, value = _page(args[0]), args[1], args[2]
+    if isinstance(value, Struct):
+        value = value.get("val")
+    return Effect(state.with_page(replace(state.page(page), **{fieldname: value})), value)
+
+
+@prim("page_private", "fallback", "shared", "page->private")
+def _page_private(state, tid, args, ctx):
+    return Effect(state, state.page(_page(args[0])).private)
+
+
+@prim("set_page_private", "fallback", "shared", "page->private = v")
+def _set_page_private(state, tid, args, ctx):
+    return _page_write(state, tid, (args[0], "private", args[1]), ctx)
+
+
+@prim("page_mapping", "fallback", "shared",
+      "&swapper_space for a swap-cache page, NULL for other anon pages, else page->mapping")
+def _page_mapping(state, tid, args, ctx):
+    p = state.page(_page(args[0]))
+    if p.has("swapcache"):
+        return Effect(state, Obj("space", "swapper_space"))
+    if isinstance(p.mapping, Obj) and p.mapping.kind == "anon":
+        return Effect(state, 0)
+    return Effect(state, p.mapping)
+
+
+@prim("page_index", "fallback", "shared", "page_private() for a swap-cache page, else page->index")
+def _page_index(state, tid, args, ctx):
+    p = state.page(_page(args[0]))
+    return Effect(state, p.private if p.has("swapcache") else p.index)
+
+
+@prim("atomic_add_negative", "override", "shared", "add i to the counter; true if the result is negative")
+def _atomic_add_negative(state, tid, args, ctx):
+    i, target = args
+    page = _page(target)
+    if page is None or not isinstance(i, int) or target.field != "_mapcount":
+        return Effect(state, UNKNOWN)
+    p = state.page(page)
+    p = replace(p, mapcount=p.mapcount + i)
+    return Effect(state.with_page(p), int(p.mapcount < 0))
+
+
+@prim("atomic_inc_and_test", "override", "shared", "increment the counter; true if it became 0")
+def _atomic_inc_and_test(state, tid, args, ctx):
+    return _atomic_add_negative(state, tid, (1, args[0]), ctx) if _page(args[0]) else Effect(state, UNKNOWN)
+
+
+@prim("atomic_read", "override", "shared", "read page->_mapcount (other counters are unknown)")
+def _atomic_read(state, tid, args, ctx):
+    page = _page(args[0])
+    if page is None or args[0].field != "_mapcount":
+        return Effect(state, UNKNOWN)
+    return Effect(state, state.page(page).mapcount)
+
+
+# --- radix tree (the page cache and the swap cache) ---------------------------------------------
+def _space(state: State, v) -> str | None:
+    if isinstance(v, Addr) and v.obj.kind == "space":
+        return v.obj.name
+    return None
+
+
+@prim("radix_tree_insert", "override", "shared", "insert a page at index; -EEXIST (-17) when taken")
+def _radix_insert(state, tid, args, ctx):
+    name = _space(state, args[0])
+    page = _page(args[2])
+    if name is None or page is None or not isinstance(args[1], int):
+        return Effect(state, UNKNOWN)
+    s = state.space(name)
+    if s.lookup(args[1]) is not None:
+        return Effect(state, -17)
+    return Effect(state.with_space(replace(s, radix=tuple(sorted(s.radix + ((args[1], page),))))), 0)
+
+
+@prim("radix_tree_delete", "override", "shared", "remove the entry at index (and its tags)")
+def _radix_delete(state, tid, args, ctx):
+    name = _space(state, args[0])
+    if name is None:
+        return Effect(state, UNKNOWN)
+    s = state.space(name)
+    found = s.lookup(args[1])
+    s = replace(s, radix=tuple(x for x in s.radix if x[0] != args[1]),
+                tags=tuple(t for t in s.tags if t[0] != args[1]))
+    return Effect(state.with_space(s), Obj("page", found) if found else 0)
+
+
+@prim("radix_tree_lookup", "override", "shared", "the page at index or NULL")
+def _radix_lookup(state, tid, args, ctx):
+    name = _space(state, args[0])
+    if name is None:
+        return Effect(state, UNKNOWN)
+    found = state.space(name).lookup(args[1])
+    return Effect(state, Obj("page", found) if found else 0)
+
+
+@prim("radix_tree_tag_set", "override", "shared",
+      "tag the entry at index; BUG_ON(slot == NULL) when the index has no entry")
+def _radix_tag_set(state, tid, args, ctx):
+    name = _space(state, args[0])
+    if name is None:
+        return Effect(state, UNKNOWN)
+    s = state.space(name)
+    if s.lookup(args[1]) is None:
+        return Effect(state, 0, bug=f"radix_tree_tag_set: no slot for index {args[1]} in {name} "
+                                    "(BUG_ON(slot == NULL))")
+    tag = args[2].name if isinstance(args[2], Sym) else str(args[2])
+    s = replace(s, tags=tuple(sorted(set(s.tags) | {(args[1], tag)})))
+    return Effect(state.with_space(s), Obj("page", s.lookup(args[1])))
+
+
+# --- s390 storage keys --------------------------------------------------------------------------
+_PAGE_CHANGED = 0x02
+
+
+def _frame(v) -> str | None:
+    return v.name if isinstance(v, Obj) and v.kind == "frame" else None
+
+
+@prim("page_get_storage_key", "fallback", "shared", "read the frame's storage key (change bit 0x02)")
+def _get_key(state, tid, args, ctx):
+    frame = _frame(args[0])
+    if frame is None:
+        return Effect(state, UNKNOWN)
+    return Effect(state, _PAGE_CHANGED if state.page(frame).key_changed else 0)
+
+
+@prim("page_set_storage_key", "fallback", "shared", "write the frame's storage key")
+def _set_key(state, tid, args, ctx):
+    frame = _frame(args[0])
+    if frame is None or not isinstance(args[1], int):
+        return Effect(state, UNKNOWN)
+    p = state.page(frame)
+    changed = int(bool(args[1] & _PAGE_CHANGED))
+    cleared = tuple(ctx.site) if p.key_changed and not changed else p.key_cleared_at
+    return Effect(state.with_page(replace(p, key_changed=changed, key_cleared_at=cleared)), 0)
+
+
+# --- ptes ---------------------------------------------------------------------------------------
+@prim("__pte_read", "override", "shared", "*pte: the value of the scenario's pte")
+def _pte_read(state, tid, args, ctx):
+    if not any(p.name == args[0].name for p in state.pages):
+        return Effect(state, Obj("pteval", f"none:{args[0].name}"))
+    return Effect(state, Obj("pteval", f"{state.page(args[0].name).pte}:{args[0].name}"))
+
+
+@prim("ptep_get_and_clear ptep_clear_flush", "override", "shared", "clear the pte, return its old value")
+def _pte_clear(state, tid, args, ctx):
+    pte = args[2]
+    if not (isinstance(pte, Obj) and pte.kind == "pte"):
+        return Effect(state, UNKNOWN)
+    if not any(p.name == pte.name for p in state.pages):
+        return Effect(state, Obj("pteval", f"none:{pte.name}"))
+    p = state.page(pte.name)
+    return Effect(state.with_page(replace(p, pte="none")), Obj("pteval", f"{p.pte}:{pte.name}"))
+
+
+@prim("pte_clear", "override", "shared", "clear the pte")
+def _pte_clear2(state, tid, args, ctx):
+    pte = args[2]
+    if not (isinstance(pte, Obj) and pte.kind == "pte"):
+        return Effect(state, UNKNOWN)
+    return Effect(state.with_page(replace(state.page(pte.name), pte="none")), 0)
+
+
+@prim("set_pte_at", "override", "shared", "install a pte value")
+def _set_pte(state, tid, args, ctx):
+    pte, val = args[2], args[3]
+    if not (isinstance(pte, Obj) and pte.kind == "pte"):
+        return Effect(state, UNKNOWN)
+    kind = val.name.split(":")[0] if isinstance(val, Obj) and val.kind == "pteval" else "present"
+    return Effect(state.with_page(replace(state.page(pte.name), pte=kind)), 0)
+
+
+def _pteval(v) -> tuple[str, str] | None:
+    if isinstance(v, Obj) and v.kind == "pteval":
+        kind, page = v.name.split(":")
+        return kind, page
+    return None
+
+
+def _pure(name: str, doc: str, mode: str = "override"):
+    def deco(fn):
+        prim(name, mode, "pure", doc)(fn)
+        return fn
+    return deco
+
+
+@_pure("pte_none", "the pte value maps nothing")
+def _pte_none(args, ctx):
+    v = _pteval(args[0])
+    return UNKNOWN if v is None else int(v[0] == "none")
+
+
+@_pure("pte_present", "the pte value maps a page")
+def _pte_present(args, ctx):
+    v = _pteval(args[0])
+    return UNKNOWN if v is None else int(v[0] == "present")
+
+
+@_pure("pte_pfn", "the frame a present pte maps")
+def _pte_pfn(args, ctx):
+    v = _pteval(args[0])
+    return Obj("frame", v[1]) if v and v[0] == "present" else UNKNOWN
+
+
+@_pure("swp_entry_to_pte", "a pte holding a swap entry")
+def _swp_pte(args, ctx):
+    return Obj("pteval", f"swap:{ctx.page}")
+
+
+@_pure("vm_normal_page", "the scenario's page for a present pte, else NULL")
+def _vm_normal_page(args, ctx):
+    v = _pteval(args[2]) if len(args) > 2 else None
+    if v is None:
+        return UNKNOWN
+    return Obj("page", v[1]) if v[0] == "present" else 0
+
+
+@_pure("page_to_pfn", "the page's frame (for the storage key)")
+def _page_to_pfn(args, ctx):
+    page = _page(args[0])
+    return Obj("frame", page) if page else UNKNOWN
+
+
+@_pure("likely unlikely", "the condition itself")
+def _likely(args, ctx):
+    return args[0] if args else UNKNOWN
+
+
+@_pure("cpu_relax", "a pause in a spin loop: no effect on the model")
+def _cpu_relax(args, ctx):
+    return 0
+
+
+@_pure("get_swap_page", "a free swap entry: the scenario's swap.entry", mode="fallback")
+def _get_swap_page(args, ctx):
+    return Struct((("val", ctx.swap_entry),))
+
+
+# BUG_ON, VM_BUG_ON (treated as enabled: CONFIG_DEBUG_VM), WARN_ON and WARN_ON_ONCE are
+# handled by the interpreter: BUG_ON kills the thread with a kernel-bug hazard when its
+# condition is decided true; WARN_ON* return their condition and record a warning.
+ASSERTS = {
+    "BUG_ON": "kernel BUG when the condition is true",
+    "VM_BUG_ON": "kernel BUG when the condition is true (CONFIG_DEBUG_VM assumed)",
+    "WARN_ON": "a warning when the condition is true; returns the condition",
+    "WARN_ON_ONCE": "a warning when the condition is true; returns the condition",
+}
+CHOICES = {
+    "need_resched": "may become true at any time: both outcomes are explored",
+}

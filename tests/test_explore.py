@@ -1,0 +1,64 @@
+"""Scenarios explored over the fixture tree: every verdict comes from interpreting its code."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from patchlint.cparse import load_profile
+from patchlint.cparse.cache import SummaryCache
+from patchlint.cparse.index import FunctionIndex
+from patchlint.explore.explorer import explore, render
+from patchlint.explore.scenario import catalog, load
+from patchlint.source.tree import open_tree
+
+from .conftest import TREE
+
+SCENARIOS = {p.stem: p for p in catalog()}
+
+
+def _index(tree: Path = TREE, profile: str = "s390", overlay: dict | None = None) -> FunctionIndex:
+    return FunctionIndex(open_tree(str(tree)), load_profile(profile), SummaryCache(enabled=False),
+                         overlay=overlay or {})
+
+
+def test_scenario_files_parse_with_the_c_front_end():
+    sc = load(SCENARIOS["zap-vs-reclaim-add"])
+    assert sc.name == "zap-vs-reclaim-add" and sc.profile == "s390"
+    assert [t[0] for t in sc.threads] == ["P0", "P1"]
+    assert sc.threads[0][1].block.body[0].line == 22  # lines are the file's own
+    assert "kernel-bug" in sc.exists
+    page = sc.state.page("page")
+    assert page.mapcount == 0 and page.key_changed == 1 and not page.has("swapcache")
+
+
+def test_zap_vs_reclaim_reaches_the_radix_tree_bug_with_the_interleaving():
+    r = explore(_index(), load(SCENARIOS["zap-vs-reclaim-add"]))
+    assert r.complete, r.incomplete
+    bug = r.first("kernel-bug")
+    assert bug is not None and "BUG_ON(slot == NULL)" in bug.message
+    assert bug.site[2] == "__set_page_dirty_nobuffers"
+    cpus = {s.cpu for s in bug.trace}
+    assert cpus == {0, 1}
+    changes = [c for s in bug.trace for c in s.state]
+    assert "PG_swapcache 0->1" in changes and "private 0->42" in changes
+    assert not any(c.startswith("radix[swapper_space][42]") for c in changes)  # the insert never happened
+    assert any(s.function == "page_remove_rmap" for s in bug.trace if s.cpu == 0)
+    assert "CPU1" in render(r, bug)
+
+
+def test_generic_profile_has_no_storage_key_branch_and_no_hazard():
+    r = explore(_index(profile="x86_64"), load(SCENARIOS["zap-vs-reclaim-add"]))
+    assert r.complete and not r.hazards
+
+
+def test_swap_aops_that_only_set_pg_dirty_remove_the_bug(tmp_path: Path):
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    f = tree / "mm" / "swap_state.c"
+    text = f.read_text()
+    old = ".set_page_dirty\t= __set_page_dirty_nobuffers,"
+    assert old in text
+    f.write_text(text.replace(old, ".set_page_dirty\t= __set_page_dirty_no_writeback,"))
+    r = explore(_index(tree), load(SCENARIOS["zap-vs-reclaim-add"]))
+    assert r.complete and not r.hazards
