@@ -62,3 +62,29 @@ def test_swap_aops_that_only_set_pg_dirty_remove_the_bug(tmp_path: Path):
     f.write_text(text.replace(old, ".set_page_dirty\t= __set_page_dirty_no_writeback,"))
     r = explore(_index(tree), load(SCENARIOS["zap-vs-reclaim-add"]))
     assert r.complete and not r.hazards
+
+
+def _rfc_overlay() -> dict[str, bytes]:
+    from patchlint.ingest import read_series
+    from patchlint.source.apply import apply_series
+
+    from .conftest import SERIES
+
+    applied = apply_series(open_tree(str(TREE)), read_series([str(SERIES / "storage-key-rfc.mbox")]))
+    return {p: applied.image(p).text().encode() for p in applied.touched()}
+
+
+def test_the_rfc_fixes_the_bug_and_brings_a_livelock_and_a_lost_dirty_bit():
+    overlay = _rfc_overlay()
+    before = {s: explore(_index(), load(SCENARIOS[s])).kinds() for s in SCENARIOS}
+    after = {s: explore(_index(overlay=overlay), load(SCENARIOS[s])) for s in SCENARIOS}
+    assert "kernel-bug" in before["zap-vs-reclaim-add"]
+    assert not any("kernel-bug" in r.kinds() for r in after.values())  # fixed
+    assert not any({"livelock", "lost-dirty"} & k for k in before.values())
+    live = after["zap-vs-reclaim-add"].first("livelock")
+    assert live is not None and live.site[2] == "propogate_storage_key"
+    assert "holding ptl" in live.message and "waits for ptl" in live.message
+    lost = after["zap-vs-reclaim-swapcache"].first("lost-dirty")
+    assert lost is not None and lost.site[2] == "page_test_and_clear_dirty"
+    assert any(s.function == "propogate_storage_key" and s.event.startswith("trylock_page") for s in lost.trace)
+    assert all(r.complete for r in after.values())

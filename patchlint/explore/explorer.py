@@ -167,7 +167,7 @@ class Explorer:
             key = self._key(state, threads, last)
             on_path = [i for i, (k, _) in enumerate(path) if k == key]
             if on_path:
-                self._cycle(state, threads, trace, path[on_path[0]:])
+                self._cycle(state, threads, trace, path[on_path[0]:] + ((key, last),))
                 continue
             if visited.get(key, 1 << 30) <= pre:
                 continue
