@@ -281,3 +281,20 @@ def render(result: Result, hazard: Hazard) -> str:
         for c in s.state:
             lines.append(f"{pad}        {c}")
     return "\n".join(lines)
+
+
+def render_replay(result: Result, bound: int) -> str:
+    """`patchlint replay` as text: each hazard with its interleaving, then what was explored."""
+    out = [f"scenario {result.scenario} (profile {result.profile}, preemption bound {bound})", ""]
+    if not result.hazards:
+        out.append("no hazard within the bound")
+    for h in result.hazards:
+        out.append(render(result, h))
+        out.append("")
+    out.append(f"explored {result.states} states, {result.transitions} transitions in {result.seconds:.2f} s"
+               + ("" if result.complete else f"; INCOMPLETE: {result.incomplete}"))
+    if result.unresolved:
+        out.append(f"calls the model could not follow: {', '.join(sorted(set(result.unresolved)))}")
+    for note in result.notes:
+        out.append(f"note: {note}")
+    return "\n".join(out) + "\n"

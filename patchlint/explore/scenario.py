@@ -31,9 +31,31 @@ def catalog() -> list[Path]:
     return sorted((grammars_dir() / "scenarios").glob("*.litmus"))
 
 
+def scenario_path(name: str) -> Path:
+    """A scenario file given by path, or by its name in the catalog."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    for candidate in catalog():
+        if candidate.stem == name or candidate.name == name:
+            return candidate
+    names = ", ".join(p.stem for p in catalog())
+    raise PatchlintError(name, "no such scenario file or catalog scenario", None, f"the catalog has: {names}")
+
+
 def load(path: str | Path) -> Scenario:
     path = Path(path)
-    return parse(path.read_bytes(), str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PatchlintError(str(path), f"cannot read: {exc.strerror}", None, None) from None
+    # catalog scenarios are named the same wherever patchlint is installed: reports stay byte-identical
+    name = str(path)
+    try:
+        name = "grammars/" + str(path.resolve().relative_to(grammars_dir().resolve()))
+    except ValueError:
+        pass
+    return parse(data, name)
 
 
 def _error(where: str, line: int, msg: str) -> PatchlintError:

@@ -1,0 +1,58 @@
+"""The model's findings inside `patchlint check --model`: the seed's three facts, per patch."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import SERIES, TREE, run_patchlint
+
+RFC = SERIES / "storage-key-rfc.mbox"
+
+
+def _findings(*args: str) -> list[dict]:
+    proc = run_patchlint("check", "--model", "--format", "json", *args)
+    assert proc.returncode in (0, 1), proc.stderr.decode()
+    return json.loads(proc.stdout)["findings"]
+
+
+def test_check_with_the_model_gives_the_old_bug_the_livelock_and_the_lost_dirty_bit():
+    findings = _findings("--tree", str(TREE), str(RFC))
+    model = {(f["status"], f["kind"], f["scenario"]) for f in findings if f["scenario"]}
+    assert ("fixed", "kernel-bug", "zap-vs-reclaim-add") in model
+    assert ("new", "livelock", "zap-vs-reclaim-add") in model
+    assert ("new", "lost-dirty", "zap-vs-reclaim-swapcache") in model
+    bug = next(f for f in findings if f["kind"] == "kernel-bug")
+    assert bug["function"] == "__set_page_dirty_nobuffers"
+    assert {t["cpu"] for t in bug["trace"]} == {0, 1}  # the interleaving, as CPU columns
+    assert any("PG_swapcache 0->1" in s for t in bug["trace"] for s in t["state"])
+    livelock = next(f for f in findings if f["kind"] == "livelock")
+    assert livelock["function"] == "propogate_storage_key" and livelock["patch"] == 1
+
+
+def test_the_generic_profile_has_none_of_the_model_hazards():
+    findings = _findings("--profile", "x86_64", "--tree", str(TREE), str(RFC))
+    assert not [f for f in findings if f["scenario"] and f["kind"] in ("kernel-bug", "livelock", "lost-dirty")]
+
+
+def test_the_text_report_shows_the_replayed_interleaving():
+    proc = run_patchlint("check", "--model", "--tree", str(TREE), str(RFC))
+    out = proc.stdout.decode()
+    assert proc.returncode == 1
+    assert "ERROR:LIVELOCK:" in out and "Replayed interleaving:" in out and "CPU1" in out
+
+
+def test_replay_prints_the_interleaving_and_its_json_is_the_same_hazards(tmp_path):
+    proc = run_patchlint("replay", "zap-vs-reclaim-add", "--tree", str(TREE))
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert "kernel-bug: radix_tree_tag_set" in out and "CPU0:" in out and "CPU1:" in out
+    assert "PG_swapcache 0->1" in out and "grammars/scenarios/zap-vs-reclaim-add.litmus" in out
+    assert "/work/" not in out and str(TREE) not in out.split("\n", 2)[2]
+    doc = json.loads(run_patchlint("replay", "zap-vs-reclaim-add", "--tree", str(TREE), "--format", "json").stdout)
+    assert doc["complete"] and doc["states"] > 0
+    assert {f["kind"] for f in doc["findings"]} == {"kernel-bug"}
+    after = json.loads(run_patchlint("replay", "zap-vs-reclaim-add", "--tree", str(TREE), "--series", str(RFC),
+                                     "--format", "json").stdout)
+    assert {f["kind"] for f in after["findings"]} == {"livelock"}
+    bad = run_patchlint("replay", "no-such-scenario", "--tree", str(TREE))
+    assert bad.returncode == 2 and "zap-vs-reclaim-add" in bad.stderr.decode()
