@@ -56,3 +56,15 @@ def test_replay_prints_the_interleaving_and_its_json_is_the_same_hazards(tmp_pat
     assert {f["kind"] for f in after["findings"]} == {"livelock"}
     bad = run_patchlint("replay", "no-such-scenario", "--tree", str(TREE))
     assert bad.returncode == 2 and "zap-vs-reclaim-add" in bad.stderr.decode()
+
+
+def test_swapin_reuse_race_is_safe_before_the_rfc_and_loses_the_dirty_bit_after():
+    """The race the RFC's message names: __set_page_dirty_nobuffers() re-reads the mapping under
+    tree_lock, so no BUG; the RFC's fallback drops the change bit when reuse holds the page lock.
+    Reuse never waits for the PTL, so the spin ends: no livelock here."""
+    before = json.loads(run_patchlint("replay", "zap-vs-swapin-reuse", "--tree", str(TREE), "--format",
+                                      "json").stdout)
+    after = json.loads(run_patchlint("replay", "zap-vs-swapin-reuse", "--tree", str(TREE), "--series", str(RFC),
+                                     "--format", "json").stdout)
+    assert before["complete"] and before["findings"] == []
+    assert after["complete"] and {f["kind"] for f in after["findings"]} == {"lost-dirty"}
