@@ -8,6 +8,7 @@ of the tree's files, so the same index answers for the pre- and post-image.
 from __future__ import annotations
 
 import hashlib
+import pickle
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -274,14 +275,21 @@ class FunctionIndex:
             ckey = f"ir-{parsed.content_id}-{self._key_suffix}"
             bodies = self.cache.get(ckey, dict, counted=False)
             if bodies is None:
-                bodies = self._build_bodies(parsed)
-                if bodies is None:
+                built = self._build_bodies(parsed)
+                if built is None:
                     return None
+                # each body pickled on its own: a later run unpickles only the bodies it walks,
+                # not every function of every file it touches
+                bodies = {k: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for k, v in built.items()}
                 self.cache.put(ckey, bodies)
             if len(_BODIES) > 256:  # keep memory bounded on big call graphs
                 _BODIES.pop(next(iter(_BODIES)))
             _BODIES[fkey] = bodies
-        return bodies.get((fn.start_byte, fn.name))
+        entry = bodies.get((fn.start_byte, fn.name))
+        if isinstance(entry, bytes):
+            entry = pickle.loads(entry)
+            bodies[(fn.start_byte, fn.name)] = entry
+        return entry
 
     def _build_bodies(self, parsed: ParsedFile) -> dict[tuple[int, str], Body | None] | None:
         data = self.read(parsed.path)
