@@ -234,3 +234,23 @@ def test_an_indirect_call_nothing_resolves_stays_visible(tmp_path: Path):
     index2, _ = _engine(tree)
     (finding,) = AnalysisIncomplete().findings(analyse_scope(index2, {"set_page_dirty"}))
     assert finding.function == "set_page_dirty" and "mapping->a_ops->set_page_dirty" in finding.message
+
+
+def test_a_helper_that_returns_holding_a_lock_is_tied_to_its_result(tmp_path: Path):
+    """`locked = grab(...)` then `if (locked) spin_unlock(...)`: the path where the helper did not
+    take the lock is not the path that sleeps with it held."""
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    (tree / "mm" / "grab.c").write_text(
+        "static int grab(struct zone *zone)\n{\n\tif (zone_busy(zone))\n\t\treturn 0;\n"
+        "\tspin_lock(&zone->lock);\n\treturn 1;\n}\n\n"
+        "void drain(struct zone *zone)\n{\n\tint locked = grab(zone);\n\n"
+        "\tif (locked)\n\t\tspin_unlock(&zone->lock);\n\tmight_sleep();\n}\n")
+    index, engine = _engine(tree)
+    engine.run(index.definitions("drain")[0])
+    assert not engine.obs.sleeps
+    (tree / "mm" / "grab.c").write_text((tree / "mm" / "grab.c").read_text().replace(
+        "\tif (locked)\n\t\tspin_unlock(&zone->lock);\n", "\tif (!locked)\n\t\tspin_unlock(&zone->lock);\n"))
+    index, engine = _engine(tree)
+    engine.run(index.definitions("drain")[0])
+    assert [s.what for s in engine.obs.sleeps.values()] == ["might_sleep"]

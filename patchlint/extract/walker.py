@@ -369,6 +369,19 @@ class Walker:
     def bind(self, var: str, value: ir.Expr, vs: list[Variant]) -> list[Variant]:
         """Remember what a variable now holds, when it matters for locks or indirect calls."""
         self.values[var] = value
+        if isinstance(value, ir.Call) and value.name not in self.v.primitives:
+            # a callee that returned holding a lock: what it returned says whether it did
+            ret, took = _call_key(value), _took_key(value)
+            out = []
+            for v in vs:
+                truths = [f[3] for f in v.facts if f[0] == "var" and f[1] == ret]
+                locks = next((f[2] for f in v.facts if f[0] == "took" and f[1] == took), ())
+                if truths:
+                    v = v.rebind(var, ("var", var, "", truths[0]))
+                elif locks:
+                    v = v.rebind(var, ("nonnull", var, locks[0]))
+                out.append(v)
+            vs = out
         if isinstance(value, ir.Call):
             name = value.name or ""
             if name in self.v.lock_pointers:
@@ -429,6 +442,10 @@ class Walker:
                     w = w.without(self._actual(cls, c))
                 for h in added:
                     w = w.with_held(replace(h, cls=self._actual(h.cls, c)))
+                if added:
+                    # remembered per path, so `x = lock_helper(...); ... if (x) unlock(...)` can tell
+                    # the paths where the helper took its lock from those where it did not
+                    w = w.rebind(_took_key(c), ("took", _took_key(c), tuple(self._actual(h.cls, c) for h in added)))
                 if truth is not None:
                     # what the call returned on this path: a condition on the call picks its paths
                     w = w.rebind(_call_key(c), ("var", _call_key(c), "", truth))
@@ -516,6 +533,10 @@ class Walker:
 def _call_key(c: ir.Call) -> str:
     """A name for the value a call returned, as the facts of a path remember it."""
     return f"<ret {c.line}:{text_of_callee(c)}>"
+
+
+def _took_key(c: ir.Call) -> str:
+    return f"<took {c.line}:{text_of_callee(c)}>"
 
 
 def text_of_callee(c: ir.Call) -> str:
