@@ -139,23 +139,9 @@ class FunctionIndex:
         self._parsed[path] = result
         return result
 
-    def files_naming(self, word: str, globs: tuple[str, ...] = C_GLOBS, definitions: bool = False) -> list[str]:
-        """Files whose text holds `word` as a whole word (or, with `definitions`, may define it):
-        git grep on the tree, a scan of the overlay."""
-        key = (word, globs, definitions)
-        if key in self._grep_memo:
-            return self._grep_memo[key]
-        hits = {path for path, _, text in self.tree.grep(word, globs, definitions)
-                if path not in self.overlay and not (definitions and text.rstrip().endswith(";"))}
-        own_arch = f"arch/{self.profile.arch}/"
-        hits = {p for p in hits if not p.startswith("arch/") or p.startswith(own_arch)}
-        rx = re.compile(rb"\b" + re.escape(word.encode()) + rb"\b")
-        for path, data in self.overlay.items():
-            if data is not None and _glob_match(path, globs) and rx.search(data) and (
-                    not path.startswith("arch/") or path.startswith(own_arch)):
-                hits.add(path)
-        self._grep_memo[key] = sorted(hits)
-        return self._grep_memo[key]
+    def files_naming(self, word: str, globs: tuple[str, ...] = C_GLOBS) -> list[str]:
+        """Files whose text holds `word` as a whole word: git grep on the tree, a scan of the overlay."""
+        return self.files_naming_any([word], globs)
 
     # -- questions -----------------------------------------------------------------------------
     def _definition_files(self, name: str) -> list[str]:
@@ -223,8 +209,7 @@ class FunctionIndex:
     def callers_of_any(self, names: list[str]) -> list[tuple[FunctionDef, int]]:
         """(caller, line) for every direct call of any of `names`, from one grep."""
         wanted = set(names)
-        paths = sorted({p for name in names for p in self.files_naming(name)}) if len(names) == 1 else \
-            self.files_naming_any(names)
+        paths = self.files_naming_any(names)
         out = []
         for path in paths:
             parsed = self.parsed(path)
@@ -234,16 +219,20 @@ class FunctionIndex:
                 out.extend((f, c.line) for c in f.calls if c.callee in wanted)
         return out
 
-    def files_naming_any(self, words: list[str]) -> list[str]:
-        """Files naming any of `words` (one git grep for all of them)."""
-        hits = {path for path, _, _ in self.tree.grep_any(words, C_GLOBS) if path not in self.overlay}
+    def files_naming_any(self, words: list[str], globs: tuple[str, ...] = C_GLOBS) -> list[str]:
+        """Files naming any of `words` as a whole word, from one git grep (memoized for the run)
+        and a scan of the overlay; other architectures' directories are left out."""
+        key = (tuple(sorted(words)), globs)
+        if key in self._grep_memo:
+            return self._grep_memo[key]
         own_arch = f"arch/{self.profile.arch}/"
-        hits = {p for p in hits if not p.startswith("arch/") or p.startswith(own_arch)}
+        hits = {p for p, _, _ in self.tree.grep_any(words, globs) if p not in self.overlay}
         rx = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
         for path, data in self.overlay.items():
-            if data is not None and _glob_match(path, C_GLOBS) and rx.search(data):
+            if data is not None and _glob_match(path, globs) and rx.search(data):
                 hits.add(path)
-        return sorted(hits)
+        self._grep_memo[key] = sorted(p for p in hits if not p.startswith("arch/") or p.startswith(own_arch))
+        return self._grep_memo[key]
 
     def macro(self, name: str) -> list[MacroDef]:
         """#define's of `name` that the profile's #if selection keeps, in files naming it."""

@@ -52,39 +52,24 @@ class Tree:
         """Tree-relative paths of the files under directory `prefix` ("" for all), sorted."""
         raise NotImplementedError
 
-    def grep(self, word: str, globs: tuple[str, ...] = ("*.c", "*.h"),
-             definitions: bool = False) -> list[tuple[str, int, str]]:
-        """(path, line, text) of every line holding `word` as a whole word, via git grep.
-
-        With `definitions`, only lines that can start a definition of `word`: a line at
-        column 0 naming `word(` (a function header or prototype), or `#define word`.
-        """
-        if not _WORD.fullmatch(word):
-            raise ValueError(f"not an identifier: {word!r}")
-        memo = self.__dict__.setdefault("_grep_memo", {})  # the tree does not change during a run
-        key = (word, globs, definitions)
-        if key not in memo:
-            memo[key] = self._grep(word, globs, definitions)
-        return memo[key]
+    def grep(self, word: str, globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
+        """(path, line, text) of every line holding `word` as a whole word, via git grep."""
+        return self.grep_any([word], globs)
 
     def grep_any(self, words: list[str], globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
-        """Lines holding any of `words` as a whole word: one git grep for all of them."""
+        """Lines holding any of `words` as a whole word: one git grep for all of them.  The words
+        are checked to be identifiers, so nothing the user wrote reaches git as an option."""
         for word in words:
             if not _WORD.fullmatch(word):
                 raise ValueError(f"not an identifier: {word!r}")
-        args = ["-n", "-w", "-F", "-I", "--no-color"]
-        for word in sorted(words):
-            args += ["-e", word]
-        return self._grep_lines(args, globs)
-
-    def _grep(self, word: str, globs: tuple[str, ...], definitions: bool) -> list[tuple[str, int, str]]:
-        if definitions:
-            pattern = (rf"^([A-Za-z_].*[^A-Za-z0-9_]|){word}[[:space:]]*(\(|$)"
-                       rf"|^[[:space:]]*#[[:space:]]*define[[:space:]]+{word}([^A-Za-z0-9_]|$)")
-            args = ["-n", "-E", "-I", "--no-color", "-e", pattern]
-        else:
-            args = ["-n", "-w", "-F", "-I", "--no-color", "-e", word]
-        return self._grep_lines(args, globs)
+        memo = self.__dict__.setdefault("_grep_memo", {})  # the tree does not change during a run
+        key = (tuple(sorted(words)), globs)
+        if key not in memo:
+            args = ["-n", "-w", "-F", "-I", "--no-color"]
+            for word in sorted(words):
+                args += ["-e", word]
+            memo[key] = self._grep_lines(args, globs)
+        return memo[key]
 
     def definition_lines(self, globs: tuple[str, ...] = ("*.c", "*.h")) -> list[tuple[str, int, str]]:
         """Every line that may start a definition: a line at column 0 with `name(` and no `;`
