@@ -60,8 +60,8 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
             continue
         if progress:
             progress(f"patch {patch.index}/{len(applied.series.patches)}: {patch.subject.text}")
-        before_overlay, after_overlay = _overlays(applied, patch.index)
-        touched = _touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
+        before_overlay, after_overlay = overlays(applied, patch.index)
+        touched = touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
         if not touched:
             continue
         states = []
@@ -84,7 +84,7 @@ def static_findings(scope, docs) -> list[Finding]:
     return out
 
 
-def _overlays(applied: AppliedSeries, k: int) -> tuple[dict[str, bytes | None], dict[str, bytes | None]]:
+def overlays(applied: AppliedSeries, k: int) -> tuple[dict[str, bytes | None], dict[str, bytes | None]]:
     """The files the series changes, as they are before and after patch k."""
     before: dict[str, bytes | None] = {}
     after: dict[str, bytes | None] = {}
@@ -95,7 +95,7 @@ def _overlays(applied: AppliedSeries, k: int) -> tuple[dict[str, bytes | None], 
     return before, after
 
 
-def _touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
+def touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
                        before_overlay, after_overlay) -> set[str]:
     """Functions whose lines patch k adds (after) or removes (before)."""
     names: set[str] = set()

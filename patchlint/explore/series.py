@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from pathlib import Path
 
-from patchlint.checks.series import _overlays, _touched_functions, classify
+from patchlint.checks.series import classify, overlays, touched_functions
 from patchlint.cparse import ir
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
@@ -84,8 +84,8 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
     for patch in applied.series.patches:
         if not applied.results[patch.index - 1].applied:
             continue
-        before_overlay, after_overlay = _overlays(applied, patch.index)
-        touched = _touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
+        before_overlay, after_overlay = overlays(applied, patch.index)
+        touched = touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
         if not touched:
             continue
         states: list[list[Finding]] = [[], []]
