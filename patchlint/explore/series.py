@@ -89,8 +89,8 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
         if not touched:
             continue
         states: list[list[Finding]] = [[], []]
+        indexes = [FunctionIndex(applied.tree, profile, cache, overlay=o) for o in (before_overlay, after_overlay)]
         for sc in loaded:
-            indexes = [FunctionIndex(applied.tree, profile, cache, overlay=o) for o in (before_overlay, after_overlay)]
             calls = thread_calls(sc)
             if not any(touched & reach(index, calls) for index in indexes):
                 continue
