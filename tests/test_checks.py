@@ -254,3 +254,27 @@ def test_a_helper_that_returns_holding_a_lock_is_tied_to_its_result(tmp_path: Pa
     index, engine = _engine(tree)
     engine.run(index.definitions("drain")[0])
     assert [s.what for s in engine.obs.sleeps.values()] == ["might_sleep"]
+
+
+def test_calls_through_a_local_designated_initializer_are_followed(tmp_path: Path):
+    """`struct walk_control wc = { .one = f, };` inside a function, then `wc->one(page)`: the 6.x
+    rmap_walk() shape.  Without the initializer line the call is unknown and said to be."""
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    source = ("struct walk_control {\n\tvoid (*one)(struct page *page);\n};\n\n"
+              "static void tag_it(struct page *page)\n{\n\tspin_lock_irq(&swapper_space.tree_lock);\n"
+              "\tspin_unlock_irq(&swapper_space.tree_lock);\n}\n\n"
+              "static void do_walk(struct page *page, struct walk_control *wc)\n{\n\twc->one(page);\n}\n\n"
+              "void walk_locked(struct mm_struct *mm, pmd_t *pmd, unsigned long addr, struct page *page)\n{\n"
+              "\tspinlock_t *ptl;\n\tpte_t *pte = pte_offset_map_lock(mm, pmd, addr, &ptl);\n"
+              "\tstruct walk_control wc = {\n\t\t.one = tag_it,\n\t};\n\n\tdo_walk(page, &wc);\n"
+              "\tpte_unmap_unlock(pte, ptl);\n}\n")
+    (tree / "mm" / "walk.c").write_text(source)
+    index, engine = _engine(tree)
+    engine.run(index.definitions("walk_locked")[0])
+    assert ("pte_lock", "mapping->tree_lock", "lock") in _edges(engine)
+    (tree / "mm" / "walk.c").write_text(source.replace("\t\t.one = tag_it,\n", ""))
+    index, engine = _engine(tree)
+    engine.run(index.definitions("walk_locked")[0])
+    assert ("pte_lock", "mapping->tree_lock", "lock") not in _edges(engine)
+    assert any(u.callee == "wc->one" for u in engine.obs.unresolved.values())
