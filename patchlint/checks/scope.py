@@ -25,7 +25,6 @@ class Scope:
     touched: set[str]
     engine: Engine
     roots: list[FunctionDef] = field(default_factory=list)
-    cut_roots: set[str] = field(default_factory=set)  # roots that have callers beyond the depth bound
     reverse: dict[tuple[str, str], Edge] = field(default_factory=dict)  # (held, acquired) -> an example
 
     @property
@@ -37,21 +36,21 @@ def analyse_scope(index: FunctionIndex, touched: set[str], vocab: Vocabulary | N
                   caller_depth: int = CALLER_DEPTH) -> Scope:
     vocab = vocab or load_vocabulary()
     scope = Scope(index, set(touched), Engine(index, vocab))
-    scope.roots, scope.cut_roots, ancestors = _roots(index, touched, caller_depth)
+    scope.roots, ancestors = caller_roots(index, touched, caller_depth)
     scope.engine.focus = ancestors | set(touched)
     scope.engine.touched = set(touched)
     for root in scope.roots:
         scope.engine.run(root)
-    _reverse_search(scope, vocab)
+    reverse_search(scope, vocab)
     return scope
 
 
-def _roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[list[FunctionDef], set[str], set[str]]:
-    """The topmost callers (within `depth`) of the touched functions: each is walked with nothing
-    held, so a lock a caller takes is seen by everything below it."""
+def caller_roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[list[FunctionDef], set[str]]:
+    """The topmost callers (within `depth`) of the touched functions, and every function met on
+    the way up: each root is walked with nothing held, so a lock a caller takes is seen by
+    everything below it."""
     seen: dict[str, FunctionDef] = {}
     has_caller: set[str] = set()
-    cut: set[str] = set()
     queue: deque[tuple[FunctionDef, int]] = deque()
     for name in sorted(touched):
         for fn in index.definitions(name):
@@ -61,23 +60,21 @@ def _roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[list[Fu
         if fn.name in seen:
             continue
         seen[fn.name] = fn
-        callers = index.callers(fn.name)
-        if callers and d >= depth:
-            cut.add(fn.name)
-            continue
-        for caller, _ in callers:
+        if d >= depth:
+            continue  # the depth bound: a root whatever calls it, so its callers need no grep
+        for caller, _ in index.callers(fn.name):
             if caller.name != fn.name:
                 has_caller.add(fn.name)
                 queue.append((caller, d + 1))
     roots = [fn for name, fn in sorted(seen.items()) if name not in has_caller]
-    return roots[:MAX_ROOTS], cut, set(seen)
+    return roots[:MAX_ROOTS], set(seen)
 
 
 def in_scope(path_functions: list[str], touched: set[str]) -> bool:
     return any(f in touched for f in path_functions)
 
 
-def _reverse_search(scope: Scope, vocab: Vocabulary) -> None:
+def reverse_search(scope: Scope, vocab: Vocabulary) -> None:
     """For every edge A -> B the touched code makes, walk the functions that take B, looking for B -> A."""
     wanted: set[tuple[str, str]] = set()
     for edge in list(scope.obs.edges.values()):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from patchlint.checks.docorder import load_documented_order
-from patchlint.checks.scope import Scope, _reverse_search, analyse_scope
+from patchlint.checks.scope import Scope, caller_roots, reverse_search
 from patchlint.checks.series import static_findings
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
@@ -27,9 +27,7 @@ def call_paths(index: FunctionIndex, name: str, depth: int = 4) -> tuple[list[Ca
     """Every call path into `name` within `depth` callers, with the locks held at the call."""
     scope = Scope(index, {name}, Engine(index, load_vocabulary()))
     scope.engine.watch = {name}
-    from patchlint.checks.scope import _roots
-
-    roots, _, _ = _roots(index, {name}, depth)
+    roots, _ = caller_roots(index, {name}, depth)
     for root in roots:
         if root.name != name:
             scope.engine.run(root)
@@ -78,7 +76,7 @@ def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
         scope.engine.run(root)
         if progress and n % 50 == 0:
             progress(f"{n}/{len(roots)} root functions")
-    _reverse_search(scope, vocab)
+    reverse_search(scope, vocab)
     docs = load_documented_order(index.read, vocab)
     # only what sits in the functions scanned: their callees elsewhere in the tree are walked
     # for context, but reported when their own directory is scanned
@@ -137,4 +135,4 @@ def _cycles(edges: set[tuple[str, str]], limit: int = 50) -> list[list[str]]:
     return found
 
 
-__all__ = ["CallPath", "LockGraph", "analyse_scope", "call_paths", "lock_graph", "scan"]
+__all__ = ["CallPath", "LockGraph", "call_paths", "lock_graph", "scan"]
