@@ -204,18 +204,21 @@ def _use_color(mode: Color) -> bool:
     return sys.stdout.isatty()
 
 
-def _load(series: list[str] | None, range_: str | None, tree: str | None, base: str | None, lenient: bool):
-    """The series and the tree it applies to, for commands that need both."""
+def _load(series: list[str] | None, range_: str | None, tree: str | None, base: str | None, lenient: bool,
+          command: str = "patchlint", open_kernel=None):
+    """The series and the tree it applies to.  `open_kernel(base, series_base)` opens the tree
+    for a mailed series (show's may be absent); a range is always read from its repository."""
     if range_ and series:
         raise PatchlintError("--range", "give either series files or --range, not both", None, None)
     if range_:
         parsed, base_sha = read_range(tree or ".", range_, lenient=lenient)
         return parsed, open_tree(tree, base_sha)
     if not series:
-        raise PatchlintError("patchlint", "no series given", None,
+        raise PatchlintError(command, "no series given", None,
                              "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
     parsed = read_series(series, lenient=lenient)
-    return parsed, open_tree(tree, base if base is not None else made_on(tree, parsed), parsed.base_commit)
+    opener = open_kernel or (lambda rev, series_base: open_tree(tree, rev, series_base))
+    return parsed, opener(base if base is not None else made_on(tree, parsed), parsed.base_commit)
 
 
 def _notes(parsed) -> None:
@@ -235,17 +238,8 @@ def show(
 ) -> None:
     """Show the series as patchlint reads it: patches, files, hunks, the functions each
     hunk touches, and whether and where each hunk applies to the tree."""
-    if range_ and series:
-        raise PatchlintError("--range", "give either series files or --range, not both", None, None)
-    if range_:
-        parsed, base_sha = read_range(tree or ".", range_, lenient=lenient)
-        kernel = open_tree(tree, base_sha)
-    else:
-        if not series:
-            raise PatchlintError("patchlint show", "no series given", None,
-                                 "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
-        parsed = read_series(series, lenient=lenient)
-        kernel = _tree_for(tree, base if base is not None else made_on(tree, parsed), parsed.base_commit, lenient)
+    parsed, kernel = _load(series, range_, tree, base, lenient, "patchlint show",
+                           lambda rev, series_base: _tree_for(tree, rev, series_base, lenient))
     applied = apply_series(kernel, parsed) if kernel is not None else None
     findings = apply_findings(applied) if applied is not None else []
     _notes(parsed)
