@@ -30,7 +30,7 @@ from patchlint.cparse.index import FunctionIndex
 from patchlint.findings import TraceStep
 from patchlint.model import primitives as P
 from patchlint.model.interp import Bug, Choice, Machine, Op, PathCut, Thread
-from patchlint.model.state import Obj, Scenario, State, diff, fingerprint
+from patchlint.model.state import Obj, Scenario, State, diff
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,12 @@ class Explorer:
         self.result = Result(scenario.name, index.profile.name)
         self._seen_hazards: set[tuple] = set()
         self._live: dict[tuple, tuple] = {}
+        # a thread is deterministic given the values sent into it, so its next event after a
+        # history is the same whatever the other threads did: interpret each history once
+        self._advanced: dict[tuple, list[tuple[TS, Bug | None]]] = {}
+        # the search's states as small ints: one hash of the full state per step, and the
+        # visited map and cycle check compare ints, not nested tuples
+        self._ids: dict[tuple, int] = {}
 
     # -- threads -------------------------------------------------------------------------------
     def _fresh(self, tid: int) -> Thread:
@@ -90,10 +96,17 @@ class Explorer:
         return Thread(self.machine, body, env)
 
     def advance(self, tid: int, history: tuple) -> list[tuple[TS, Bug | None]]:
-        """Replay thread tid through `history`; run to its next visible event, forking at choices.
+        """Run thread tid through `history` to its next visible event, forking at choices."""
+        key = (tid, history)
+        out = self._advanced.get(key)
+        if out is None:
+            out = self._advanced[key] = self._advance(tid, history)
+        return out
 
-        A live generator parked at history[:-1] is resumed instead of replaying (each parked
-        generator serves one successor; the others replay from the start)."""
+    def _advance(self, tid: int, history: tuple) -> list[tuple[TS, Bug | None]]:
+        """advance() without the memo.  A live generator parked at history[:-1] is resumed
+        instead of replaying (each parked generator serves one successor; the others replay
+        from the start)."""
         live = self._live.pop((tid, history[:-1]), None) if history else None
         try:
             if live is not None:
@@ -143,7 +156,7 @@ class Explorer:
         roots = [[]]
         for tid in range(len(self.sc.threads)):
             roots = [r + [ts] for r in roots for ts, bug in self.advance(tid, ()) if bug is None]
-        visited: dict[str, int] = {}
+        visited: dict[int, int] = {}
         for threads in roots:
             self._dfs(self.sc.state, tuple(threads), start, visited)
             if not self.result.complete:
@@ -155,8 +168,9 @@ class Explorer:
         r.hazards.sort(key=lambda h: (h.kind, h.site))
         return r
 
-    def _key(self, state: State, threads: tuple, last: int | None) -> str:
-        return fingerprint((state, tuple((t.status, t.key, t.pending) for t in threads), last))
+    def _key(self, state: State, threads: tuple, last: int | None) -> int:
+        key = (state, tuple((t.status, t.key, t.pending) for t in threads), last)
+        return self._ids.setdefault(key, len(self._ids))
 
     def _dfs(self, state0: State, threads0: tuple, start: float, visited: dict[str, int]) -> None:
         # explicit stack: (state, threads, last thread, preemptions, trace, on-path keys with the tid that
@@ -205,10 +219,9 @@ class Explorer:
         prim = P.lookup(op.prim)
         eff = prim.impl(state, tid, op.args, P.Ctx(self.sc.swap_entry, "page", op.site))
         self.result.transitions += 1
-        changes = diff(state, eff.state)
-        step = TraceStep(tid, op.text + (f" = {_show(eff.value)}" if _shows_value(op) else ""),
-                         op.site[0], op.site[1], op.site[2], changes)
-        trace = trace + (step,)
+        # the step's state changes are worked out only if a hazard shows this trace
+        trace = trace + (_Step(tid, op.text + (f" = {_show(eff.value)}" if _shows_value(op) else ""),
+                               op.site, state, eff.state),)
         if eff.bug:
             self._hazard("kernel-bug", eff.bug, op.site, trace)
             return []
@@ -219,7 +232,7 @@ class Explorer:
         for nts, bug in self.advance(tid, t.history + (eff.value,)):
             if bug is not None:
                 self._hazard("kernel-bug", bug.message, bug.site,
-                             trace + (TraceStep(tid, bug.message, *bug.site),))
+                             trace + (_Step(tid, bug.message, bug.site, None, None),))
                 continue
             out.append((eff.state, threads[:tid] + (nts,) + threads[tid + 1:], tid, pre, trace, path))
         return out
@@ -236,6 +249,7 @@ class Explorer:
         spin = next((s for s in reversed(steps) if "trylock" in s.event and s.event.endswith("= 0")), None)
         if spin is None:
             return
+        spin = spin.materialize()
         for other, t in enumerate(threads):
             lock = self.waits_for(t) if other != spinner else None
             if lock is not None and state.owner(lock) == spinner:
@@ -257,7 +271,20 @@ class Explorer:
         if key in self._seen_hazards:
             return
         self._seen_hazards.add(key)
-        self.result.hazards.append(Hazard(kind, message, tuple(site), trace))
+        self.result.hazards.append(Hazard(kind, message, tuple(site), tuple(s.materialize() for s in trace)))
+
+
+class _Step:
+    """A trace step as the search keeps it: the states around it, not yet their difference."""
+
+    __slots__ = ("cpu", "event", "site", "before", "after")
+
+    def __init__(self, cpu: int, event: str, site: tuple, before: State | None, after: State | None):
+        self.cpu, self.event, self.site, self.before, self.after = cpu, event, site, before, after
+
+    def materialize(self) -> TraceStep:
+        changes = diff(self.before, self.after) if self.before is not None else ()
+        return TraceStep(self.cpu, self.event, self.site[0], self.site[1], self.site[2], changes)
 
 
 def _shows_value(op: Op) -> bool:

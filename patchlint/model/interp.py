@@ -82,8 +82,13 @@ class Frame:
     counters: dict = field(default_factory=dict)
 
     def key(self) -> tuple:
-        return (self.function, self.line, tuple(sorted(self.env.items(), key=repr)),
-                tuple(sorted(self.counters.items())))
+        # a dict's keys are unique, so sorting by key never compares (unorderable) values
+        return (self.function, self.line, tuple(sorted(self.env.items(), key=_first)),
+                tuple(sorted(self.counters.items(), key=_first)))
+
+
+def _first(item: tuple):
+    return item[0]
 
 
 class Machine:
@@ -97,6 +102,15 @@ class Machine:
         self._resolved: dict[str, object] = {}
         self._macro_ir: dict[tuple, ir.Expr | None] = {}
         self._globals: dict[str, dict | None] = {}
+        # per definition: its parameter names and IR body, asked for at every inlined call
+        self._callee: dict[tuple, tuple] = {}
+
+    def callee(self, d: FunctionDef) -> tuple[tuple[str | None, ...], ir.Body | None]:
+        key = (d.file, d.start_byte, d.name)
+        found = self._callee.get(key)
+        if found is None:
+            found = self._callee[key] = (tuple(p.name for p in d.params()), self.index.body(d))
+        return found
 
     def resolve(self, name: str, near: str | None = None):
         """The tree's meaning of `name` for the profile: a FunctionDef, a MacroDef or None."""
@@ -502,13 +516,13 @@ class Thread:
             self.m.notes.add(f"call depth or recursion bound at {d.name}")
             self.m.unresolved.add(d.name)
             return UNKNOWN
-        body = self.m.index.body(d)
+        params, body = self.m.callee(d)
         if body is None:
             self.m.unresolved.add(d.name)
             return UNKNOWN
         if not body.complete:
             self.m.notes.add(f"{d.name}: body only partly parsed")
-        env = {p.name: v for p, v in zip(d.params(), args, strict=False) if p.name}
+        env = {p: v for p, v in zip(params, args, strict=False) if p}
         self.frames.append(Frame(d.name, d.file, d.start_line, env))
         try:
             yield from self.block(body.block)
