@@ -6,6 +6,8 @@ copy) and shows the verdict follow the code.
 
 from __future__ import annotations
 
+import difflib
+import os
 import shutil
 from pathlib import Path
 
@@ -278,3 +280,142 @@ def test_calls_through_a_local_designated_initializer_are_followed(tmp_path: Pat
     engine.run(index.definitions("walk_locked")[0])
     assert ("pte_lock", "mapping->tree_lock", "lock") not in _edges(engine)
     assert any(u.callee == "wc->one" for u in engine.obs.unresolved.values())
+
+
+DEEP_RECLAIM = """\
+struct walk_control {
+	int (*one)(struct page *page, struct mm_struct *mm, pmd_t *pmd);
+};
+
+static int take_ptl(struct page *page, struct mm_struct *mm, pmd_t *pmd)
+{
+	spinlock_t *ptl = pte_lockptr(mm, pmd);
+
+	spin_lock(ptl);
+	spin_unlock(ptl);
+	return 1;
+}
+
+static int count_one(struct page *page, struct mm_struct *mm, pmd_t *pmd)
+{
+	return page_mapcount(page);
+}
+
+static void walk(struct page *page, struct walk_control *wc, struct mm_struct *mm, pmd_t *pmd)
+{
+	wc->one(page, mm, pmd);
+}
+
+static void level3(struct page *page, struct walk_control *wc, struct mm_struct *mm, pmd_t *pmd)
+{
+	walk(page, wc, mm, pmd);
+}
+
+static void level2(struct page *page, struct walk_control *wc, struct mm_struct *mm, pmd_t *pmd)
+{
+	level3(page, wc, mm, pmd);
+}
+
+static void level1(struct page *page, struct walk_control *wc, struct mm_struct *mm, pmd_t *pmd)
+{
+	level2(page, wc, mm, pmd);
+}
+
+int count_mappings(struct page *page, struct mm_struct *mm, pmd_t *pmd)
+{
+	struct walk_control wc = {
+		.one = count_one,
+	};
+
+	level1(page, &wc, mm, pmd);
+	return 0;
+}
+
+void reclaim_deep(struct page *page, struct mm_struct *mm, pmd_t *pmd)
+{
+	struct walk_control wc = {
+		.one = take_ptl,
+	};
+
+	if (!trylock_page(page))
+		return;
+	level1(page, &wc, mm, pmd);
+	unlock_page(page);
+}
+"""
+
+
+def _reach(tree: Path):
+    from patchlint.extract.summary import LockReach, LockSummaries, Lookups
+    from patchlint.extract.vocab import load_vocabulary
+
+    index, engine = _engine(tree)
+    summaries = LockSummaries(index, load_vocabulary(), engine.global_type)
+    return index, LockReach(summaries, Lookups(engine.definitions, engine.ops_targets))
+
+
+def test_the_reverse_search_follows_deep_paths_and_the_callers_initializer(tmp_path: Path):
+    """page_lock -> pte_lock five calls down, through `wc->one` that the function holding the page
+    lock bound in its own initializer (another caller binds a member that takes nothing).  Binding
+    the harmless function there instead removes the dependency: the verdict is the code's."""
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    (tree / "mm" / "deep.c").write_text(DEEP_RECLAIM)
+    index, reach = _reach(tree)
+    edge = reach.edge(index.definitions("reclaim_deep")[0], "page_lock", "pte_lock")
+    assert edge is not None and edge.how == "lock"
+    assert [f.function for f in edge.path] == ["reclaim_deep", "level1", "level2", "level3", "walk", "take_ptl"]
+    assert edge.held.function == "reclaim_deep" and edge.acquired.function == "take_ptl"
+    assert reach.edge(index.definitions("count_mappings")[0], "page_lock", "pte_lock") is None
+    (tree / "mm" / "deep.c").write_text(DEEP_RECLAIM.replace(".one = take_ptl", ".one = count_one"))
+    index, reach = _reach(tree)
+    assert reach.edge(index.definitions("reclaim_deep")[0], "page_lock", "pte_lock") is None
+    assert not reach.budget_hit
+
+
+def test_lock_summaries_come_from_the_cache_on_a_second_run(tmp_path: Path):
+    from patchlint.extract.summary import _MEMORY, LockSummaries
+    from patchlint.extract.vocab import load_vocabulary
+
+    cache = SummaryCache(tmp_path / "cache")
+    index = FunctionIndex(open_tree(str(TREE)), load_profile(), cache)
+    engine = Engine(index)
+    first = LockSummaries(index, load_vocabulary(), engine.global_type)
+    fn = index.definitions("shrink_page_list")[0]
+    summary = first.get(fn)
+    assert summary is not None and first.built == 1
+    assert any(c.target == "try_to_unmap" and "page_lock" in {h.cls for h in c.held} for c in summary.calls)
+    first.flush()
+    _MEMORY.clear()
+    second = LockSummaries(FunctionIndex(open_tree(str(TREE)), load_profile(), cache), load_vocabulary(),
+                           engine.global_type)
+    assert second.get(fn) == summary and second.built == 0
+
+
+KTREE = os.environ.get("PATCHLINT_KERNEL_TREE")
+
+
+@pytest.mark.skipif(not KTREE, reason="PATCHLINT_KERNEL_TREE is not set (.ci/run sets it to a 6.12 tree)")
+def test_a_spin_under_the_ptl_in_real_rmap_is_an_inversion_with_a_real_reverse_path(tmp_path: Path):
+    """Linux 6.12: a folio_trylock() retry loop inside folio_referenced_one()'s page-table walk.
+    The path that holds the folio lock and then takes a page-table lock is found in the tree,
+    however deep (6.x reclaim reaches it through rmap_walk() and rwc->rmap_one)."""
+    root = Path(KTREE)
+    old = (root / "mm" / "rmap.c").read_text()
+    anchor = "\twhile (page_vma_mapped_walk(&pvmw)) {\n\t\taddress = pvmw.address;\n"
+    assert anchor in old
+    new = old.replace(anchor, anchor + "\n\t\twhile (!folio_trylock(folio))\n\t\t\tcpu_relax();\n"
+                      "\t\tfolio_unlock(folio);\n", 1)
+    diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), "a/mm/rmap.c", "b/mm/rmap.c")
+    patch = tmp_path / "0001-spin.patch"
+    patch.write_text("From: T <t@example.org>\nSubject: [PATCH] mm: rmap: spin\n\nx\n\n"
+                     "Signed-off-by: T <t@example.org>\n---\n" + "".join(diff))
+    findings = analyse_series(apply_series(open_tree(str(root)), read_series([str(patch)])),
+                              cache=SummaryCache(tmp_path / "cache"))
+    inversion = next(f for f in findings if f.kind == "lock-order-inversion")
+    assert inversion.status == "new" and inversion.function == "folio_referenced_one"
+    assert inversion.locks == ("pte_lock", "page_lock")
+    cpu1 = [t for t in inversion.trace if t.cpu == 1]
+    assert [t.event for t in cpu1] == ["lock(page_lock)", "lock(pte_lock)"] or \
+        [t.event for t in cpu1] == ["trylock(page_lock)", "lock(pte_lock)"]
+    assert {"spin-on-trylock", "documented-order"} <= {f.kind for f in findings if f.status == "new"}

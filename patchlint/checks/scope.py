@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
 from patchlint.extract.engine import Edge, Engine, Observations
+from patchlint.extract.summary import LockReach, LockSummaries, Lookups
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 
 CALLER_DEPTH = 4  # how far up the call graph a touched function's context is sought
 MAX_ROOTS = 40
-MAX_ACQUIRERS = 16
-REVERSE_DEPTH = 4
-REVERSE_BUDGET = 600
+MAX_ACQUIRERS = 64  # functions taking the first lock, searched beneath for the second
 
 
 @dataclass
@@ -75,28 +74,36 @@ def in_scope(path_functions: list[str], touched: set[str]) -> bool:
 
 
 def reverse_search(scope: Scope, vocab: Vocabulary) -> None:
-    """For every edge A -> B the touched code makes, walk the functions that take B, looking for B -> A."""
+    """For every edge A -> B the touched code makes, look for a path that takes B and then A:
+    among the functions that take B themselves (the code nearest the patch first), one that
+    holds B at a call beneath which A is taken, found through per-function lock summaries."""
     wanted: set[tuple[str, str]] = set()
     for edge in list(scope.obs.edges.values()):
         if in_scope([f.function for f in edge.path], scope.touched):
             wanted.add((edge.acquired.cls, edge.held.cls))
-    # A separate engine: these walks start with nothing held and no context, so they
-    # may only contribute the reverse edges, never findings of their own.
-    reverse = Engine(scope.index, vocab, max_depth=REVERSE_DEPTH, budget=REVERSE_BUDGET)
-    reverse._defs = scope.engine._defs  # share the lookups already made
-    near = {fn.file.rsplit("/", 1)[0] for fn in scope.roots}
-    for b, _ in sorted(wanted):
-        found = _acquirers(scope.index, vocab, b)
-        # the code nearest the patch first: the same directories, then the rest of the tree
-        found.sort(key=lambda f: (f.file.rsplit("/", 1)[0] not in near, f.file, f.start_line))
-        for fn in found[:MAX_ACQUIRERS]:
-            reverse.run(fn)
-    scope.obs.budget_hit |= reverse.obs.budget_hit
-    scope.obs.walks += reverse.obs.walks
-    for edge in [*scope.obs.edges.values(), *reverse.obs.edges.values()]:
+    for edge in scope.obs.edges.values():
         pair = (edge.held.cls, edge.acquired.cls)
         if pair in wanted:
             scope.reverse.setdefault(pair, edge)
+    engine = scope.engine
+    summaries = LockSummaries(scope.index, vocab, engine.global_type)
+    reach = LockReach(summaries, Lookups(engine.definitions, engine.ops_targets))
+    near = {fn.file.rsplit("/", 1)[0] for fn in scope.roots}
+    for b, a in sorted(wanted):
+        if (b, a) in scope.reverse:
+            continue
+        found = _acquirers(scope.index, vocab, b)
+        found.sort(key=lambda f: (f.file.rsplit("/", 1)[0] not in near, f.file, f.start_line))
+        for fn in found[:MAX_ACQUIRERS]:
+            edge = reach.edge(fn, b, a)
+            if edge is not None:
+                scope.reverse[(b, a)] = edge
+                break
+            if reach.budget_hit or summaries.budget_hit:
+                break
+    summaries.flush()
+    scope.obs.budget_hit |= reach.budget_hit or summaries.budget_hit
+    scope.obs.walks += reach.expanded
 
 
 def _acquirers(index: FunctionIndex, vocab: Vocabulary, cls: str) -> list[FunctionDef]:

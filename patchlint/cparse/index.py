@@ -81,6 +81,13 @@ class FunctionIndex:
             self._key_suffix = f"{self.profile.name}-{digest}"
         return self._defines
 
+    def configuration(self) -> str:
+        """What, besides a file's bytes, decides what its parse means: the profile and its macros,
+        and the dialect table; part of every cache key built from parses."""
+        self.defines()
+        assert self._key_suffix is not None
+        return self._key_suffix
+
     def _arch_defines(self) -> dict[str, str]:
         """Cached by the stamps of the arch headers, which are read only when one changed."""
         headers = [p for p in self.tree.list_files(f"arch/{self.profile.arch}/include/asm") if p.endswith(".h")]
@@ -201,6 +208,24 @@ class FunctionIndex:
             if parsed is not None:
                 out.extend(f for f in parsed.functions if f.name == name)
         return out
+
+    def definition(self, name: str, near: str | None = None) -> FunctionDef | None:
+        """The definition a call of `name` from file `near` reaches, parsing as few files as
+        may be: one in `near` itself, else the first (arch headers sort first) in a header or
+        not static; a static function of another .c file only when there is nothing else."""
+        files = self._definition_files(name)
+        if near in files:
+            files = [near] + [p for p in files if p != near]
+        fallback = None
+        for path in files:
+            parsed = self.parsed(path)
+            for f in parsed.functions if parsed is not None else ():
+                if f.name != name:
+                    continue
+                if path == near or near is None or not f.static or path.endswith(".h"):
+                    return f
+                fallback = fallback or f
+        return fallback
 
     def callers(self, name: str) -> list[tuple[FunctionDef, int]]:
         """(caller, line of the call) for every direct call of `name`."""

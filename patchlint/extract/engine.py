@@ -94,7 +94,7 @@ class Engine:
         self.max_depth = max_depth
         self.budget = budget
         self.obs = Observations()
-        self._defs: dict[str, list[FunctionDef]] = {}
+        self._defs: dict[tuple[str, str | None], list[FunctionDef]] = {}
         self._ops: dict[str, list[str]] | None = None
         self._globals: dict[str, str | None] = {}
         self._memo: set[tuple] = set()
@@ -108,15 +108,11 @@ class Engine:
 
     # -- lookups ---------------------------------------------------------------------------------
     def definitions(self, name: str, near: str | None = None) -> list[FunctionDef]:
-        if name not in self._defs:
-            self._defs[name] = self.index.definitions(name)
-        found = self._defs[name]
-        if near is not None and len(found) > 1:
-            same = [f for f in found if f.file == near]
-            if same:
-                return same[:1]
-            return [f for f in found if not f.static][:1] or found[:1]
-        return found[:1]
+        key = (name, near)
+        if key not in self._defs:
+            found = self.index.definition(name, near)
+            self._defs[key] = [found] if found is not None else []
+        return self._defs[key]
 
     def ops_targets(self, member: str) -> list[str]:
         """Functions designated initializers put in struct member `member`, across the tree."""

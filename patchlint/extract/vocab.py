@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -35,6 +36,7 @@ class Vocabulary:
     documented_names: tuple[tuple[str, str], ...]
     field_classes: dict[str, str]
     class_aliases: dict[str, str]
+    fingerprint: str = ""  # of the table's text: cached lock summaries are only as good as the table
 
     def primitives_for(self, lock_class: str) -> list[str]:
         """Names of the primitives that take a lock of this fixed class."""
@@ -43,7 +45,8 @@ class Vocabulary:
 
 @cache
 def load_vocabulary() -> Vocabulary:
-    table = tomllib.loads(grammar_file("locks.toml").read_text())
+    text = grammar_file("locks.toml").read_text()
+    table = tomllib.loads(text)
     prims: dict[str, Primitive] = {}
     for entry in table.get("primitive", []):
         for name in entry["names"]:
@@ -66,4 +69,5 @@ def load_vocabulary() -> Vocabulary:
         documented_names=tuple(table.get("documented_names", {}).items()),
         field_classes=dict(table.get("field_classes", {})),
         class_aliases=dict(table.get("class_aliases", {})),
+        fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16],
     )

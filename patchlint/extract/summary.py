@@ -1,0 +1,273 @@
+"""Per-function lock summaries, and the search for a lock taken beneath a call.
+
+A summary is what one function does with locks by itself: the locks it takes
+(with what it may already hold there), the calls it makes (with what it may
+hold at each), and the functions its local designated initializers bind to
+operations members (`struct rmap_walk_control rwc = { .rmap_one = f }`).
+It depends only on the function's own text (and the profile, dialect and
+lock table), so it is cached by the file's content and a later run on the
+same tree only looks it up.
+
+`LockReach` composes summaries: from a function that holds lock B at some
+call, it searches breadth-first down the calls for one that takes lock A,
+which is the B -> A dependency lockdep would record on that path.  It is a
+may-analysis over call paths (any path through the callees counts), bounded
+in depth and in the functions it may summarise, and it says when a bound
+cut the search short.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from patchlint.cparse import ir
+from patchlint.cparse.defs import FunctionDef
+from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.engine import CONTEXT_KINDS, MAX_TARGETS, Edge, Frame
+from patchlint.extract.vocab import Vocabulary
+from patchlint.extract.walker import Held, Sink, Site, Variant, Walker
+
+REACH_DEPTH = 8  # calls beneath the function holding the first lock
+REACH_BUDGET = 4000  # function expansions per search run
+SUMMARY_BUDGET = 1500  # summaries built (walked) per run; looked-up ones are free
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    lock: Held
+    how: str  # "lock" or "spin" (a plain trylock orders nothing, as in lockdep)
+    held: tuple[Held, ...]  # one of each class the function may hold there
+
+
+@dataclass(frozen=True)
+class CallSite:
+    target: str  # a function name, or ".member" for a call through an operations field
+    line: int
+    held: tuple[Held, ...]
+
+
+@dataclass(frozen=True)
+class LockSummary:
+    function: str
+    file: str
+    acquires: tuple[Acquisition, ...]
+    calls: tuple[CallSite, ...]
+    binds: tuple[tuple[str, str], ...]  # (member, function) set by local designated initializers
+    complete: bool  # False when the body was not (fully) readable
+
+
+def _orderable(h: Held) -> bool:
+    return h.kind not in CONTEXT_KINDS and not h.cls.startswith("@")
+
+
+def _union(variants: list[Variant], but: str | None = None) -> tuple[Held, ...]:
+    seen: dict[str, Held] = {}
+    for v in variants:
+        for h in v.held:
+            if _orderable(h) and h.cls != but:
+                seen.setdefault(h.cls, h)
+    return tuple(seen[c] for c in sorted(seen))
+
+
+class _Recorder(Sink):
+    def __init__(self) -> None:
+        self.acquires: dict[tuple[str, int, str], Acquisition] = {}
+        self.calls: dict[tuple[str, int], CallSite] = {}
+
+    def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None:
+        self._took(lock, "lock", before)
+
+    def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None:
+        self._took(lock, "spin", before)
+
+    def _took(self, lock: Held, how: str, before: list[Variant]) -> None:
+        if not _orderable(lock):
+            return
+        key = (lock.cls, lock.line, how)
+        held = _union(before, but=lock.cls)
+        old = self.acquires.get(key)
+        if old is not None:
+            held = _merge(old.held, held)
+        self.acquires[key] = Acquisition(lock, how, held)
+
+    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]):
+        if isinstance(target, ir.Name):
+            name = target.id
+        elif isinstance(target, ir.Field):
+            name = "." + target.field
+        else:
+            return None  # through a pointer nothing names: the forward engine reports those
+        key = (name, site.line)
+        held = _union(variants)
+        old = self.calls.get(key)
+        self.calls[key] = CallSite(name, site.line, _merge(old.held, held) if old else held)
+        return None
+
+
+def _merge(a: tuple[Held, ...], b: tuple[Held, ...]) -> tuple[Held, ...]:
+    seen = {h.cls: h for h in b}
+    seen.update({h.cls: h for h in a})
+    return tuple(seen[c] for c in sorted(seen))
+
+
+def _nodes(node: object) -> Iterator[object]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        for value in vars(n).values() if isinstance(n, (ir.Stmt, ir.Expr)) else ():
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, tuple):
+                    stack.extend(x for x in item if isinstance(x, (ir.Stmt, ir.Expr)))
+                elif isinstance(item, (ir.Stmt, ir.Expr)):
+                    stack.append(item)
+
+
+def _binds(body: ir.Body) -> tuple[tuple[str, str], ...]:
+    out = set()
+    for n in _nodes(body.block):
+        if isinstance(n, ir.InitList):
+            for member, value in n.items:
+                if isinstance(value, ir.Unary) and value.op == "&":
+                    value = value.operand
+                if member and isinstance(value, ir.Name):
+                    out.add((member.lstrip("."), value.id))
+    return tuple(sorted(out))
+
+
+# Summaries loaded or built this process, per file content and configuration; the before
+# and after states of every patch share all the files a patch does not change.
+_MEMORY: dict[str, dict[tuple[int, str], LockSummary]] = {}
+
+
+@dataclass
+class LockSummaries:
+    index: FunctionIndex
+    vocab: Vocabulary
+    global_type: Callable[[str], str | None]
+    budget: int = SUMMARY_BUDGET
+    built: int = 0
+    budget_hit: bool = False
+    _dirty: set[str] = field(default_factory=set)
+
+    def _key(self, fn: FunctionDef) -> str | None:
+        parsed = self.index.parsed(fn.file)
+        if parsed is None:
+            return None
+        return f"locks-{parsed.content_id}-{self.index.configuration()}-{self.vocab.fingerprint}"
+
+    def get(self, fn: FunctionDef) -> LockSummary | None:
+        """The function's summary; None when the build budget is spent (and says so)."""
+        key = self._key(fn)
+        if key is None:
+            return LockSummary(fn.name, fn.file, (), (), (), False)
+        table = _MEMORY.get(key)
+        if table is None:
+            table = self.index.cache.get(key, dict, counted=False) or {}
+            _MEMORY[key] = table
+        entry = table.get((fn.start_byte, fn.name))
+        if entry is not None and entry.file == fn.file:
+            return entry
+        if self.built >= self.budget:
+            self.budget_hit = True
+            return None
+        self.built += 1
+        entry = self._build(fn)
+        table[(fn.start_byte, fn.name)] = entry
+        self._dirty.add(key)
+        return entry
+
+    def _build(self, fn: FunctionDef) -> LockSummary:
+        body = self.index.body(fn)
+        if body is None:
+            return LockSummary(fn.name, fn.file, (), (), (), False)
+        rec = _Recorder()
+        params = [(p.type, p.name) for p in fn.params()]
+        Walker(self.vocab, body, params, rec, {}, self.global_type).run([Variant()])
+        return LockSummary(fn.name, fn.file, tuple(rec.acquires[k] for k in sorted(rec.acquires)),
+                           tuple(rec.calls[k] for k in sorted(rec.calls, key=lambda k: (k[1], k[0]))),
+                           _binds(body), body.complete)
+
+    def flush(self) -> None:
+        """Write the tables that gained summaries back to the cache."""
+        for key in sorted(self._dirty):
+            self.index.cache.put(key, _MEMORY[key])
+        self._dirty.clear()
+
+
+@dataclass
+class Lookups:
+    """How a call's target becomes function definitions (the engine's answers)."""
+
+    definitions: Callable[..., list[FunctionDef]]
+    ops_targets: Callable[[str], list[str]]
+
+
+class LockReach:
+    def __init__(self, summaries: LockSummaries, lookups: Lookups, depth: int = REACH_DEPTH,
+                 budget: int = REACH_BUDGET):
+        self.summaries = summaries
+        self.lookups = lookups
+        self.depth = depth
+        self.budget = budget
+        self.expanded = 0
+        self.budget_hit = False
+
+    def edge(self, fn: FunctionDef, first: str, then: str) -> Edge | None:
+        """A path on which `fn` holds lock class `first` and then it, or a function it calls,
+        takes `then`: lockdep's `first -> then` dependency, with the path as evidence."""
+        start = self.summaries.get(fn)
+        if start is None:
+            return None
+        for acq in start.acquires:
+            held = _find(acq.held, first)
+            if acq.lock.cls == then and held is not None:
+                return Edge(held, acq.lock, acq.how, (Frame(fn.name, fn.file, acq.lock.line),))
+        # breadth-first, so the evidence is a shortest path; each state remembers how it was reached
+        binds = dict(start.binds)
+        queue: deque[tuple[str, str, int, tuple[Frame, ...], Held, dict[str, str]]] = deque()
+        for call in start.calls:
+            held = _find(call.held, first)
+            if held is not None:
+                queue.append((call.target, fn.file, 1, (Frame(fn.name, fn.file, call.line),), held, binds))
+        seen: set[tuple] = set()
+        while queue:
+            target, near, depth, path, held, binds = queue.popleft()
+            for callee in self._resolve(target, near, binds):
+                state = (callee.file, callee.start_byte, tuple(sorted(binds.items())))
+                if state in seen or any(f.function == callee.name for f in path):
+                    continue
+                seen.add(state)
+                if self.expanded >= self.budget:
+                    self.budget_hit = True
+                    return None
+                self.expanded += 1
+                summary = self.summaries.get(callee)
+                if summary is None:
+                    continue
+                for acq in summary.acquires:
+                    if acq.lock.cls == then:
+                        return Edge(held, acq.lock, acq.how, path + (Frame(callee.name, callee.file, acq.lock.line),))
+                if depth >= self.depth:
+                    continue
+                inner = {**binds, **dict(summary.binds)} if summary.binds else binds
+                for call in summary.calls:
+                    queue.append((call.target, callee.file, depth + 1,
+                                  path + (Frame(callee.name, callee.file, call.line),), held, inner))
+        return None
+
+    def _resolve(self, target: str, near: str, binds: dict[str, str]) -> list[FunctionDef]:
+        if target.startswith("."):
+            member = target[1:]
+            # a caller on this path set the member in a local initializer: that is what runs
+            names = [binds[member]] if member in binds else self.lookups.ops_targets(member)
+            if len(names) > MAX_TARGETS:
+                return []  # as in the forward walk: too many implementations to follow
+            return [d for n in names for d in self.lookups.definitions(n, near)]
+        return self.lookups.definitions(target, near)
+
+
+def _find(held: tuple[Held, ...], cls: str) -> Held | None:
+    return next((h for h in held if h.cls == cls), None)
