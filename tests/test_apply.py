@@ -13,7 +13,7 @@ from patchlint.source.tree import DirTree, GitTree
 
 from .conftest import SERIES, TREE, git
 
-BASE = "60aa8e9d31ec504cf9f3df73f447d39a970140ad"
+BASE = "d3b5b9cbcc324be695cedb33eaf3ef8959fe5520"
 
 
 def _applied(names, tree=TREE, lenient=False):

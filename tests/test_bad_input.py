@@ -19,7 +19,7 @@ import pytest
 
 from .conftest import SEED, SERIES, TREE, git
 
-BASE = "60aa8e9d31ec504cf9f3df73f447d39a970140ad"
+BASE = "d3b5b9cbcc324be695cedb33eaf3ef8959fe5520"
 
 # Runs patchlint exactly as `python -m patchlint` does, after installing an audit
 # hook that logs every file the process opens (Python's own "open" audit event,

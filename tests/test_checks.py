@@ -172,6 +172,8 @@ def test_set_page_dirty_follows_the_trees_operations_table(tmp_path: Path):
     assert ".set_page_dirty\t= __set_page_dirty_nobuffers," in text
     swap_state.write_text(text.replace(".set_page_dirty\t= __set_page_dirty_nobuffers,",
                                        ".set_page_dirty\t= __set_page_dirty_no_writeback,"))
+    examplefs = tree / "fs" / "examplefs" / "file.c"  # the tree's other operations table
+    examplefs.write_text(examplefs.read_text().replace("__set_page_dirty_nobuffers", "__set_page_dirty_no_writeback"))
     index2, engine2 = _engine(tree)
     engine2.run(index2.definitions("unmap_vmas")[0])
     assert ("pte_lock", "mapping->tree_lock", "lock") not in {
@@ -233,6 +235,8 @@ def test_an_indirect_call_nothing_resolves_stays_visible(tmp_path: Path):
     swap_state = tree / "mm" / "swap_state.c"
     text = swap_state.read_text()
     swap_state.write_text(text.replace(".set_page_dirty\t= __set_page_dirty_nobuffers,\n", ""))
+    examplefs = tree / "fs" / "examplefs" / "file.c"
+    examplefs.write_text(examplefs.read_text().replace(".set_page_dirty\t= __set_page_dirty_nobuffers,\n", ""))
     index2, _ = _engine(tree)
     (finding,) = AnalysisIncomplete().findings(analyse_scope(index2, {"set_page_dirty"}))
     assert finding.function == "set_page_dirty" and "mapping->a_ops->set_page_dirty" in finding.message
@@ -377,6 +381,7 @@ def test_lock_summaries_come_from_the_cache_on_a_second_run(tmp_path: Path):
     from patchlint.extract.summary import _MEMORY, LockSummaries
     from patchlint.extract.vocab import load_vocabulary
 
+    _MEMORY.clear()  # earlier tests in this process may have summarised the same file already
     cache = SummaryCache(tmp_path / "cache")
     index = FunctionIndex(open_tree(str(TREE)), load_profile(), cache)
     engine = Engine(index)

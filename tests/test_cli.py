@@ -8,7 +8,7 @@ from patchlint import __version__
 
 from .conftest import SERIES, TREE, git, run_patchlint
 
-BASE = "60aa8e9d31ec504cf9f3df73f447d39a970140ad"
+BASE = "d3b5b9cbcc324be695cedb33eaf3ef8959fe5520"
 
 
 def _json(*args: str, **kw) -> dict:

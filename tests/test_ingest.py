@@ -11,7 +11,7 @@ from patchlint.records import ADDED, REMOVED
 
 from .conftest import SERIES
 
-BASE = "60aa8e9d31ec504cf9f3df73f447d39a970140ad"
+BASE = "d3b5b9cbcc324be695cedb33eaf3ef8959fe5520"
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,7 @@ DIFFISH_LINES = [
     "Subject: Re: [PATCH 2/2] y", "Date: Sat, 21 Apr 2012 10:00:00 +0100",
     "Date: Sat, 21 Apr 2012 10:00:00 +99999999999999999999",
     "Content-Type: text/plain; charset=x-nope", "Content-Transfer-Encoding: base64",
-    "Content-Transfer-Encoding: quoted-printable", "", "---", "-- ", "base-commit: 60aa8e9d31ec",
+    "Content-Transfer-Encoding: quoted-printable", "", "---", "-- ", "base-commit: d3b5b9cbcc32",
     "diff --git a/mm/filemap.c b/mm/filemap.c", "diff --git a/mm/readahead.c b/mm/read_cache.c",
     "diff --git a/x b/x", "--- a/mm/filemap.c", "+++ b/mm/filemap.c", "--- /dev/null", "+++ /dev/null",
     "--- a/Kconfig", "+++ b/Kconfig", "new file mode 100644", "deleted file mode 100644",
