@@ -88,3 +88,79 @@ def test_the_rfc_fixes_the_bug_and_brings_a_livelock_and_a_lost_dirty_bit():
     assert lost is not None and lost.site[2] == "page_test_and_clear_dirty"
     assert any(s.function == "propogate_storage_key" and s.event.startswith("trylock_page") for s in lost.trace)
     assert all(r.complete for r in after.values())
+
+
+def _copy(tmp_path: Path) -> Path:
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    return tree
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_swapcache_removal_is_safe_before_the_rfc_and_loses_the_change_bit_after():
+    """__set_page_dirty_nobuffers() re-reads the mapping under tree_lock, the lock reclaim deletes
+    the page from the swap cache under: no BUG.  With the RFC the key is consumed before the
+    trylock, and the fallback keeps nothing for a page still in the swap cache."""
+    sc = load(SCENARIOS["zap-vs-swapcache-removal"])
+    before = explore(_index(), sc)
+    assert before.complete and not before.hazards
+    assert "remove_mapping" not in before.unresolved and "__delete_from_swap_cache" not in before.unresolved
+    after = explore(_index(overlay=_rfc_overlay()), sc)
+    assert after.complete and after.kinds() == {"lost-dirty"}
+    lost = after.first("lost-dirty")
+    assert lost.site[2] == "page_test_and_clear_dirty"
+    assert any(s.function == "propogate_storage_key" and s.event.startswith("trylock_page") for s in lost.trace)
+
+
+def test_swapcache_removal_without_the_recheck_under_tree_lock_reaches_the_bug(tmp_path: Path):
+    tree = _copy(tmp_path)
+    _edit(tree / "mm" / "page-writeback.c", "\tnow = page_mapping(page);\n", "\tnow = mapping;\n")
+    r = explore(_index(tree), load(SCENARIOS["zap-vs-swapcache-removal"]))
+    bug = r.first("kernel-bug")
+    assert r.complete and bug is not None and bug.site[2] == "__set_page_dirty_nobuffers"
+    changes = [c for s in bug.trace if s.cpu == 1 for c in s.state]
+    assert "radix[swapper_space][42] absent" in changes and "PG_swapcache 1->0" in changes
+
+
+def test_truncation_reads_the_files_a_ops_from_the_tree_and_is_safe_before_and_after_the_rfc():
+    """The zap path dirties a file page through the file's a_ops; truncation deletes it under
+    the page lock and tree_lock, and the tagging path re-reads page->mapping under tree_lock."""
+    sc = load(SCENARIOS["zap-vs-truncation"])
+    page = sc.state.page("page")
+    assert page.mapping.name == "mapping" and sc.state.space("mapping").radix == ((3, "page"),)
+    assert dict(sc.aops) == {"mapping": "examplefs_aops"}
+    before = explore(_index(), sc)
+    after = explore(_index(overlay=_rfc_overlay()), sc)
+    for r in (before, after):
+        assert r.complete and not r.hazards
+        assert not any(u.startswith("(") for u in r.unresolved)  # the call through a_ops was followed
+
+
+def test_truncation_without_tree_lock_reaches_the_bug_only_through_a_tagging_set_page_dirty(tmp_path: Path):
+    tree = _copy(tmp_path)
+    _edit(tree / "mm" / "filemap.c", "\tspin_lock_irq(&mapping->tree_lock);\n\t__delete_from_page_cache(page);\n"
+          "\tspin_unlock_irq(&mapping->tree_lock);\n", "\t__delete_from_page_cache(page);\n")
+    sc = load(SCENARIOS["zap-vs-truncation"])
+    r = explore(_index(tree), sc)
+    bug = r.first("kernel-bug")
+    assert r.complete and bug is not None and bug.site[2] == "__set_page_dirty_nobuffers"
+    assert "in mapping" in bug.message
+    # the same unlocked truncation, with a file system whose set_page_dirty only sets PG_dirty
+    _edit(tree / "fs" / "examplefs" / "file.c", "= __set_page_dirty_nobuffers,", "= __set_page_dirty_no_writeback,")
+    r = explore(_index(tree), sc)
+    assert r.complete and not r.hazards
+
+
+def test_a_truncated_page_has_no_backing_store_whose_data_could_be_lost(tmp_path: Path):
+    """Truncation clears PG_dirty of a page it drops: not lost-dirty.  The same page cleaned
+    but left in its file (no deletion) is."""
+    tree = _copy(tmp_path)
+    _edit(tree / "mm" / "filemap.c", "\tClearPageDirty(page);\n\tdelete_from_page_cache(page);\n",
+          "\tClearPageDirty(page);\n")
+    r = explore(_index(tree), load(SCENARIOS["zap-vs-truncation"]))
+    assert r.complete and r.kinds() == {"lost-dirty"}

@@ -78,7 +78,7 @@ class Explorer:
         self.bound = bound
         self.max_states = max_states
         self.max_seconds = max_seconds
-        self.machine = Machine(index, P.Ctx(swap_entry=scenario.swap_entry, page="page"))
+        self.machine = Machine(index, P.Ctx(swap_entry=scenario.swap_entry, page="page"), dict(scenario.aops))
         self.result = Result(scenario.name, index.profile.name)
         self._seen_hazards: set[tuple] = set()
         self._live: dict[tuple, tuple] = {}
@@ -92,7 +92,9 @@ class Explorer:
     # -- threads -------------------------------------------------------------------------------
     def _fresh(self, tid: int) -> Thread:
         name, body, params = self.sc.threads[tid]
-        env = {p: Obj("page", "page") for p in params if p == "page"}
+        spaces = {s.name for s in self.sc.state.spaces}
+        env = {p: Obj("page", "page") if p == "page" else Obj("space", p) for p in params
+               if p == "page" or p in spaces}
         return Thread(self.machine, body, env)
 
     def advance(self, tid: int, history: tuple) -> list[tuple[TS, Bug | None]]:
@@ -261,7 +263,8 @@ class Explorer:
 
     def _final(self, state: State, trace: tuple) -> None:
         for p in state.pages:
-            if p.data_dirty and not p.key_changed and not p.has("dirty"):
+            # a page whose mapping is NULL was truncated: its data belongs to no file any more
+            if p.data_dirty and not p.key_changed and not p.has("dirty") and p.mapping != 0:
                 site = p.key_cleared_at or (None, None, None)
                 self._hazard("lost-dirty", f"{p.name}: the storage key's change bit was cleared and PG_dirty "
                              "is not set: modified data can be treated as clean", site, trace)

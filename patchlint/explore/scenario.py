@@ -102,7 +102,10 @@ def parse(data: bytes, where: str = "<scenario>") -> Scenario:
         params = tuple(p.strip().split()[-1].lstrip("*") for p in m.group(2).decode().split(",") if p.strip())
         threads.append((tname, body, params))
     state, entry = _initial(init, where)
-    return Scenario(name, init.get("profile", "s390"), state, tuple(threads), exists, entry, where)
+    # spaces whose operations table the init block names: the tree has no variable for them
+    # (a file's address_space lives in its inode), so the interpreter reads a_ops from here
+    aops = tuple(sorted((k.split(".")[0], v) for k, v in init.items() if k.endswith(".a_ops")))
+    return Scenario(name, init.get("profile", "s390"), state, tuple(threads), exists, entry, where, aops=aops)
 
 
 def _initial(init: dict[str, str], where: str) -> tuple[State, int]:
@@ -110,11 +113,19 @@ def _initial(init: dict[str, str], where: str) -> tuple[State, int]:
     anon = "anon" in init.get("page.flags", "").split()
     mapcount = int(init.get("page.mapcount", "0"))
     changed = int(init.get("page.key", "clean") == "changed")
-    page = Page("page", flags=flags, mapping=Obj("anon", "anon_vma") if anon else Obj("space", "file_mapping"),
+    file_space = init.get("page.mapping", "file_mapping")
+    if not file_space.isidentifier():
+        raise _error(where, 1, f"page.mapping: {file_space!r} is not an address space name")
+    page = Page("page", flags=flags, mapping=Obj("anon", "anon_vma") if anon else Obj("space", file_space),
                 index=int(init.get("page.index", "0")), private=int(init.get("page.private", "0")),
                 mapcount=mapcount - 1, key_changed=changed, pte=init.get("page.pte", "none"),
                 data_dirty=int(changed or "dirty" in flags))
-    spaces = {"swapper_space": Space("swapper_space", "swap_aops"), "file_mapping": Space("file_mapping", None)}
+    spaces = {"swapper_space": Space("swapper_space", "swap_aops"), file_space: Space(file_space, None)}
+    for k, v in init.items():
+        m = re.fullmatch(r"(\w+)\.a_ops", k)
+        if m:
+            s = spaces.get(m.group(1))
+            spaces[m.group(1)] = Space(m.group(1), v, s.radix if s else (), s.tags if s else ())
     for k, v in init.items():
         m = re.fullmatch(r"(\w+)\[(\d+)\]", k)
         if m:

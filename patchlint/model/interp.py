@@ -94,9 +94,10 @@ def _first(item: tuple):
 class Machine:
     """What the threads of one exploration share: the tree (through FunctionIndex) and notes."""
 
-    def __init__(self, index: FunctionIndex, ctx: P.Ctx | None = None):
+    def __init__(self, index: FunctionIndex, ctx: P.Ctx | None = None, aops: dict[str, str] | None = None):
         self.index = index
         self.ctx = ctx or P.Ctx()
+        self.aops = aops or {}  # address spaces the scenario declares -> their a_ops variable
         self.unresolved: set[str] = set()
         self.notes: set[str] = set()
         self._resolved: dict[str, object] = {}
@@ -157,6 +158,10 @@ class Machine:
 
     def member(self, obj: Obj, fieldname: str):
         """A member of a global read from its initializer: a function, &other_global, NULL."""
+        if obj.kind == "space" and obj.name in self.aops:
+            # a file's mapping: no variable of the tree holds it; its a_ops is named by the scenario
+            # and the table itself read from the tree, its other members are unknown
+            return (self.global_obj(self.aops[obj.name]) or UNKNOWN) if fieldname == "a_ops" else UNKNOWN
         g = self.global_members(obj.name) or {}
         text = g.get(fieldname)
         if text is None:

@@ -220,3 +220,4 @@ class Scenario:
     swap_entry: int = 0
     file: str = ""
     notes: tuple[str, ...] = field(default=())
+    aops: tuple[tuple[str, str], ...] = ()  # (address space, its operations table in the tree)
