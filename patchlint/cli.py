@@ -20,8 +20,9 @@ from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.survey import c_files, compare_with_bare, survey
 from patchlint.errors import PatchlintError
 from patchlint.explore.explorer import explore, render_replay
+from patchlint.explore.scenario import catalog as scenario_catalog
 from patchlint.explore.scenario import load as load_scenario
-from patchlint.explore.scenario import scenario_path
+from patchlint.explore.scenario import load_catalog, scenario_path
 from patchlint.explore.series import model_findings, result_findings
 from patchlint.findings import Finding
 from patchlint.ingest import read_series
@@ -128,10 +129,16 @@ DefineOpt = Annotated[list[str] | None, typer.Option(
     "replaces the configuration's defines).", show_default=False)]
 
 
+ScenariosOpt = Annotated[list[str] | None, typer.Option(
+    "--scenarios", metavar="DIR", help="A directory of your own scenario files (*.litmus) to run beside the "
+    "shipped catalog (repeatable; replaces the configuration's scenarios list).", show_default=False)]
+
+
 def _cli_config(fail_on: FailOn | None = None, disable: list[str] | None = None, exclude: list[str] | None = None,
-                profile: str | None = None, define: list[str] | None = None) -> dict:
+                profile: str | None = None, define: list[str] | None = None, scenarios: list[str] | None = None,
+                model: bool | None = None) -> dict:
     return {"fail-on": fail_on.value if fail_on else None, "disable": disable, "exclude": exclude,
-            "profile": profile, "defines": define}
+            "profile": profile, "defines": define, "scenarios": scenarios, "model": model}
 
 
 @app.command()
@@ -154,10 +161,12 @@ def check(
                                          "terminal and NO_COLOR is not set), always, never.")] = Color.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr (errors still "
                                         "go there; formats other than text never print notes).")] = False,
-    model: Annotated[bool, typer.Option("--model", help="Also replay the scenario catalog's races "
-                                        "(grammars/scenarios) whose threads reach what a patch touches, before "
-                                        "and after it, in the s390 mm model (a preview: seconds per patch).")
-                     ] = False,
+    model: Annotated[bool | None, typer.Option("--model/--no-model", help="Replay the scenario catalog's "
+                                               "races (grammars/scenarios and --scenarios) whose threads reach "
+                                               "what a patch touches, before and after it, in the s390 mm model "
+                                               "(default: the configuration's model, else on).",
+                                               show_default=False)] = None,
+    scenarios: ScenariosOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="With the text format, also list the "
                                           "set_page_dirty() sites found safe and the rule that made each "
                                           "safe (page lock held, or mapping pinned).")] = False,
@@ -166,15 +175,17 @@ def check(
     introduces (new), removes (fixed) or leaves (existing).  Settings come from the
     command line, the tree's .patchlint.toml and the user's config file (see
     `patchlint config`)."""
-    cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))
+    cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, scenarios, model))
+    catalog = load_catalog(scenario_catalog(cfg.scenarios)) if cfg.model else []
     parsed, kernel = _load(series, range_, tree, base, lenient)
     applied = apply_series(kernel, parsed)
     safe: list = []
     profile_ = cfg.load_profile()
     cache = SummaryCache()
     found = analyse_series(applied, profile=profile_, cache=cache, progress=_progress(quiet), explanations=safe)
-    if model:
-        found += model_findings(applied, profile=profile_, cache=cache, progress=_progress(quiet))
+    if cfg.model:
+        found += model_findings(applied, profile=profile_, cache=cache, scenarios=catalog,
+                                progress=_progress(quiet))
     findings = cfg.filter(sorted(found, key=Finding.sort_key))
     if not quiet and fmt is CheckFormat.text:
         # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
@@ -397,11 +408,12 @@ def replay(
     fmt: Annotated[ShowFormat, typer.Option("--format", help="Output format.")] = ShowFormat.text,
     profile: ProfileOpt = None,
     define: DefineOpt = None,
+    scenarios: ScenariosOpt = None,
 ) -> None:
     """Replay one race scenario in the s390 mm model: every interleaving of its threads within
     the preemption bound, and the hazards found, each with its counterexample."""
-    cfg = load_config(tree, _cli_config(profile=profile, define=define))
-    path = scenario_path(scenario_)
+    cfg = load_config(tree, _cli_config(profile=profile, define=define, scenarios=scenarios))
+    path = scenario_path(scenario_, cfg.scenarios)
     sc = load_scenario(path)
     if series:
         parsed = read_series(series)
@@ -443,10 +455,14 @@ def config_(
     exclude: ExcludeOpt = None,
     profile: ProfileOpt = None,
     define: DefineOpt = None,
+    model: Annotated[bool | None, typer.Option("--model/--no-model", help="As for check.",
+                                               show_default=False)] = None,
+    scenarios: ScenariosOpt = None,
 ) -> None:
     """The effective configuration and where each value comes from: the command line, the
     tree's .patchlint.toml, the user's $XDG_CONFIG_HOME/patchlint/config.toml, or the default."""
-    sys.stdout.write(render_config(load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))))
+    sys.stdout.write(render_config(load_config(tree, _cli_config(fail_on, disable, exclude, profile, define,
+                                                                 scenarios, model))))
 
 
 hook_app = typer.Typer(help="The git send-email hook (sendemail-validate) that checks a series before it is sent.",

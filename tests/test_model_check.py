@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import SERIES, TREE, run_patchlint
+from .conftest import ROOT, SERIES, TREE, run_patchlint
 
 RFC = SERIES / "storage-key-rfc.mbox"
 
@@ -68,3 +68,51 @@ def test_swapin_reuse_race_is_safe_before_the_rfc_and_loses_the_dirty_bit_after(
                                      "--format", "json").stdout)
     assert before["complete"] and before["findings"] == []
     assert after["complete"] and {f["kind"] for f in after["findings"]} == {"lost-dirty"}
+
+
+def _user_scenarios(tmp_path, name: str = "my-zap", text: str | None = None):
+    d = tmp_path / "scenarios"
+    d.mkdir()
+    shipped = (ROOT / "grammars" / "scenarios" / "zap-vs-reclaim-add.litmus").read_text()
+    (d / f"{name}.litmus").write_text(text if text is not None else shipped.replace("C zap-vs-reclaim-add",
+                                                                                    f"C {name}", 1))
+    return d
+
+
+def test_scenarios_directory_adds_a_users_litmus_files_to_check_replay_and_config(tmp_path):
+    d = _user_scenarios(tmp_path)
+    doc = json.loads(run_patchlint("replay", "my-zap", "--scenarios", str(d), "--tree", str(TREE), "--format",
+                                   "json").stdout)
+    assert doc["scenario"] == "my-zap" and {f["kind"] for f in doc["findings"]} == {"kernel-bug"}
+    findings = _findings("--scenarios", str(d), "--tree", str(TREE), str(RFC))
+    assert ("fixed", "kernel-bug", "my-zap") in {(f["status"], f["kind"], f["scenario"]) for f in findings}
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / ".patchlint.toml").write_text('model = false\nscenarios = ["../scenarios"]\n')
+    out = run_patchlint("config", "--tree", str(tmp_path / "tree")).stdout.decode()
+    assert f'scenarios = ["{d}"]' in out and "model = false" in out
+
+
+def test_a_bad_scenario_file_is_a_one_line_error_naming_the_file_and_line(tmp_path):
+    good = (ROOT / "grammars" / "scenarios" / "zap-vs-reclaim-add.litmus").read_text()
+    lines = good.splitlines(keepends=True)
+    key_line = next(n for n, line in enumerate(lines, 1) if "page.key" in line)
+    d = _user_scenarios(tmp_path, "broken", good.replace("C zap-vs-reclaim-add", "C broken", 1)
+                        .replace("page.key = changed;", "page.colour = blue;"))
+    for args in (("replay", "broken"), ("check", str(RFC))):
+        proc = run_patchlint(*args, "--scenarios", str(d), "--tree", str(TREE))
+        err = proc.stderr.decode()
+        assert proc.returncode == 2 and err.count("\n") == 1, err
+        assert f"broken.litmus:{key_line}:" in err and "page.colour" in err
+    body_line = next(n for n, line in enumerate(lines, 1) if "try_to_unmap(page" in line)
+    (d / "broken.litmus").write_text(good.replace("C zap-vs-reclaim-add", "C broken", 1)
+                                     .replace("try_to_unmap(page, TTU_UNMAP);", "try_to_unmap(page TTU_UNMAP;"))
+    proc = run_patchlint("replay", "broken", "--scenarios", str(d), "--tree", str(TREE))
+    assert proc.returncode == 2 and f"broken.litmus:{body_line}:" in proc.stderr.decode()
+
+
+def test_a_user_scenario_cannot_take_a_shipped_scenarios_name(tmp_path):
+    shipped = (ROOT / "grammars" / "scenarios" / "zap-vs-reclaim-add.litmus").read_text()
+    d = _user_scenarios(tmp_path, "copy", shipped)
+    proc = run_patchlint("check", "--scenarios", str(d), "--tree", str(TREE), str(RFC))
+    assert proc.returncode == 2 and "copy.litmus:1:" in proc.stderr.decode()
+    assert "zap-vs-reclaim-add" in proc.stderr.decode()

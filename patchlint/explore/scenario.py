@@ -19,7 +19,7 @@ from pathlib import Path
 from patchlint.cparse.ir import build_body
 from patchlint.cparse.parse import parse_tree
 from patchlint.errors import PatchlintError
-from patchlint.model.state import Obj, Page, Scenario, Space, State
+from patchlint.model.state import FLAGS, Obj, Page, Scenario, Space, State
 from patchlint.resources import grammars_dir
 
 _THREAD = re.compile(rb"(?m)^(P\d+)\s*\(([^)]*)\)\s*\{")
@@ -27,20 +27,37 @@ _TYPED_THREAD = re.compile(rb"(?m)^void (P\d+)\s*\(([^)]*)\)\s*\{")
 HAZARDS = ("kernel-bug", "deadlock", "livelock", "lost-dirty", "sleep-in-atomic")
 
 
-def catalog() -> list[Path]:
-    return sorted((grammars_dir() / "scenarios").glob("*.litmus"))
+def catalog(extra: list[str] | tuple[str, ...] = ()) -> list[Path]:
+    """The shipped scenarios, then those of each extra directory (the `scenarios` setting)."""
+    out = sorted((grammars_dir() / "scenarios").glob("*.litmus"))
+    for d in extra:
+        out.extend(sorted(Path(d).glob("*.litmus")))
+    return out
 
 
-def scenario_path(name: str) -> Path:
-    """A scenario file given by path, or by its name in the catalog."""
+def scenario_path(name: str, extra: list[str] | tuple[str, ...] = ()) -> Path:
+    """A scenario file given by path, or by its name in the catalog or an extra directory."""
     path = Path(name)
     if path.is_file():
         return path
-    for candidate in catalog():
+    for candidate in catalog(extra):
         if candidate.stem == name or candidate.name == name:
             return candidate
-    names = ", ".join(p.stem for p in catalog())
+    names = ", ".join(p.stem for p in catalog(extra))
     raise PatchlintError(name, "no such scenario file or catalog scenario", None, f"the catalog has: {names}")
+
+
+def load_catalog(paths: list[Path]) -> list[Scenario]:
+    """Every scenario of `paths`, each name once: a user's file cannot shadow another silently."""
+    out: list[Scenario] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        sc = load(path)
+        if sc.name in seen:
+            raise _error(str(path), 1, f"scenario {sc.name} is already defined by {seen[sc.name]}")
+        seen[sc.name] = sc.file
+        out.append(sc)
+    return out
 
 
 def load(path: str | Path) -> Scenario:
@@ -72,14 +89,25 @@ def parse(data: bytes, where: str = "<scenario>") -> Scenario:
     if not threads_at:
         raise _error(where, 1, "no thread P0(...) { ... }")
     head = text[:threads_at[0].start()]
-    head = re.sub(r"\(\*.*?\*\)", lambda m: " " * len(m.group(0)), head, flags=re.S)
+    # comments blanked with their newlines kept, so offsets still give lines
+    head = re.sub(r"\(\*.*?\*\)", lambda m: re.sub(r"[^\n]", " ", m.group(0)), head, flags=re.S)
     init_m = re.search(r"\{(.*?)\}", head, re.S)
-    init = {}
+    init: dict[str, str] = {}
+    lines: dict[str, int] = {}
     if init_m:
+        offset = init_m.start(1)
         for item in init_m.group(1).split(";"):
-            if item.strip():
-                k, _, v = item.partition("=")
-                init[k.strip()] = v.strip()
+            line = head[:offset + len(item) - len(item.lstrip())].count("\n") + 1
+            offset += len(item) + 1
+            if not item.strip():
+                continue
+            k, eq, v = item.partition("=")
+            k, v = k.strip(), v.strip()
+            if not eq or not k or not v:
+                raise _error(where, line, f"init item {item.strip()!r} is not KEY = VALUE")
+            _check_init(k, v, where, line)
+            init[k] = v
+            lines[k] = line
     exists_m = re.search(rb"(?m)^exists\s*\((.*)\)\s*$", data)
     exists = tuple(h.strip() for h in re.split(r"\\/", exists_m.group(1).decode())) if exists_m else ()
     for h in exists:
@@ -93,6 +121,10 @@ def parse(data: bytes, where: str = "<scenario>") -> Scenario:
     # tree-sitter wants a return type: "P0(...)" becomes "void P0(...)" (only columns move)
     buf = bytearray(_THREAD.sub(lambda m: b"void " + m.group(0), bytes(buf)))
     tree = parse_tree(bytes(buf))
+    if tree.root_node.has_error:
+        bad = _first_error(tree.root_node)
+        line = bad.start_point[0] + 1 if bad is not None else 1
+        raise _error(where, line, "C syntax error in a thread body")
     threads = []
     for m in _TYPED_THREAD.finditer(bytes(buf)):
         tname = m.group(1).decode()
@@ -108,14 +140,49 @@ def parse(data: bytes, where: str = "<scenario>") -> Scenario:
     return Scenario(name, init.get("profile", "s390"), state, tuple(threads), exists, entry, where, aops=aops)
 
 
+_INT_KEYS = ("page.mapcount", "page.private", "page.index", "swap.entry")
+_CHOICES = {"page.pte": ("present", "none", "swap"), "page.key": ("changed", "clean")}
+
+
+def _check_init(key: str, value: str, where: str, line: int) -> None:
+    """An init item the model knows, with a value of the right shape, or an error at its line."""
+    if re.fullmatch(r"\w+\[\d+\]", key):
+        if value != "page":
+            raise _error(where, line, f"{key}: only the scenario's page can be entered (= page)")
+    elif key in _INT_KEYS:
+        if re.fullmatch(r"-?\d+", value) is None:
+            raise _error(where, line, f"{key}: {value!r} is not an integer")
+    elif key == "page.flags":
+        unknown = [f for f in value.split() if f not in FLAGS]
+        if unknown:
+            raise _error(where, line, f"page.flags: unknown flag {unknown[0]!r} (known: {' '.join(FLAGS)})")
+    elif key in _CHOICES:
+        if value not in _CHOICES[key]:
+            raise _error(where, line, f"{key}: {value!r} is not one of {', '.join(_CHOICES[key])}")
+    elif key in ("profile", "page.mapping") or re.fullmatch(r"\w+\.a_ops", key):
+        if not value.isidentifier():
+            raise _error(where, line, f"{key}: {value!r} is not a name")
+    else:
+        raise _error(where, line, f"unknown init key {key!r}")
+
+
+def _first_error(node):
+    """The first ERROR or missing node, in source order."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR" or n.is_missing:
+            return n
+        stack.extend(reversed([c for c in n.children if c.has_error or c.is_missing]))
+    return None
+
+
 def _initial(init: dict[str, str], where: str) -> tuple[State, int]:
     flags = tuple(sorted(f for f in init.get("page.flags", "").split() if f != "anon"))
     anon = "anon" in init.get("page.flags", "").split()
     mapcount = int(init.get("page.mapcount", "0"))
     changed = int(init.get("page.key", "clean") == "changed")
     file_space = init.get("page.mapping", "file_mapping")
-    if not file_space.isidentifier():
-        raise _error(where, 1, f"page.mapping: {file_space!r} is not an address space name")
     page = Page("page", flags=flags, mapping=Obj("anon", "anon_vma") if anon else Obj("space", file_space),
                 index=int(init.get("page.index", "0")), private=int(init.get("page.private", "0")),
                 mapcount=mapcount - 1, key_changed=changed, pte=init.get("page.pte", "none"),

@@ -12,9 +12,11 @@ from patchlint.cparse import ir
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import Profile, load_profile
-from patchlint.explore import scenario as scenarios
 from patchlint.explore.explorer import Result, explore
+from patchlint.explore.scenario import catalog as scenario_files
+from patchlint.explore.scenario import load_catalog
 from patchlint.findings import Finding
+from patchlint.model.state import Scenario
 from patchlint.source.apply import AppliedSeries
 
 SEVERITY = {"kernel-bug": "error", "deadlock": "error", "livelock": "error", "lost-dirty": "error",
@@ -75,11 +77,13 @@ def result_findings(result: Result) -> list[Finding]:
 
 
 def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache: SummaryCache | None = None,
-                   catalog: list[Path] | None = None, bound: int = 2, progress=None) -> list[Finding]:
+                   catalog: list[Path] | None = None, bound: int = 2, progress=None,
+                   scenarios: list[Scenario] | None = None) -> list[Finding]:
+    """`scenarios` (already loaded) or the scenario files `catalog` (default: the shipped catalog)."""
     profile = profile or load_profile()
     cache = cache if cache is not None else SummaryCache()
-    paths = catalog if catalog is not None else scenarios.catalog()
-    loaded = [scenarios.load(p) for p in paths]
+    loaded = scenarios if scenarios is not None else load_catalog(catalog if catalog is not None else
+                                                                  scenario_files())
     findings: list[Finding] = []
     for patch in applied.series.patches:
         if not applied.results[patch.index - 1].applied:

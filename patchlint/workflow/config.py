@@ -36,7 +36,7 @@ _DEFINE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(=\S*)?$")
 @dataclass(frozen=True)
 class Key:
     name: str
-    kind: str  # "choice" | "kinds" | "profile" | "defines" | "globs"
+    kind: str  # "choice" | "kinds" | "profile" | "defines" | "globs" | "dirs" | "bool"
     help: str
 
 
@@ -48,11 +48,15 @@ KEYS: dict[str, Key] = {k.name: k for k in (
     Key("defines", "defines", "extra macros defined for the profile: NAME or NAME=VALUE, e.g. CONFIG_NUMA"),
     Key("exclude", "globs", "paths whose findings are not reported: a directory (drivers/staging/) or a "
                             "glob (fnmatch, * crosses /)"),
+    Key("model", "bool", "whether `check` replays the scenario catalog's races in the mm model"),
+    Key("scenarios", "dirs", "directories of your own scenario files (*.litmus), run beside the shipped "
+                             "catalog; a relative path is taken from the config file's directory"),
 )}
 
 
 def default_values() -> dict[str, Any]:
-    return {"fail-on": "new", "disable": [], "profile": load_profile(None).name, "defines": [], "exclude": []}
+    return {"fail-on": "new", "disable": [], "profile": load_profile(None).name, "defines": [], "exclude": [],
+            "model": True, "scenarios": []}
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,14 @@ class Config:
     @property
     def exclude(self) -> list[str]:
         return list(self.get("exclude"))
+
+    @property
+    def model(self) -> bool:
+        return bool(self.get("model"))
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(self.get("scenarios"))
 
     def define_map(self) -> dict[str, str]:
         out = {}
@@ -143,8 +155,16 @@ def load_config(tree_dir: str | None, cli: dict[str, Any] | None = None,
     for key, value in (cli or {}).items():
         if value is None or value == []:
             continue
-        settings[key] = Setting(_check_value(key, value, CLI_ORIGIN, f"--{key.removesuffix('s')}", None), CLI_ORIGIN)
+        settings[key] = Setting(_check_value(key, value, CLI_ORIGIN, _flag(key, value), None, Path.cwd()),
+                                CLI_ORIGIN)
     return Config(settings, files)
+
+
+def _flag(key: str, value: Any) -> str:
+    """The option that set a key on the command line, as the user typed it."""
+    if KEYS[key].kind == "bool":
+        return f"--{key}" if value else f"--no-{key}"
+    return f"--{key.removesuffix('s')}" if key != "scenarios" else "--scenarios"
 
 
 def _display(path: Path, tree_dir: str | None) -> str:
@@ -176,18 +196,25 @@ def read_config_file(path: Path, name: str | None = None) -> dict[str, Setting]:
         if key not in KEYS:
             what = "table" if isinstance(value, dict) else "key"
             raise PatchlintError(name, f"unknown {what} {key!r}", line, f"known keys: {', '.join(KEYS)}")
-        checked = _check_value(key, value, name, key, lambda lit, _line=line: value_line(text, _line, lit))
+        checked = _check_value(key, value, name, key, lambda lit, _line=line: value_line(text, _line, lit),
+                               path.parent)
         out[key] = Setting(checked, f"{name}:{line}" if line else name)
     return out
 
 
-def _check_value(key: str, value: Any, source: str, label: str, line_of) -> Any:
-    """The value, normalised, or a PatchlintError naming `source` and the line."""
+def _check_value(key: str, value: Any, source: str, label: str, line_of, base: Path | None = None) -> Any:
+    """The value, normalised, or a PatchlintError naming `source` and the line.  Relative
+    directories are taken from `base` (the config file's directory, or the working directory)."""
     spec = KEYS[key]
 
     def bad(message: str, literal: Any = None, hint: str | None = None) -> PatchlintError:
         line = line_of(literal) if line_of is not None else None
         return PatchlintError(source, f"{label}: {message}", line, hint)
+
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise bad(f"expected true or false, not {_toml(value)}")
+        return value
 
     if spec.kind in ("choice", "profile"):
         if not isinstance(value, str):
@@ -206,6 +233,10 @@ def _check_value(key: str, value: Any, source: str, label: str, line_of) -> Any:
             raise bad(f"{item!r} is not NAME or NAME=VALUE", item)
         if spec.kind == "globs" and (not item or item.startswith("/")):
             raise bad(f"{item!r} is not a tree-relative path or glob", item)
+        if spec.kind == "dirs" and not (Path(base or ".") / item).is_dir():
+            raise bad(f"{item!r} is not a directory", item)
+    if spec.kind == "dirs":
+        items = [os.path.normpath(Path(base or ".") / item) for item in items]
     out = list(dict.fromkeys(items))  # keep order, drop repeats
     return sorted(out) if spec.kind == "kinds" else out
 
