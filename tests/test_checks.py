@@ -18,6 +18,9 @@ from patchlint.cparse import load_profile
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
 from patchlint.extract.engine import Engine
+from patchlint.extract.reach import LockReach, Lookups
+from patchlint.extract.summary import _MEMORY, LockSummaries
+from patchlint.extract.vocab import load_vocabulary
 from patchlint.ingest import read_series
 from patchlint.ingest.gitrange import read_range
 from patchlint.report.document import finding_dict
@@ -350,9 +353,6 @@ void reclaim_deep(struct page *page, struct mm_struct *mm, pmd_t *pmd)
 
 
 def _reach(tree: Path):
-    from patchlint.extract.summary import LockReach, LockSummaries, Lookups
-    from patchlint.extract.vocab import load_vocabulary
-
     index, engine = _engine(tree)
     summaries = LockSummaries(index, load_vocabulary(), engine.global_type)
     return index, LockReach(summaries, Lookups(engine.definitions, engine.ops_targets))
@@ -378,9 +378,6 @@ def test_the_reverse_search_follows_deep_paths_and_the_callers_initializer(tmp_p
 
 
 def test_lock_summaries_come_from_the_cache_on_a_second_run(tmp_path: Path):
-    from patchlint.extract.summary import _MEMORY, LockSummaries
-    from patchlint.extract.vocab import load_vocabulary
-
     _MEMORY.clear()  # earlier tests in this process may have summarised the same file already
     cache = SummaryCache(tmp_path / "cache")
     index = FunctionIndex(open_tree(str(TREE)), load_profile(), cache)

@@ -193,9 +193,9 @@ class LockImbalance:
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
         by_fn: dict[tuple[str, str], list] = {}
-        for _site, variant, fn in scope.obs.returns:
+        for _site, variant, fn, entry in scope.obs.returns:
             if fn.name in scope.touched:
-                by_fn.setdefault((fn.file, fn.name), []).append((variant, fn))
+                by_fn.setdefault((fn.file, fn.name), []).append((variant, fn, entry))
         # a call we could not follow may release the lock (pageout() unlocks the page it starts
         # writing): in such functions the paths cannot be compared, and nothing is said
         unsure = {u.site.function for u in scope.obs.unresolved.values()}
@@ -204,12 +204,16 @@ class LockImbalance:
             if name in unsure:
                 continue
             declared = {a.argument for a in fn.annotations}
-            own = [{h.cls for h in v.held if h.function == name and h.how in ("lock", "trylock")} for v, _ in items]
+            # `__acquires(lock)` on a parameter: the class the walk gave it is @paramN
+            declared |= {f"@param{i}" for i, p in enumerate(fn.params()) if p.name in declared}
+            # the function's own locks: taken by it, and not already held when it was entered
+            own = [{h.cls for h in v.held if h.function == name and h.how in ("lock", "trylock")
+                    and h.cls not in entry} for v, _, entry in items]
             held_somewhere = set().union(*own) if own else set()
             for cls in sorted(held_somewhere):
                 if all(cls in s for s in own):
                     continue  # every path returns with it: the function hands it to its caller
-                if any(cls.split("->")[-1] in d for d in declared):
+                if cls in declared or any(cls.split("->")[-1] in d for d in declared):
                     continue
                 yield Finding(
                     kind=self.kind, status="new", severity="warning", patch=None, file=file, line=fn.end_line,
@@ -225,9 +229,12 @@ class AnalysisIncomplete:
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
         if scope.obs.budget_hit:
+            cut = sorted(set(scope.obs.cut_roots))
+            where = (f"; cut short from {len(cut)} root function(s): {', '.join(cut[:8])}"
+                     f"{', ...' if len(cut) > 8 else ''}" if cut else "")
             yield Finding(kind=self.kind, status="new", severity="warning", patch=None, file=None, line=None,
-                          function=None, message=f"exploration budget hit after {scope.obs.walks} function walks; "
-                          "paths beyond it were not analysed", identity=f"{self.kind}|budget")
+                          function=None, message=f"exploration budget hit after {scope.obs.walks} function walks"
+                          f"{where}; paths beyond it were not analysed", identity=f"{self.kind}|budget")
         # Indirect calls nothing in the tree resolves stay visible: what runs there is unknown.
         # (Direct calls without a definition are macros and arch helpers: many, mostly
         # lock-free, and not reported one by one.)

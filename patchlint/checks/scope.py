@@ -4,13 +4,15 @@ tree for the paths that take the same locks the other way round."""
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
 from patchlint.extract.engine import Edge, Engine, Observations
-from patchlint.extract.summary import LockReach, LockSummaries, Lookups
+from patchlint.extract.reach import LockReach, Lookups
+from patchlint.extract.summary import LockSummaries
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 
 CALLER_DEPTH = 4  # how far up the call graph a touched function's context is sought
@@ -113,8 +115,9 @@ def _acquirers(index: FunctionIndex, vocab: Vocabulary, cls: str) -> list[Functi
     for fn, _ in index.callers_of_any(names) if names else []:
         if fn.name not in vocab.primitives:
             found.setdefault((fn.file, fn.start_byte), fn)
-    if not names and "->" in cls:
-        member = cls.rsplit("->", 1)[1]
+    member = re.match(r"[A-Za-z_]\w*", cls.rsplit("->", 1)[1]) if "->" in cls else None
+    if not names and member is not None:
+        member = member.group(0)  # `inode_lock[DIRTY_META]`: the files that name the field
         acquire = {n for n, p in vocab.primitives.items() if p.op in ("acquire", "trylock", "acquire_nonnull")}
         for path in index.files_naming(member, ("*.c",)):
             parsed = index.parsed(path)

@@ -60,6 +60,10 @@ def lock_graph(index: FunctionIndex, functions: list[FunctionDef]) -> LockGraph:
     return graph
 
 
+SCAN_BUDGET = 200_000  # function walks over a whole scan
+ROOT_ALLOWANCE = 600  # walks from one root function: its call graph, to the engine's depth
+
+
 def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
          progress: Callable[[str], None] | None = None) -> tuple[list[Finding], Scope | None]:
     """All static checks over the given functions, as `existing` findings.
@@ -70,10 +74,10 @@ def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
         return _scan_parallel(index, functions, jobs, progress), None
     names = {f.name for f in functions}
     vocab = load_vocabulary()
-    scope = Scope(index, names, Engine(index, vocab))
+    scope = Scope(index, names, Engine(index, vocab, budget=SCAN_BUDGET))
     roots = _local_roots(functions)
     for n, root in enumerate(roots, 1):
-        scope.engine.run(root)
+        scope.engine.run(root, allowance=ROOT_ALLOWANCE)
         if progress and n % 50 == 0:
             progress(f"{n}/{len(roots)} root functions")
     reverse_search(scope, vocab)

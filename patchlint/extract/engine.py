@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.summary import LockSummaries
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
-from patchlint.extract.walker import Held, Sink, Site, Variant, Walker, text_of
+from patchlint.extract.walker import CONTEXT_KINDS, Held, Sink, Site, Variant, Walker, text_of
 
 MAX_TARGETS = 12  # an operations field with more implementations than this is not followed
 
@@ -78,11 +79,13 @@ class Observations:
     spins: dict[tuple[str, int, str], Spin] = field(default_factory=dict)
     sleeps: dict[tuple[str, int, str], Sleep] = field(default_factory=dict)
     dirties: list[Dirty] = field(default_factory=list)
-    returns: list[tuple[Site, Variant, FunctionDef]] = field(default_factory=list)
+    # (where, the locks on that path, the function, the classes held on entry)
+    returns: list[tuple[Site, Variant, FunctionDef, frozenset[str]]] = field(default_factory=list)
     unresolved: dict[tuple[str, int, str], Unresolved] = field(default_factory=dict)
     incomplete: set[tuple[str, str]] = field(default_factory=set)  # (file, function) with opaque parts
     calls_to: list[tuple[str, tuple[Frame, ...], tuple[Variant, ...]]] = field(default_factory=list)
     budget_hit: bool = False
+    cut_roots: list[str] = field(default_factory=list)  # roots whose walk a budget cut short
     walks: int = 0
 
 
@@ -93,6 +96,7 @@ class Engine:
         self.v = vocab or load_vocabulary()
         self.max_depth = max_depth
         self.budget = budget
+        self._limit = budget
         self.obs = Observations()
         self._defs: dict[tuple[str, str | None], list[FunctionDef]] = {}
         self._ops: dict[str, list[str]] | None = None
@@ -105,6 +109,8 @@ class Engine:
         self.touched: set[str] = set()
         self.below = 4
         self._outcomes: dict[tuple, list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]] = {}
+        self.summaries = LockSummaries(index, self.v, self.global_type)
+        self._releases: dict[tuple[str, int, int], frozenset[str]] = {}
 
     # -- lookups ---------------------------------------------------------------------------------
     def definitions(self, name: str, near: str | None = None) -> list[FunctionDef]:
@@ -152,19 +158,30 @@ class Engine:
         return self._globals[name]
 
     # -- walking ---------------------------------------------------------------------------------
-    def run(self, root: FunctionDef) -> None:
+    def run(self, root: FunctionDef, allowance: int | None = None) -> None:
+        """Walk from `root` with nothing held; `allowance` bounds the walks this root may take
+        (on top of the engine's total budget), so one huge call graph cannot starve the rest."""
+        self._limit = self.budget if allowance is None else min(self.budget, self.obs.walks + allowance)
+        before = self.obs.budget_hit
+        self.obs.budget_hit = False
         self._walk(root, [Variant()], {}, (), 0)
+        if self.obs.budget_hit:
+            self.obs.cut_roots.append(root.name)
+        self.obs.budget_hit |= before
 
     def _walk(self, fn: FunctionDef, entry: list[Variant], consts: dict[str, object], path: tuple[Frame, ...],
-              depth: int) -> list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]:
+              depth: int, params: dict[int, str] | None = None,
+              ) -> list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]:
         """Walk fn; return how it leaves the caller's locks: (locks it returns holding, classes it
-        released, what it returned when that was a constant), one per way of returning."""
+        released, what it returned when that was a constant), one per way of returning.
+        `params` names the caller's lock a parameter points to, so a release through it counts."""
+        cut = depth >= self.max_depth  # its callees are summarised, not walked: not reused above the bound
         key = (fn.file, fn.start_byte, tuple(sorted({h.cls for v in entry for h in v.held})),
-               tuple(sorted(consts.items())))
+               tuple(sorted(consts.items())), tuple(sorted((params or {}).items())), cut)
         if key in self._memo:
             return self._outcomes.get(key, [])
         self._memo.add(key)
-        if self.obs.walks >= self.budget:
+        if self.obs.walks >= self._limit:
             self.obs.budget_hit = True
             return []
         self.obs.walks += 1
@@ -174,29 +191,42 @@ class Engine:
             return []
         if not body.complete:
             self.obs.incomplete.add((fn.file, fn.name))
-        params = [(p.type, p.name) for p in fn.params()]
-        sink = _EngineSink(self, fn, path, depth, params)
-        walker = Walker(self.v, body, params, sink, consts, self.global_type)
+        formal = [(p.type, p.name) for p in fn.params()]
+        sink = _EngineSink(self, fn, path, depth, formal)
+        walker = Walker(self.v, body, formal, sink, consts, self.global_type, params)
         walker.run(entry)
         entry_held = {h for v in entry for h in v.held}
-        entry_classes = {h.cls for h in entry_held}
+        entry_classes = frozenset(h.cls for h in entry_held)
         outcomes = []
         for site_variant in walker.returns:
-            self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn))
+            self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn, entry_classes))
             added = tuple(h for h in site_variant.held if h not in entry_held and h.how != "assert")
             released = tuple(sorted(c for c in entry_classes if not site_variant.holds(c)))
             truth = next((f[1] for f in site_variant.facts if f[0] == "returns"), None)
             outcomes.append((added, released, truth))
-        outcomes = list(dict.fromkeys(outcomes))
+        outcomes = _handed_off(list(dict.fromkeys(outcomes)))
         if all(not a and not r for a, r, _ in outcomes):
             outcomes = []
         self._outcomes[key] = outcomes
         return outcomes
 
-
-# Contexts rather than locks: they make code atomic but impose no order (an RCU read
-# section nests either way round with any lock), so they are never ends of an edge.
-CONTEXT_KINDS = frozenset({"rcu", "irq", "preempt"})
+    def releases_beneath(self, fn: FunctionDef, depth: int = 2) -> frozenset[str]:
+        """Classes `fn` (or, `depth` - 1 calls down, its callees) releases without taking them:
+        its caller's locks.  What a function the walk does not enter still does to them."""
+        key = (fn.file, fn.start_byte, depth)
+        if key not in self._releases:
+            self._releases[key] = frozenset()  # recursion
+            summary = self.summaries.get(fn)
+            out = set(summary.releases) if summary is not None else set()
+            if summary is not None and depth > 1:
+                for call in summary.calls:
+                    if call.target.startswith("."):
+                        continue
+                    for callee in self.definitions(call.target, near=fn.file):
+                        # a callee's parameter names a lock only its caller's arguments could say
+                        out |= {c for c in self.releases_beneath(callee, depth - 1) if not c.startswith("@")}
+            self._releases[key] = frozenset(out)
+        return self._releases[key]
 
 
 class _EngineSink(Sink):
@@ -269,16 +299,19 @@ class _EngineSink(Sink):
                 return frame.function
         return None
 
-    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]):
-        if self.depth >= self.e.max_depth or not variants:
+    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant],
+             arg_classes: tuple[str | None, ...] = ()):
+        if not variants:
             return None
+        if self.depth >= self.e.max_depth:
+            return self._unwalked(target, variants)
         names: list[str]
         if isinstance(target, ir.Name):
             if target.id in self.e.v.primitives:
                 return None
             names = [target.id]
             if not self._follow(target.id):
-                return None
+                return self._unwalked(target, variants)
             defs = self.e.definitions(target.id, near=self.fn.file)
             if not defs:
                 if not self.e.index.macro(target.id) and target.id not in self.e.v.sleeping and \
@@ -308,13 +341,30 @@ class _EngineSink(Sink):
         if any(f.function in names for f in path):
             return None  # recursion
         entry = list(dict.fromkeys(Variant(v.held) for v in variants))
+        # parameters that point to a lock the caller holds: a release through them releases it
+        held = {h.cls for v in entry for h in v.held}
+        params = {i: cls for i, cls in enumerate(arg_classes) if cls in held}
         effects: list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]] = []
         for callee in targets:
             consts = _constant_args(callee, call)
-            effects += self.e._walk(callee, entry, consts, path, self.depth + 1)
+            effects += self.e._walk(callee, entry, consts, path, self.depth + 1, params)
         if len(targets) != 1:
             return None  # one of several implementations: which one runs is unknown, so none is assumed
         return list(dict.fromkeys(effects)) or None
+
+    def _unwalked(self, target: ir.Expr, variants: list[Variant]):
+        """A call the walk does not enter (the depth bound, or off the focus): what its summary says
+        it releases of the caller's locks is released.  Optimistic where it releases only on some
+        paths; assuming it never releases made every lock dropped by such a helper look held on."""
+        if not isinstance(target, ir.Name) or target.id in self.e.v.primitives:
+            return None
+        if not any(h.kind not in CONTEXT_KINDS for v in variants for h in v.held):
+            return None
+        defs = self.e.definitions(target.id, near=self.fn.file)
+        if len(defs) != 1:
+            return None
+        released = tuple(sorted(self.e.releases_beneath(defs[0])))
+        return [((), released, None)] if released else None
 
     def _follow(self, name: str) -> bool:
         """Whether to walk into `name` under the engine's focus."""
@@ -325,6 +375,29 @@ class _EngineSink(Sink):
             if f in self.e.touched:
                 return len(frames) - n <= self.e.below
         return False
+
+
+def _handed_off(outcomes: list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]):
+    """Keep a lock a function returns holding only where its caller can tell: held on every
+    return (a lock helper), or on returns its result tells apart (a trylock-style true/false, a
+    pointer that is NULL when nothing was taken).  Held on some returns and not on others that
+    return alike is a hand-off no caller could follow (`return MIGRATEPAGE_UNMAP` with the page
+    locked) or a path the walk could not tell apart; passed up, it would put every later call
+    of every caller under that lock.  The function's own lock-imbalance check still sees it."""
+    classes = {h.cls for added, _, _ in outcomes for h in added}
+    dropped = set()
+    for cls in classes:
+        holding = {t for added, _, t in outcomes if any(h.cls == cls for h in added)}
+        free = {t for added, _, t in outcomes if not any(h.cls == cls for h in added)}
+        # no return that holds it says so by a literal result, and some that does not hold it
+        # returns alike: nothing a caller tests could tell the two apart
+        if holding == {None} and None in free:
+            dropped.add(cls)
+    if not dropped:
+        return outcomes
+    kept = [(tuple(h for h in added if h.cls not in dropped), released, truth)
+            for added, released, truth in outcomes]
+    return list(dict.fromkeys(kept))
 
 
 def _constant_args(callee: FunctionDef, call: ir.Call) -> dict[str, object]:

@@ -1,36 +1,27 @@
-"""Per-function lock summaries, and the search for a lock taken beneath a call.
+"""Per-function lock summaries: what one function does with locks by itself.
 
-A summary is what one function does with locks by itself: the locks it takes
-(with what it may already hold there), the calls it makes (with what it may
-hold at each), and the functions its local designated initializers bind to
-operations members (`struct rmap_walk_control rwc = { .rmap_one = f }`).
-It depends only on the function's own text (and the profile, dialect and
-lock table), so it is cached by the file's content and a later run on the
-same tree only looks it up.
-
-`LockReach` composes summaries: from a function that holds lock B at some
-call, it searches breadth-first down the calls for one that takes lock A,
-which is the B -> A dependency lockdep would record on that path.  It is a
-may-analysis over call paths (any path through the callees counts), bounded
-in depth and in the functions it may summarise, and it says when a bound
-cut the search short.
+A summary lists the locks a function takes (with what it may already hold
+there), the locks it releases without having taken them (its caller's), the
+calls it makes (with what it may hold at each), and the functions its local
+designated initializers bind to operations members (`struct
+rmap_walk_control rwc = { .rmap_one = f }`).  It depends only on the
+function's own text (and the profile, dialect and lock table), so it is
+cached by the file's content and a later run on the same tree only looks it
+up.  `reach` composes summaries into call-path searches; the engine uses them
+where its own walk stops.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
-from patchlint.extract.engine import CONTEXT_KINDS, MAX_TARGETS, Edge, Frame
 from patchlint.extract.vocab import Vocabulary
-from patchlint.extract.walker import Held, Sink, Site, Variant, Walker
+from patchlint.extract.walker import CONTEXT_KINDS, Held, Sink, Site, Variant, Walker
 
-REACH_DEPTH = 8  # calls beneath the function holding the first lock
-REACH_BUDGET = 4000  # function expansions per search run
 SUMMARY_BUDGET = 1500  # summaries built (walked) per run; looked-up ones are free
 
 
@@ -56,6 +47,7 @@ class LockSummary:
     calls: tuple[CallSite, ...]
     binds: tuple[tuple[str, str], ...]  # (member, function) set by local designated initializers
     complete: bool  # False when the body was not (fully) readable
+    releases: tuple[str, ...] = ()  # classes released on some path without being taken here first
 
 
 def _orderable(h: Held) -> bool:
@@ -75,6 +67,11 @@ class _Recorder(Sink):
     def __init__(self) -> None:
         self.acquires: dict[tuple[str, int, str], Acquisition] = {}
         self.calls: dict[tuple[str, int], CallSite] = {}
+        self.releases: set[str] = set()
+
+    def release(self, site: Site, lock: Held, before: list[Variant]) -> None:
+        if lock.kind not in CONTEXT_KINDS and any(not v.holds(lock.cls) for v in before):
+            self.releases.add(lock.cls)
 
     def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None:
         self._took(lock, "lock", before)
@@ -92,7 +89,8 @@ class _Recorder(Sink):
             held = _merge(old.held, held)
         self.acquires[key] = Acquisition(lock, how, held)
 
-    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]):
+    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant],
+             arg_classes: tuple[str | None, ...] = ()):
         if isinstance(target, ir.Name):
             name = target.id
         elif isinstance(target, ir.Field):
@@ -188,7 +186,7 @@ class LockSummaries:
         Walker(self.vocab, body, params, rec, {}, self.global_type).run([Variant()])
         return LockSummary(fn.name, fn.file, tuple(rec.acquires[k] for k in sorted(rec.acquires)),
                            tuple(rec.calls[k] for k in sorted(rec.calls, key=lambda k: (k[1], k[0]))),
-                           _binds(body), body.complete)
+                           _binds(body), body.complete, tuple(sorted(rec.releases)))
 
     def flush(self) -> None:
         """Write the tables that gained summaries back to the cache."""
@@ -197,77 +195,4 @@ class LockSummaries:
         self._dirty.clear()
 
 
-@dataclass
-class Lookups:
-    """How a call's target becomes function definitions (the engine's answers)."""
 
-    definitions: Callable[..., list[FunctionDef]]
-    ops_targets: Callable[[str], list[str]]
-
-
-class LockReach:
-    def __init__(self, summaries: LockSummaries, lookups: Lookups, depth: int = REACH_DEPTH,
-                 budget: int = REACH_BUDGET):
-        self.summaries = summaries
-        self.lookups = lookups
-        self.depth = depth
-        self.budget = budget
-        self.expanded = 0
-        self.budget_hit = False
-
-    def edge(self, fn: FunctionDef, first: str, then: str) -> Edge | None:
-        """A path on which `fn` holds lock class `first` and then it, or a function it calls,
-        takes `then`: lockdep's `first -> then` dependency, with the path as evidence."""
-        start = self.summaries.get(fn)
-        if start is None:
-            return None
-        for acq in start.acquires:
-            held = _find(acq.held, first)
-            if acq.lock.cls == then and held is not None:
-                return Edge(held, acq.lock, acq.how, (Frame(fn.name, fn.file, acq.lock.line),))
-        # breadth-first, so the evidence is a shortest path; each state remembers how it was reached
-        binds = dict(start.binds)
-        queue: deque[tuple[str, str, int, tuple[Frame, ...], Held, dict[str, str]]] = deque()
-        for call in start.calls:
-            held = _find(call.held, first)
-            if held is not None:
-                queue.append((call.target, fn.file, 1, (Frame(fn.name, fn.file, call.line),), held, binds))
-        seen: set[tuple] = set()
-        while queue:
-            target, near, depth, path, held, binds = queue.popleft()
-            for callee in self._resolve(target, near, binds):
-                state = (callee.file, callee.start_byte, tuple(sorted(binds.items())))
-                if state in seen or any(f.function == callee.name for f in path):
-                    continue
-                seen.add(state)
-                if self.expanded >= self.budget:
-                    self.budget_hit = True
-                    return None
-                self.expanded += 1
-                summary = self.summaries.get(callee)
-                if summary is None:
-                    continue
-                for acq in summary.acquires:
-                    if acq.lock.cls == then:
-                        return Edge(held, acq.lock, acq.how, path + (Frame(callee.name, callee.file, acq.lock.line),))
-                if depth >= self.depth:
-                    continue
-                inner = {**binds, **dict(summary.binds)} if summary.binds else binds
-                for call in summary.calls:
-                    queue.append((call.target, callee.file, depth + 1,
-                                  path + (Frame(callee.name, callee.file, call.line),), held, inner))
-        return None
-
-    def _resolve(self, target: str, near: str, binds: dict[str, str]) -> list[FunctionDef]:
-        if target.startswith("."):
-            member = target[1:]
-            # a caller on this path set the member in a local initializer: that is what runs
-            names = [binds[member]] if member in binds else self.lookups.ops_targets(member)
-            if len(names) > MAX_TARGETS:
-                return []  # as in the forward walk: too many implementations to follow
-            return [d for n in names for d in self.lookups.definitions(n, near)]
-        return self.lookups.definitions(target, near)
-
-
-def _find(held: tuple[Held, ...], cls: str) -> Held | None:
-    return next((h for h in held if h.cls == cls), None)

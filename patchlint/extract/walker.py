@@ -18,7 +18,10 @@ from dataclasses import dataclass, field, replace
 from patchlint.cparse import ir
 from patchlint.extract.vocab import Primitive, Vocabulary
 
-MAX_VARIANTS = 24
+MAX_VARIANTS = 48
+# Contexts rather than locks: they make code atomic but impose no order (an RCU read
+# section nests either way round with any lock), so they are never ends of an edge.
+CONTEXT_KINDS = frozenset({"rcu", "irq", "preempt"})
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,14 @@ class Variant:
     def without(self, cls: str) -> Variant:
         for i in range(len(self.held) - 1, -1, -1):
             if self.held[i].cls == cls:
-                return replace(self, held=self.held[:i] + self.held[i + 1:])
+                facts = self.facts
+                if not self.holds_twice(cls):  # which pointer was non-NULL for it no longer matters
+                    facts = frozenset(f for f in facts if not (f[0] == "nonnull" and f[2] == cls))
+                return Variant(self.held[:i] + self.held[i + 1:], facts)
         return self
+
+    def holds_twice(self, cls: str) -> bool:
+        return sum(h.cls == cls for h in self.held) > 1
 
     def fact(self, f: tuple) -> Variant:
         return replace(self, facts=self.facts | {f})
@@ -75,13 +84,16 @@ class Sink:
 
     def acquire(self, site: Site, lock: Held, before: list[Variant]) -> None: ...
     def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None: ...
-    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant]):
+    def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant],
+             arg_classes: tuple[str | None, ...] = ()):
         """May return the callee's effects on the caller's locks: [(locks it returns holding,
-        classes it released)], one per way it can return."""
+        classes it released)], one per way it can return.  `arg_classes` are the lock classes
+        the arguments name, where they name one."""
         return None
     def sleep(self, site: Site, what: str, variants: list[Variant]) -> None: ...
     def dirty(self, site: Site, call: ir.Call, variants: list[Variant]) -> None: ...
     def returned(self, site: Site, variants: list[Variant]) -> None: ...
+    def release(self, site: Site, lock: Held, before: list[Variant]) -> None: ...
 
 
 @dataclass
@@ -96,7 +108,7 @@ _STRUCT = re.compile(r"\bstruct\s+(\w+)")
 class Walker:
     def __init__(self, vocab: Vocabulary, body: ir.Body, params: list[tuple[str, str | None]], sink: Sink,
                  consts: dict[str, object] | None = None, global_types: Callable[[str], str | None] | None = None,
-                 ):
+                 param_classes: dict[int, str] | None = None):
         self.v = vocab
         self.body = body
         self.sink = sink
@@ -106,6 +118,7 @@ class Walker:
         self.lock_vars: dict[str, str] = {}  # local variable -> lock class it points to
         self.values: dict[str, ir.Expr] = {}  # local variable -> the expression last assigned to it
         self.param_index: dict[str, int] = {}
+        self.param_classes = dict(param_classes or {})  # parameter index -> the caller's lock it points to
         for i, (ptype, pname) in enumerate(params):
             if pname:
                 self.types[pname] = ptype
@@ -369,6 +382,16 @@ class Walker:
     def bind(self, var: str, value: ir.Expr, vs: list[Variant]) -> list[Variant]:
         """Remember what a variable now holds, when it matters for locks or indirect calls."""
         self.values[var] = value
+        # what the variable said about locks before no longer holds; a copy of a pointer whose
+        # lock is held says the same as the original (`locked = lruvec;`)
+        copied = value.id if isinstance(value, ir.Name) else None
+        out = []
+        for v in vs:
+            kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull") and f[1] == var))
+            if copied is not None:
+                kept |= {("nonnull", var, f[2]) for f in v.facts if f[0] == "nonnull" and f[1] == copied}
+            out.append(v if kept == v.facts else replace(v, facts=kept))
+        vs = out
         if isinstance(value, ir.Call) and value.name not in self.v.primitives:
             # a callee that returned holding a lock: what it returned says whether it did
             ret, took = _call_key(value), _took_key(value)
@@ -413,10 +436,13 @@ class Walker:
                 self.sink.acquire(site, lock, vs)
                 if prim.sleeps:
                     self.sink.sleep(site, name, vs)
-                return _dedupe([v.with_held(lock) for v in vs])
+                owner = _owner_var(c.args[prim.lock]) if isinstance(prim.lock, int) and prim.lock < len(c.args) \
+                    else None
+                return _dedupe([self._owned(v.with_held(lock), owner, lock.cls) for v in vs])
             if prim.op == "release":
-                cls = self.lock_class(prim, c)
-                return _dedupe([v.without(cls) for v in vs])
+                lock = self.held_for(prim, c, "release")
+                self.sink.release(site, lock, vs)
+                return _dedupe([v.without(lock.cls) for v in vs])
             if prim.op == "assert":
                 lock = self.held_for(prim, c, "assert")
                 return _dedupe([v.with_held(lock) for v in vs])
@@ -431,7 +457,7 @@ class Walker:
             return vs
         if name in self.v.dirtying:
             self.sink.dirty(site, c, vs)
-        effects = self.sink.call(site, c, self.callee(c), vs)
+        effects = self.sink.call(site, c, self.callee(c), vs, tuple(self._lock_arg(a) for a in c.args))
         if not effects:
             return vs
         out = []
@@ -442,6 +468,11 @@ class Walker:
                     w = w.without(self._actual(cls, c))
                 for h in added:
                     w = w.with_held(replace(h, cls=self._actual(h.cls, c)))
+                    if h.cls.startswith("@param") and int(h.cls[6:]) < len(c.args):
+                        w = self._owned(w, _owner_var(c.args[int(h.cls[6:])]), self._actual(h.cls, c))
+                    for out_var in self._out_pointers(c, self._actual(h.cls, c)):
+                        # `relock(folio, &lruvec, &flags)` took lruvec's lock and stored lruvec
+                        w = self._owned(w, out_var, self._actual(h.cls, c))
                 if added:
                     # remembered per path, so `x = lock_helper(...); ... if (x) unlock(...)` can tell
                     # the paths where the helper took its lock from those where it did not
@@ -451,6 +482,30 @@ class Walker:
                     w = w.rebind(_call_key(c), ("var", _call_key(c), "", truth))
                 out.append(w)
         return _dedupe(out)
+
+    def _owned(self, v: Variant, owner: str | None, cls: str) -> Variant:
+        """`spin_lock(&n->list_lock)`: on this path n is not NULL, so where a later test finds
+        n NULL, the lock was not taken (`if (!n) return;`, `if (locked) unlock(locked)`)."""
+        if owner is None or owner not in self.types and owner not in self.values:
+            return v
+        return v.fact(("nonnull", owner, cls))
+
+    def _out_pointers(self, c: ir.Call, cls: str) -> list[str]:
+        """Pointer variables passed by address whose struct owns lock class `cls`."""
+        out = []
+        for arg in c.args:
+            if isinstance(arg, ir.Unary) and arg.op == "&" and isinstance(arg.operand, ir.Name):
+                owner = self._owner_name(arg.operand) if arg.operand.id in self.types else None
+                if owner and cls.startswith(owner + "->"):
+                    out.append(arg.operand.id)
+        return out
+
+    def _lock_arg(self, arg: ir.Expr) -> str | None:
+        """The lock class an argument names, if it names one: `&zone->lock`, a lock pointer."""
+        if isinstance(arg, ir.Unary) and arg.op == "&" or (
+                isinstance(arg, ir.Name) and (arg.id in self.lock_vars or arg.id in self.param_index)):
+            return self._arg_class(arg)
+        return None
 
     def _actual(self, cls: str, c: ir.Call) -> str:
         """A callee's @paramN lock class is the class of this call's Nth argument."""
@@ -498,7 +553,10 @@ class Walker:
         elif isinstance(arg, ir.Name) and arg.id in self.lock_vars:
             cls = self.lock_vars[arg.id]
         elif isinstance(arg, ir.Name) and arg.id in self.param_index:
-            cls = f"@param{self.param_index[arg.id]}"
+            idx = self.param_index[arg.id]
+            cls = self.param_classes.get(idx, f"@param{idx}")
+        elif isinstance(arg, ir.Call) and arg.name in self.v.lock_pointers:
+            cls = self.v.lock_pointers[arg.name]  # raw_spin_unlock(rq_lockp(rq))
         else:
             cls = self._class_of(arg) or _text(arg)
         return self.v.class_aliases.get(cls, cls)
@@ -527,6 +585,8 @@ class Walker:
             return obj.field
         if isinstance(obj, ir.Unary) and obj.op == "*":
             return self._owner_name(obj.operand)
+        if isinstance(obj, ir.Index):  # &table[i].lock: every element's lock is one class
+            return self._owner_name(obj.obj)
         return None
 
 
@@ -622,6 +682,10 @@ def _text(e: ir.Expr) -> str:
         return f"{_text(e.left)} {e.op} {_text(e.right)}"
     if isinstance(e, ir.OpaqueExpr):
         return e.text
+    if isinstance(e, ir.Index):
+        return f"{_text(e.obj)}[{_text(e.index)}]"
+    if isinstance(e, ir.Cast):
+        return _text(e.expr)
     return type(e).__name__
 
 
@@ -633,9 +697,29 @@ def _dedupe(vs: list[Variant]) -> list[Variant]:
     out = list(dict.fromkeys(vs))
     if len(out) <= MAX_VARIANTS:
         return out
-    # too many paths: keep the distinct lock sets, forget the facts that split them
+    # too many paths: first forget the facts that say nothing about locks (page predicates,
+    # constant returns), then, if that is not enough, all of them
+    slim = list(dict.fromkeys(replace(v, facts=_lock_facts(v.facts)) for v in out))
+    if len(slim) <= MAX_VARIANTS:
+        return slim
     merged = list(dict.fromkeys(Variant(v.held) for v in out))
     return merged[:MAX_VARIANTS]
+
+
+def _lock_facts(facts: frozenset) -> frozenset:
+    """The facts that decide a lock: which pointer is non-NULL when it is held, what a trylock
+    returned, and what a helper that took a lock returned (not what every other call returned)."""
+    took = {f[1].replace("<took ", "<ret ", 1) for f in facts if f[0] == "took"}
+    return frozenset(f for f in facts if f[0] in ("nonnull", "took") or (
+        f[0] == "var" and (f[2] or f[1] in took)))
+
+
+def _owner_var(arg: ir.Expr) -> str | None:
+    """The pointer variable a lock argument hangs off: n in `&n->list_lock`, ptl in `ptl`."""
+    if isinstance(arg, ir.Unary) and arg.op == "&" and isinstance(arg.operand, ir.Field):
+        obj = arg.operand.obj
+        return obj.id if isinstance(obj, ir.Name) and arg.operand.arrow else None
+    return arg.id if isinstance(arg, ir.Name) else None
 
 
 text_of = _text

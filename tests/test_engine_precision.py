@@ -1,0 +1,182 @@
+"""Where a lock is no longer held, the walk must know it: releases in helpers the walk does
+not enter, through a parameter, behind a pointer that is NULL when nothing was taken, through
+an out-parameter; and a helper that returns holding a lock only on returns its caller cannot
+tell apart does not put the caller's later calls under it.
+
+Each test runs the engine over a small file written into a copy of the fixture tree, then
+changes only that file and shows the verdict follow the code.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from patchlint.cparse import load_profile
+from patchlint.cparse.cache import SummaryCache
+from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.engine import Engine
+from patchlint.source.tree import open_tree
+
+from .conftest import TREE
+
+
+def _sleeps(tmp_path: Path, source: str, root: str, max_depth: int = 6) -> set[tuple[str, str, tuple[str, ...]]]:
+    tree = tmp_path / "linux"
+    if not tree.exists():
+        shutil.copytree(TREE, tree)
+    (tree / "mm" / "precision.c").write_text(source)
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    engine = Engine(index, max_depth=max_depth)
+    engine.run(index.definitions(root)[0])
+    return {(s.site.function, s.what, tuple(h.cls for h in s.atomic)) for s in engine.obs.sleeps.values()}
+
+
+DROP_IN_HELPER = """\
+static void drop_ptl(spinlock_t *ptl)
+{
+	spin_unlock(ptl);
+}
+
+void scan_then_sleep(struct mm_struct *mm, pmd_t *pmd)
+{
+	spinlock_t *ptl = pte_lockptr(mm, pmd);
+
+	spin_lock(ptl);
+	drop_ptl(ptl);
+	cond_resched();
+}
+"""
+
+
+def test_a_helper_releasing_the_lock_through_its_parameter_releases_the_callers_lock(tmp_path: Path):
+    assert _sleeps(tmp_path, DROP_IN_HELPER, "scan_then_sleep") == set()
+    kept = DROP_IN_HELPER.replace("\tspin_unlock(ptl);\n", "\tcpu_relax();\n")
+    assert _sleeps(tmp_path, kept, "scan_then_sleep") == {("scan_then_sleep", "cond_resched", ("pte_lock",))}
+
+
+def test_a_helper_beyond_the_depth_bound_still_releases_what_its_summary_says(tmp_path: Path):
+    """At max_depth 0 no callee is walked: the release comes from drop_ptl()'s lock summary."""
+    assert _sleeps(tmp_path, DROP_IN_HELPER, "scan_then_sleep", max_depth=0) == set()
+    kept = DROP_IN_HELPER.replace("\tspin_unlock(ptl);\n", "\tcpu_relax();\n")
+    assert _sleeps(tmp_path, kept, "scan_then_sleep", max_depth=0) == {
+        ("scan_then_sleep", "cond_resched", ("pte_lock",))}
+
+
+NULL_WHEN_UNLOCKED = """\
+struct kmem_node {
+	spinlock_t list_lock;
+};
+
+void free_to_node(struct kmem_node *node, struct page *page)
+{
+	struct kmem_node *n = NULL;
+
+	if (page_count(page) > 1) {
+		n = node;
+		spin_lock(&n->list_lock);
+	}
+	if (!n) {
+		cond_resched();
+		return;
+	}
+	spin_unlock(&n->list_lock);
+}
+"""
+
+
+def test_a_pointer_that_is_null_when_the_lock_was_not_taken_says_the_lock_is_not_held(tmp_path: Path):
+    """`spin_lock(&n->list_lock)` makes n non-NULL on that path: where `!n`, nothing is held."""
+    assert _sleeps(tmp_path, NULL_WHEN_UNLOCKED, "free_to_node") == set()
+    # tested on something that says nothing about the lock: the locked path may reach the sleep
+    other = NULL_WHEN_UNLOCKED.replace("\tif (!n) {", "\tif (!page_mapped(page)) {")
+    assert ("free_to_node", "cond_resched", ("kmem_node->list_lock",)) in _sleeps(tmp_path, other, "free_to_node")
+
+
+RELOCK = """\
+struct lruvec {
+	spinlock_t lru_lock;
+};
+
+static struct lruvec *lock_lruvec(struct page *page)
+{
+	struct lruvec *lruvec = page_lruvec(page);
+
+	spin_lock_irq(&lruvec->lru_lock);
+	return lruvec;
+}
+
+static void relock_lruvec(struct page *page, struct lruvec **lruvecp)
+{
+	*lruvecp = lock_lruvec(page);
+}
+
+void move_pages_to_lru(struct page **pages, int nr)
+{
+	struct lruvec *lruvec = NULL;
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		if (page_count(pages[i]) > 1)
+			relock_lruvec(pages[i], &lruvec);
+	}
+	if (lruvec)
+		spin_unlock_irq(&lruvec->lru_lock);
+	cond_resched();
+}
+"""
+
+
+def test_a_lock_handed_back_through_an_out_parameter_is_released_where_the_pointer_is_tested(tmp_path: Path):
+    assert _sleeps(tmp_path, RELOCK, "move_pages_to_lru") == set()
+    forgotten = RELOCK.replace("\tif (lruvec)\n\t\tspin_unlock_irq(&lruvec->lru_lock);\n", "")
+    assert ("move_pages_to_lru", "cond_resched", ("lruvec->lru_lock",)) in \
+        _sleeps(tmp_path, forgotten, "move_pages_to_lru")
+
+
+HAND_OFF = """\
+#define UNMAP_DONE 1
+
+static int unmap_one(struct page *page, struct mm_struct *mm, pmd_t *pmd)
+{
+	spinlock_t *ptl = pte_lockptr(mm, pmd);
+
+	spin_lock(ptl);
+	if (page_mapped(page))
+		return UNMAP_DONE;
+	spin_unlock(ptl);
+	return -EAGAIN;
+}
+
+void unmap_batch(struct page *page, struct mm_struct *mm, pmd_t *pmd)
+{
+	unmap_one(page, mm, pmd);
+	cond_resched();
+}
+"""
+
+
+def test_a_lock_returned_on_returns_the_caller_cannot_tell_apart_is_not_passed_up(tmp_path: Path):
+    """unmap_one() returns with the PTL held on one return and not on another, both returning a
+    value the walk cannot compare: the caller is not assumed to hold it.  Held on every return,
+    it is (a lock helper)."""
+    assert _sleeps(tmp_path, HAND_OFF, "unmap_batch") == set()
+    helper = HAND_OFF.replace("\tspin_unlock(ptl);\n\treturn -EAGAIN;", "\treturn -EAGAIN;")
+    assert ("unmap_batch", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, helper, "unmap_batch")
+
+
+UNLOCK_BY_POINTER_HELPER = """\
+void scan_range(struct mm_struct *mm, pmd_t *pmd)
+{
+	spin_lock(pte_lockptr(mm, pmd));
+	cpu_relax();
+	spin_unlock(pte_lockptr(mm, pmd));
+	cond_resched();
+}
+"""
+
+
+def test_a_lock_named_by_a_lock_pointer_call_is_the_same_lock_taken_and_dropped(tmp_path: Path):
+    assert _sleeps(tmp_path, UNLOCK_BY_POINTER_HELPER, "scan_range") == set()
+    kept = UNLOCK_BY_POINTER_HELPER.replace("\tspin_unlock(pte_lockptr(mm, pmd));\n", "")
+    assert ("scan_range", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "scan_range")
