@@ -180,3 +180,61 @@ def test_a_lock_named_by_a_lock_pointer_call_is_the_same_lock_taken_and_dropped(
     assert _sleeps(tmp_path, UNLOCK_BY_POINTER_HELPER, "scan_range") == set()
     kept = UNLOCK_BY_POINTER_HELPER.replace("\tspin_unlock(pte_lockptr(mm, pmd));\n", "")
     assert ("scan_range", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "scan_range")
+
+
+RETURNED_LOCK = """\
+static spinlock_t *lock_pmd(struct mm_struct *mm, pmd_t *pmd)
+{
+	spinlock_t *ptl = pmd_lockptr(mm, pmd);
+
+	spin_lock(ptl);
+	return ptl;
+}
+
+void install_table(struct mm_struct *mm, pmd_t *pmd)
+{
+	spinlock_t *ptl = lock_pmd(mm, pmd);
+
+	cpu_relax();
+	spin_unlock(ptl);
+	cond_resched();
+}
+"""
+
+
+def test_a_lock_pointer_a_helper_returns_is_the_lock_it_took(tmp_path: Path):
+    """`ptl = pmd_lock(mm, pmd); ... spin_unlock(ptl);` releases what pmd_lock() took."""
+    assert _sleeps(tmp_path, RETURNED_LOCK, "install_table") == set()
+    kept = RETURNED_LOCK.replace("\tspin_unlock(ptl);\n\tcond_resched();", "\tcond_resched();")
+    assert ("install_table", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "install_table")
+
+
+TABLE_WALK = """\
+struct walk_args {
+	pte_t *ptep;
+};
+
+void check_table(struct mm_struct *mm, pmd_t *pmd, unsigned long addr)
+{
+	struct walk_args args;
+	spinlock_t *ptl = NULL;
+
+	args.ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (args.ptep)
+		pte_unmap_unlock(args.ptep, ptl);
+	ptl = pmd_lock(mm, pmd);
+	cpu_relax();
+	spin_unlock(ptl);
+	cond_resched();
+}
+"""
+
+
+def test_a_page_table_lock_is_not_held_where_the_mapping_failed_or_after_its_pointer_dropped_it(tmp_path: Path):
+    """6.x pte_offset_map_lock() returns NULL without the lock, here into a struct member;
+    pmd_lock() returns the lock it took."""
+    assert _sleeps(tmp_path, TABLE_WALK, "check_table") == set()
+    tested_elsewhere = TABLE_WALK.replace("\tif (args.ptep)\n", "\tif (addr)\n")
+    assert ("check_table", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, tested_elsewhere, "check_table")
+    kept = TABLE_WALK.replace("\tspin_unlock(ptl);\n\tcond_resched();", "\tcond_resched();")
+    assert ("check_table", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "check_table")

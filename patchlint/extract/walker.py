@@ -103,6 +103,7 @@ class _Flow:
 
 
 _STRUCT = re.compile(r"\bstruct\s+(\w+)")
+_LOCK_TYPE = re.compile(r"\b(?:raw_)?spinlock_t\s*\*")
 
 
 class Walker:
@@ -324,6 +325,8 @@ class Walker:
             return out
         if isinstance(e, ir.Name):
             return self._assume_name(e.id, value, vs)
+        if isinstance(e, ir.Field):
+            return self._assume_name(_text(e), value, vs)
         if isinstance(e, ir.Call):
             name = e.name or ""
             if name in ("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE", "WARN", "WARN_ONCE") and e.args:
@@ -377,6 +380,8 @@ class Walker:
             vs = self.call(call, vs, in_condition)
         if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
             vs = self.bind(e.target.id, e.value, vs)
+        elif isinstance(e, ir.Assign) and isinstance(e.target, ir.Field) and e.op == "=":
+            vs = self.bind(_text(e.target), e.value, vs)  # `args.ptep = pte_offset_map_lock(...)`
         return vs
 
     def bind(self, var: str, value: ir.Expr, vs: list[Variant]) -> list[Variant]:
@@ -403,6 +408,9 @@ class Walker:
                     v = v.rebind(var, ("var", var, "", truths[0]))
                 elif locks:
                     v = v.rebind(var, ("nonnull", var, locks[0]))
+                    if _LOCK_TYPE.search(self.types.get(var, "")):
+                        # `ptl = pmd_lock(mm, pmd)`: the helper returned the lock it took
+                        self.lock_vars[var] = locks[0]
                 out.append(v)
             vs = out
         if isinstance(value, ir.Call):
@@ -410,6 +418,9 @@ class Walker:
             if name in self.v.lock_pointers:
                 self.lock_vars[var] = self.v.lock_pointers[name]
             prim = self.v.primitives.get(name)
+            if prim is not None and prim.op in ("acquire", "acquire_nonnull") and \
+                    _LOCK_TYPE.search(self.types.get(var, "")):
+                self.lock_vars[var] = self.lock_class(prim, value)  # `ptl = pmd_lock(mm, pmd)`
             if prim is not None and prim.op == "acquire_nonnull":
                 return [v.rebind(var, ("nonnull", var, self.lock_class(prim, value))) for v in vs]
             if prim is not None and prim.op == "trylock":
