@@ -238,3 +238,49 @@ def test_a_page_table_lock_is_not_held_where_the_mapping_failed_or_after_its_poi
     assert ("check_table", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, tested_elsewhere, "check_table")
     kept = TABLE_WALK.replace("\tspin_unlock(ptl);\n\tcond_resched();", "\tcond_resched();")
     assert ("check_table", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "check_table")
+
+
+KILLABLE = """\
+int populate(struct mm_struct *mm)
+{
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	cpu_relax();
+	mmap_read_unlock(mm);
+	return 0;
+}
+
+void fault_in(struct mm_struct *mm, pmd_t *pmd)
+{
+	spinlock_t *ptl = pte_lockptr(mm, pmd);
+	int err;
+
+	err = populate(mm);
+	if (err)
+		return;
+	spin_lock(ptl);
+	spin_unlock(ptl);
+}
+"""
+
+
+def test_a_killable_lock_is_held_only_where_it_returned_zero(tmp_path: Path):
+    """populate() is balanced: the -EINTR return holds nothing.  And the wait is a sleep and
+    an acquisition whatever it returns."""
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    (tree / "mm" / "precision.c").write_text(KILLABLE)
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    engine = Engine(index)
+    engine.run(index.definitions("fault_in")[0])
+    returns = [v for _, v, fn, _ in engine.obs.returns if fn.name == "populate"]
+    assert returns and all(not v.holds("mm->mmap_lock") for v in returns)
+    assert not any(e.held.cls == "mm->mmap_lock" for e in engine.obs.edges.values())
+    # the unlock gone: the lock stays held on the 0 return only, and the caller's PTL nests in it
+    (tree / "mm" / "precision.c").write_text(KILLABLE.replace("\tmmap_read_unlock(mm);\n", ""))
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    engine = Engine(index)
+    engine.run(index.definitions("fault_in")[0])
+    held = [v.holds("mm->mmap_lock") for _, v, fn, _ in engine.obs.returns if fn.name == "populate"]
+    assert True in held and False in held
+    assert ("mm->mmap_lock", "pte_lock") in {(e.held.cls, e.acquired.cls) for e in engine.obs.edges.values()}

@@ -118,7 +118,7 @@ def _acquirers(index: FunctionIndex, vocab: Vocabulary, cls: str) -> list[Functi
     member = re.match(r"[A-Za-z_]\w*", cls.rsplit("->", 1)[1]) if "->" in cls else None
     if not names and member is not None:
         member = member.group(0)  # `inode_lock[DIRTY_META]`: the files that name the field
-        acquire = {n for n, p in vocab.primitives.items() if p.op in ("acquire", "trylock", "acquire_nonnull")}
+        acquire = {n for n, p in vocab.primitives.items() if p.op in ("acquire", "trylock", "acquire_nonnull", "acquire_killable")}
         for path in index.files_naming(member, ("*.c",)):
             parsed = index.parsed(path)
             if parsed is None:

@@ -340,6 +340,10 @@ class Walker:
                     return vs
                 lock = self.held_for(prim, e, "trylock")
                 return [v.with_held(lock) for v in vs]
+            if prim is not None and prim.op == "acquire_killable":
+                if value:
+                    return vs  # an error: interrupted, nothing taken
+                return [v.with_held(self.held_for(prim, e, "lock")) for v in vs]
             if name in self.v.locked_predicates and e.args:
                 if value:
                     lock = Held("page_lock", "page_lock", "assert", self.body.file, e.line, self.body.function, False)
@@ -423,6 +427,11 @@ class Walker:
                 self.lock_vars[var] = self.lock_class(prim, value)  # `ptl = pmd_lock(mm, pmd)`
             if prim is not None and prim.op == "acquire_nonnull":
                 return [v.rebind(var, ("nonnull", var, self.lock_class(prim, value))) for v in vs]
+            if prim is not None and prim.op == "acquire_killable":
+                # `err = mmap_read_lock_killable(mm)`: held (by call()) where err is 0
+                cls = self.lock_class(prim, value)
+                return _dedupe([x for v in vs for x in (v.rebind(var, ("var", var, cls, False)),
+                                                         v.without(cls).rebind(var, ("var", var, cls, True)))])
             if prim is not None and prim.op == "trylock":
                 cls = self.lock_class(prim, value)
                 got = self.held_for(prim, value, "trylock")
@@ -442,6 +451,14 @@ class Walker:
         site = self.site(c.line)
         prim = self.v.primitives.get(name)
         if prim is not None:
+            if prim.op == "acquire_killable":
+                # it waits for the lock whatever it returns: the order and the sleep are there
+                lock = self.held_for(prim, c, "lock")
+                self.sink.acquire(site, lock, vs)
+                if prim.sleeps:
+                    self.sink.sleep(site, name, vs)
+                # held where it returned 0: decided by the condition or the binding around it
+                return vs if in_condition else _dedupe([v.with_held(lock) for v in vs])
             if prim.op in ("acquire", "acquire_nonnull"):
                 lock = self.held_for(prim, c, "lock")
                 self.sink.acquire(site, lock, vs)
