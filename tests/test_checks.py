@@ -421,3 +421,49 @@ def test_a_spin_under_the_ptl_in_real_rmap_is_an_inversion_with_a_real_reverse_p
     assert [t.event for t in cpu1] == ["lock(page_lock)", "lock(pte_lock)"] or \
         [t.event for t in cpu1] == ["trylock(page_lock)", "lock(pte_lock)"]
     assert {"spin-on-trylock", "documented-order"} <= {f.kind for f in findings if f.status == "new"}
+
+
+IMBALANCE = """\
+static struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr)
+{
+	return mm->mmap;
+}
+
+static int vma_usable(struct vm_area_struct *vma)
+{
+	return vma->vm_start != 0;
+}
+
+struct vm_area_struct *lock_and_find(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = find_vma(mm, addr);
+	if (!vma_usable(vma)) {
+		mmap_read_unlock(mm);
+		return NULL;
+	}
+	return vma;
+}
+"""
+
+
+def test_lock_imbalance_is_a_lock_kept_on_returns_the_result_does_not_tell_apart(tmp_path: Path):
+    """Returning the vma with mmap_lock held and NULL without is a hand-off its callers can
+    follow; returning the same kind of value either way is an imbalance."""
+    from patchlint.checks.kinds import LockImbalance
+    from patchlint.checks.scope import analyse_scope
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+
+    def kinds(source: str) -> list[tuple[str, tuple[str, ...]]]:
+        (tree / "mm" / "imbalance.c").write_text(source)
+        index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+        scope = analyse_scope(index, {"lock_and_find"})
+        return [(f.function, f.locks) for f in LockImbalance().findings(scope)]
+
+    assert kinds(IMBALANCE) == []
+    assert kinds(IMBALANCE.replace("\t\treturn NULL;\n", "\t\treturn vma;\n")) == [
+        ("lock_and_find", ("mm->mmap_lock",))]

@@ -210,9 +210,13 @@ class LockImbalance:
             own = [{h.cls for h in v.held if h.function == name and h.how in ("lock", "trylock")
                     and h.cls not in entry} for v, _, entry in items]
             held_somewhere = set().union(*own) if own else set()
+            truths = [next((f[1] for f in v.facts if f[0] == "returns"), None) for v, _, _ in items]
             for cls in sorted(held_somewhere):
                 if all(cls in s for s in own):
                     continue  # every path returns with it: the function hands it to its caller
+                holding = {t for t, s in zip(truths, own, strict=True) if cls in s}
+                if not holding & {t for t, s in zip(truths, own, strict=True) if cls not in s}:
+                    continue  # its result says whether it did (a pointer or NULL, true or false)
                 if cls in declared or any(cls.split("->")[-1] in d for d in declared):
                     continue
                 yield Finding(
