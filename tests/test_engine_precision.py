@@ -284,3 +284,24 @@ def test_a_killable_lock_is_held_only_where_it_returned_zero(tmp_path: Path):
     held = [v.holds("mm->mmap_lock") for _, v, fn, _ in engine.obs.returns if fn.name == "populate"]
     assert True in held and False in held
     assert ("mm->mmap_lock", "pte_lock") in {(e.held.cls, e.acquired.cls) for e in engine.obs.edges.values()}
+
+
+OUT_LOCK = """\
+void zap_range(struct mm_struct *mm, pmd_t *pmd, unsigned long addr)
+{
+	spinlock_t *ptl;
+	pte_t *pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+
+	if (!pte)
+		return;
+	cpu_relax();
+	spin_unlock(ptl);
+	cond_resched();
+}
+"""
+
+
+def test_the_lock_pointer_a_primitive_stores_through_its_argument_is_the_lock_it_took(tmp_path: Path):
+    assert _sleeps(tmp_path, OUT_LOCK, "zap_range") == set()
+    kept = OUT_LOCK.replace("\tspin_unlock(ptl);\n", "")
+    assert ("zap_range", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "zap_range")

@@ -461,6 +461,10 @@ class Walker:
                 return vs if in_condition else _dedupe([v.with_held(lock) for v in vs])
             if prim.op in ("acquire", "acquire_nonnull"):
                 lock = self.held_for(prim, c, "lock")
+                for arg in c.args:
+                    if isinstance(arg, ir.Unary) and arg.op == "&" and isinstance(arg.operand, ir.Name) and \
+                            _LOCK_TYPE.search(self.types.get(arg.operand.id, "")):
+                        self.lock_vars[arg.operand.id] = lock.cls  # `pte_offset_map_lock(mm, pmd, a, &ptl)`
                 self.sink.acquire(site, lock, vs)
                 if prim.sleeps:
                     self.sink.sleep(site, name, vs)
