@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated
 
@@ -27,7 +28,7 @@ from patchlint.explore.series import model_findings, result_findings
 from patchlint.findings import Finding
 from patchlint.ingest import read_series
 from patchlint.ingest.gitrange import read_range
-from patchlint.records import Series
+from patchlint.records import Note, Series
 from patchlint.report.doctor import render_doctor
 from patchlint.report.document import document, finding_dict
 from patchlint.report.formats import render
@@ -184,8 +185,10 @@ def check(
     cache = SummaryCache()
     found = analyse_series(applied, profile=profile_, cache=cache, progress=_progress(quiet), explanations=safe)
     if cfg.model:
+        model_notes: list[Note] = []
         found += model_findings(applied, profile=profile_, cache=cache, scenarios=catalog,
-                                progress=_progress(quiet))
+                                progress=_progress(quiet), notes=model_notes)
+        parsed = replace(parsed, notes=parsed.notes + tuple(model_notes))
     findings = cfg.filter(sorted(found, key=Finding.sort_key))
     if not quiet and fmt is CheckFormat.text:
         # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a

@@ -139,7 +139,7 @@ def test_bad_user_config_is_exit_2_naming_it(tree, home):
     proc = run(["config", "--tree", str(tree)], home)
     assert proc.returncode == 2
     assert proc.stderr == f"patchlint: {user_file(home)}:2: unknown key 'verbose'; known keys: fail-on, disable, " \
-                          "profile, defines, exclude\n"
+                          "profile, defines, exclude, model, scenarios\n"
 
 
 # ---------------------------------------------------------------- patchlint config
@@ -157,7 +157,7 @@ def test_config_command_shows_values_and_origins_as_toml(tree, home):
     assert rows["profile"].endswith(f"# {user_file(home)}:1")
     assert rows["disable"].endswith("# default")
     assert tomllib.loads(out) == {"fail-on": "never", "disable": [], "profile": "x86_64", "defines": [],
-                                  "exclude": ["drivers/staging/"]}
+                                  "exclude": ["drivers/staging/"], "model": True, "scenarios": []}
 
 
 # ---------------------------------------------------------------- check applies the configuration
@@ -165,7 +165,7 @@ def test_config_command_shows_values_and_origins_as_toml(tree, home):
 def test_check_applies_disable_exclude_and_fail_on(tree, home):
     rfc = str(SERIES / "storage-key-rfc.mbox")
     (tree / ".patchlint.toml").write_text(
-        'disable = ["lock-order-inversion"]\nfail-on = "new-error"\n')
+        'disable = ["lock-order-inversion"]\nfail-on = "new-error"\nmodel = false\n')
     proc = run(["check", "--format", "terse", "--tree", str(tree), rfc], home)
     assert proc.returncode == 0, proc.stderr  # only new warnings are left, and only new errors fail
     assert "LOCK_ORDER_INVERSION" not in proc.stdout and "SPIN_ON_TRYLOCK" in proc.stdout

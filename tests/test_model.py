@@ -36,7 +36,7 @@ def test_state_is_frozen_hashable_and_fingerprint_is_stable_across_processes():
 def test_every_primitive_is_documented_with_a_mode_and_kind():
     assert P.REGISTRY
     for prim in P.REGISTRY.values():
-        assert prim.doc and prim.mode in ("override", "fallback") and prim.kind in ("pure", "shared")
+        assert prim.doc and prim.mode in ("override", "fallback") and prim.kind in ("pure", "shared", "choice")
 
 
 def test_radix_tag_set_on_a_missing_slot_is_a_bug_and_on_a_present_one_a_tag():

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from patchlint.cparse.index import FunctionIndex
 from patchlint.findings import TraceStep
 from patchlint.model import primitives as P
-from patchlint.model.interp import Bug, Choice, Machine, Op, PathCut, Thread
+from patchlint.model.interp import Bug, Choice, Machine, Op, OutOfTime, PathCut, Thread
 from patchlint.model.state import Obj, Scenario, State, diff
+
+MAX_UNDECIDED = 12  # undecided conditions in a row without a visible event (2**12 paths)
 
 
 @dataclass(frozen=True)
@@ -97,15 +99,16 @@ class Explorer:
                if p == "page" or p in spaces}
         return Thread(self.machine, body, env)
 
-    def advance(self, tid: int, history: tuple) -> list[tuple[TS, Bug | None]]:
-        """Run thread tid through `history` to its next visible event, forking at choices."""
+    def advance(self, tid: int, history: tuple, undecided: int = 0) -> list[tuple[TS, Bug | None]]:
+        """Run thread tid through `history` to its next visible event, forking at choices.
+        `undecided`: how many of the last values of `history` answered choices, not events."""
         key = (tid, history)
         out = self._advanced.get(key)
         if out is None:
-            out = self._advanced[key] = self._advance(tid, history)
+            out = self._advanced[key] = self._advance(tid, history, undecided)
         return out
 
-    def _advance(self, tid: int, history: tuple) -> list[tuple[TS, Bug | None]]:
+    def _advance(self, tid: int, history: tuple, undecided: int = 0) -> list[tuple[TS, Bug | None]]:
         """advance() without the memo.  A live generator parked at history[:-1] is resumed
         instead of replaying (each parked generator serves one successor; the others replay
         from the start)."""
@@ -130,9 +133,16 @@ class Explorer:
             self._live.clear()
         self._live[(tid, history)] = (th, gen)
         if isinstance(req, Choice):
+            if undecided >= MAX_UNDECIDED:
+                # code the model cannot decide, condition after condition, with nothing visible between:
+                # its paths multiply; give up on this one and say so rather than run out of time
+                self.machine.cut.add(f"{req.site[2]} ({req.site[0]}:{req.site[1]}): more than {MAX_UNDECIDED} "
+                                     "undecided conditions between two visible events")
+                self._live.pop((tid, history), None)
+                return [(TS(history, None, (), "cut"), None)]
             out = []
             for i in range(req.n):
-                out.extend(self.advance(tid, history + (i,)))
+                out.extend(self.advance(tid, history + (i,), undecided + 1))
             return out
         return [(TS(history, req, th.snapshot()), None)]
 
@@ -155,15 +165,24 @@ class Explorer:
     # -- search --------------------------------------------------------------------------------
     def run(self) -> Result:
         start = time.monotonic()
-        roots = [[]]
-        for tid in range(len(self.sc.threads)):
-            roots = [r + [ts] for r in roots for ts, bug in self.advance(tid, ()) if bug is None]
-        visited: dict[int, int] = {}
-        for threads in roots:
-            self._dfs(self.sc.state, tuple(threads), start, visited)
-            if not self.result.complete:
-                break
+        self.machine.deadline = start + self.max_seconds
+        try:
+            roots = [[]]
+            for tid in range(len(self.sc.threads)):
+                roots = [r + [ts] for r in roots for ts, bug in self.advance(tid, ()) if bug is None]
+            visited: dict[int, int] = {}
+            for threads in roots:
+                self._dfs(self.sc.state, tuple(threads), start, visited)
+                if not self.result.complete:
+                    break
+        except OutOfTime:
+            self.result.complete = False
+            self.result.incomplete = "budget hit: time"
         r = self.result
+        if r.complete and self.machine.cut:
+            # a path abandoned mid-way hides whatever follows it: not a verdict of safety
+            r.complete = False
+            r.incomplete = "paths cut: " + "; ".join(sorted(self.machine.cut)[:3])
         r.unresolved = sorted(self.machine.unresolved)
         r.notes = sorted(self.machine.notes)
         r.seconds = time.monotonic() - start

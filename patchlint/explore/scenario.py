@@ -13,6 +13,7 @@ builder); the init block and the exists clause with a small parser.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -137,7 +138,8 @@ def parse(data: bytes, where: str = "<scenario>") -> Scenario:
     # spaces whose operations table the init block names: the tree has no variable for them
     # (a file's address_space lives in its inode), so the interpreter reads a_ops from here
     aops = tuple(sorted((k.split(".")[0], v) for k, v in init.items() if k.endswith(".a_ops")))
-    return Scenario(name, init.get("profile", "s390"), state, tuple(threads), exists, entry, where, aops=aops)
+    return Scenario(name, init.get("profile", "s390"), state, tuple(threads), exists, entry, where, aops=aops,
+                    digest=hashlib.sha256(data).hexdigest())
 
 
 _INT_KEYS = ("page.mapcount", "page.private", "page.index", "swap.entry")

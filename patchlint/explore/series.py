@@ -4,6 +4,8 @@ new / fixed / existing like the static findings."""
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections import deque
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from patchlint.explore.scenario import catalog as scenario_files
 from patchlint.explore.scenario import load_catalog
 from patchlint.findings import Finding
 from patchlint.model.state import Scenario
+from patchlint.records import Note
 from patchlint.source.apply import AppliedSeries
 
 SEVERITY = {"kernel-bug": "error", "deadlock": "error", "livelock": "error", "lost-dirty": "error",
@@ -59,6 +62,14 @@ def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH) -> se
     return seen
 
 
+# On the fixture tree every scenario completes in well under a second; on a 6.x tree the model
+# gets lost in code it cannot decide, so a default-on check must give up early and say so.
+MAX_SECONDS = 4.0  # one scenario on one side of one patch, in check
+MAX_STATES = 100000
+TOTAL_SECONDS = 12.0  # the model's share of one check, over every patch and scenario
+SHOWN = 8  # unresolved calls named in a finding's message
+
+
 def result_findings(result: Result) -> list[Finding]:
     out = []
     for h in result.hazards:
@@ -68,22 +79,75 @@ def result_findings(result: Result) -> list[Finding]:
             scenario=result.scenario, trace=h.trace, identity=f"{h.kind}|{result.scenario}|{h.site[2]}",
         ))
     if not result.complete:
-        out.append(Finding(
-            kind="analysis-incomplete", status="new", severity="warning", patch=None, file=None, line=None,
-            function=None, message=f"scenario {result.scenario}: {result.incomplete or 'exploration incomplete'} "
-            f"after {result.states} states; hazards beyond it are not ruled out", scenario=result.scenario,
-            identity=f"analysis-incomplete|{result.scenario}|budget"))
+        out.append(_incomplete(result.scenario, f"{result.incomplete or 'exploration incomplete'} after "
+                               f"{result.states} states; hazards beyond it are not ruled out", "budget"))
     return out
+
+
+def _names(names: set[str] | list[str]) -> str:
+    names = sorted(set(names))
+    more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+    return f"{len(names)} call(s): {', '.join(names[:SHOWN])}{more}"
+
+
+_CODE: str | None = None
+
+
+def _code_digest() -> str:
+    """The model's own code: a cached result is only as good as the interpreter that made it."""
+    global _CODE
+    if _CODE is None:
+        digest = hashlib.sha256()
+        for d in (Path(__file__).parent, Path(__file__).parent.parent / "model"):
+            for f in sorted(d.glob("*.py")):
+                digest.update(f.name.encode() + b"\0" + f.read_bytes())
+        _CODE = digest.hexdigest()
+    return _CODE
+
+
+def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: SummaryCache, **budget) -> Result:
+    """explore(), its complete results kept in the cache.  A result is a function of the whole
+    tree (what is defined where decides what the interpreter follows), the overlay, the profile,
+    the scenario and the model's code; a run cut short by its time budget depends on the
+    machine too, so only complete runs are kept."""
+    ident = index.tree.identity()
+    if ident is None or cache.directory is None or not sc.digest:
+        return explore(index, sc, bound, **budget)
+    overlay = sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in index.overlay.items())
+    key = "model-" + hashlib.sha256(repr((ident, overlay, index.configuration(), sc.digest, bound,
+                                          _code_digest())).encode()).hexdigest()
+    found = cache.get(key, Result, counted=False)
+    # a complete run is the same under any budget that lets it complete
+    if found is not None and found.states <= budget.get("max_states", found.states):
+        return found
+    result = explore(index, sc, bound, **budget)
+    if result.complete:
+        cache.put(key, result)
+    return result
+
+
+def _incomplete(scenario: str, what: str, why: str) -> Finding:
+    return Finding(kind="analysis-incomplete", status="new", severity="warning", patch=None, file=None, line=None,
+                   function=None, message=f"scenario {scenario}: {what}", scenario=scenario,
+                   identity=f"analysis-incomplete|{scenario}|{why}")
 
 
 def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache: SummaryCache | None = None,
                    catalog: list[Path] | None = None, bound: int = 2, progress=None,
-                   scenarios: list[Scenario] | None = None) -> list[Finding]:
-    """`scenarios` (already loaded) or the scenario files `catalog` (default: the shipped catalog)."""
+                   scenarios: list[Scenario] | None = None, max_seconds: float = MAX_SECONDS,
+                   max_states: int = MAX_STATES, total_seconds: float = TOTAL_SECONDS,
+                   notes: list[Note] | None = None) -> list[Finding]:
+    """`scenarios` (already loaded) or the scenario files `catalog` (default: the shipped catalog).
+
+    Each run is bounded by max_seconds and max_states, the whole series by total_seconds; a
+    run cut short, or one not made for want of time, is an analysis-incomplete finding.  Calls
+    the model could not follow are listed in `notes`; those the patch brings (not followed
+    after it, followed or absent before) are an analysis-incomplete finding too."""
     profile = profile or load_profile()
     cache = cache if cache is not None else SummaryCache()
     loaded = scenarios if scenarios is not None else load_catalog(catalog if catalog is not None else
                                                                   scenario_files())
+    deadline = time.monotonic() + total_seconds
     findings: list[Finding] = []
     for patch in applied.series.patches:
         if not applied.results[patch.index - 1].applied:
@@ -98,9 +162,44 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
             calls = thread_calls(sc)
             if not any(touched & reach(index, calls) for index in indexes):
                 continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                skipped = [_incomplete(sc.name, "not replayed: the model's time budget for this check "
+                                       f"({total_seconds:.0f} s) was spent", "budget")]
+                states[0].extend(skipped)
+                states[1].extend(skipped)
+                continue
             if progress:
                 progress(f"patch {patch.index}: replaying scenario {sc.name}")
-            for n, index in enumerate(indexes):
-                states[n].extend(result_findings(explore(index, sc, bound)))
+            before = explore_cached(indexes[0], sc, bound, cache, max_states=max_states,
+                                    max_seconds=min(max_seconds, left))
+            if not before.complete:
+                # the run after the patch would be cut short the same way: its hazards could not be
+                # compared, so neither side's are reported, only that the model could not decide
+                cut = [f for f in result_findings(before) if f.kind == "analysis-incomplete"]
+                states[0].extend(cut)
+                states[1].extend(cut)
+                continue
+            left = max(deadline - time.monotonic(), 0.1)
+            after = explore_cached(indexes[1], sc, bound, cache, max_states=max_states,
+                                   max_seconds=min(max_seconds, left))
+            was, now = result_findings(before), result_findings(after)
+            # a call not followed changes nothing the model sees: verdicts hold only as far as that is
+            # true, so the calls are always listed, and those the patch brings are a finding
+            brought = set(after.unresolved) - set(before.unresolved)
+            if brought:
+                now.append(_incomplete(sc.name, f"after the patch the model could not follow {_names(brought)}; "
+                                       "hazards that depend on what they do are not ruled out", "unresolved"))
+            if notes is not None and (before.unresolved or after.unresolved):
+                notes.append(Note(sc.file, 1, f"patch {patch.index}: the model could not follow "
+                                  f"{_names(set(before.unresolved) | set(after.unresolved))}; its verdicts "
+                                  "assume they change nothing it models"))
+            if not after.complete or brought:
+                # a hazard of the old code not met in a cut-short run, or in code the model could not
+                # follow, is not known to be fixed
+                met = {f.identity for f in now}
+                was = [f for f in was if f.kind == "analysis-incomplete" or f.identity in met]
+            states[0].extend(was)
+            states[1].extend(now)
         findings.extend(classify(patch.index, states[0], states[1]))
     return sorted(findings, key=Finding.sort_key)

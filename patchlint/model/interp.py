@@ -11,6 +11,7 @@ the explorer resumes a thread by replaying its history.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
@@ -53,6 +54,10 @@ class Bug(Exception):
 
 class PathCut(Exception):
     pass
+
+
+class OutOfTime(Exception):
+    """The exploration's deadline passed inside the interpreter (one step can be long on a big tree)."""
 
 
 class _Return(Exception):
@@ -98,6 +103,8 @@ class Machine:
         self.index = index
         self.ctx = ctx or P.Ctx()
         self.aops = aops or {}  # address spaces the scenario declares -> their a_ops variable
+        self.deadline: float | None = None  # time.monotonic() value after which interpretation stops
+        self.cut: set[str] = set()  # where paths were abandoned: what lies beyond was not explored
         self.unresolved: set[str] = set()
         self.notes: set[str] = set()
         self._resolved: dict[str, object] = {}
@@ -117,6 +124,7 @@ class Machine:
         """The tree's meaning of `name` for the profile: a FunctionDef, a MacroDef or None."""
         key = (name, near)
         if key not in self._resolved:
+            self.past_deadline()
             found = self.index.resolve(name)
             funcs = [d for d in found if isinstance(d, FunctionDef)]
             if near is not None and len(funcs) > 1:
@@ -134,9 +142,14 @@ class Machine:
             self._macro_ir[key] = ret.value if isinstance(ret, ir.Return) and body.complete else None
         return self._macro_ir[key]
 
+    def past_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise OutOfTime()
+
     def global_members(self, name: str) -> dict | None:
         """A file-scope variable's designated initializer: {"_struct": ..., member: value text}."""
         if name not in self._globals:
+            self.past_deadline()  # the search greps the tree: seconds on a big one
             found = None
             for path in self.index.files_naming(name):
                 parsed = self.index.parsed(path)
@@ -208,7 +221,11 @@ class Thread:
     # -- statements ----------------------------------------------------------------------------
     def tick(self):
         self.steps += 1
+        if self.steps & 1023 == 0 and self.m.deadline is not None and time.monotonic() > self.m.deadline:
+            raise OutOfTime()
         if self.steps > LOCAL_STEPS:
+            self.m.cut.add(f"{self.frame.function} ({self.frame.file}:{self.frame.line}): {LOCAL_STEPS} "
+                           "interpreter steps without a visible event")
             raise PathCut("local step budget")
 
     def block(self, b: ir.Block):
@@ -340,7 +357,7 @@ class Thread:
         if isinstance(e, ir.Call):
             return (yield from self.call(e))
         if isinstance(e, ir.Field):
-            base = yield from self.eval(e.obj)
+            base = self.name(e.obj.id, as_object=True) if isinstance(e.obj, ir.Name) else (yield from self.eval(e.obj))
             return (yield from self.read_field(base, e.field, e))
         if isinstance(e, ir.Unary):
             return (yield from self.unary(e))
@@ -380,7 +397,10 @@ class Thread:
             self.m.notes.add(f"not modelled: {e.text[:60]} ({self.frame.file}:{e.line})")
         return UNKNOWN
 
-    def name(self, ident: str):
+    def name(self, ident: str, as_object: bool = False):
+        """An identifier's value.  File-scope variables are looked for (a search of the tree) only
+        `as_object`: where a struct is used as one, `&var` or `var.member`, the only uses the model
+        gives a meaning to."""
         env = self.frame.env
         if ident in env:
             return env[ident]
@@ -388,10 +408,12 @@ class Thread:
             return 0
         if ident == "true":
             return 1
-        g = self.m.global_obj(ident)
+        d = self.m.resolve(ident)
+        if isinstance(d, FunctionDef):
+            return Obj("fn", ident)  # a function's name cannot also name a variable
+        g = self.m.global_obj(ident) if as_object else None
         if g is not None:
             return g
-        d = self.m.resolve(ident)
         if isinstance(d, MacroDef) and d.params is None:
             expr = self.m.macro_expr(d)
             if expr is not None and not isinstance(expr, ir.Name):
@@ -405,10 +427,11 @@ class Thread:
     def unary(self, e: ir.Unary):
         if e.op == "&":
             if isinstance(e.operand, ir.Field):
-                base = yield from self.eval(e.operand.obj)
+                obj = e.operand.obj
+                base = self.name(obj.id, as_object=True) if isinstance(obj, ir.Name) else (yield from self.eval(obj))
                 return Addr(base, e.operand.field) if isinstance(base, Obj) else UNKNOWN
             if isinstance(e.operand, ir.Name):
-                v = self.name(e.operand.id)
+                v = self.name(e.operand.id, as_object=True)
                 if e.operand.id in self.frame.env:
                     return Obj("local", f"{self.frame.function}.{e.operand.id}")
                 return v if isinstance(v, Obj) else UNKNOWN
@@ -508,6 +531,8 @@ class Thread:
 
     def primitive(self, prim: P.Prim, c: ir.Call):
         args = yield from self.args(c)
+        if prim.kind == "choice":
+            return (yield Choice(2, f"{prim.name}()", self.site(c.line)))
         if prim.kind == "pure":
             return prim.impl(args, self.m.ctx)
         return (yield from self.shared(prim.name, args, _text(c), c.line))

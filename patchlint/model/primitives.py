@@ -486,6 +486,26 @@ def _get_swap_page(args, ctx):
     return Struct((("val", ctx.swap_entry),))
 
 
+# --- what the model leaves out ------------------------------------------------------------------
+# Reference counts, zone statistics, the accessed bit, TLB batching, inode dirtiness and the swap
+# map are not model state.  Fallbacks only: a tree that defines these is interpreted instead.
+@_pure("page_cache_get page_cache_release get_page put_page __dec_zone_page_state __inc_zone_page_state "
+       "mark_page_accessed tlb_remove_tlb_entry tlb_flush_mmu __mark_inode_dirty swapcache_free",
+       "reference counts, statistics, the accessed bit, TLB batching, inode dirtiness, the swap map: "
+       "not model state, no effect the scenarios can observe", mode="fallback")
+def _no_effect(args, ctx):
+    return 0
+
+
+def _choice(name: str, doc: str):
+    prim(name, "fallback", "choice", doc)(None)
+
+
+_choice("pte_dirty", "the pte's hardware dirty bit (not kept in the model's pte): both outcomes")
+_choice("pte_young", "the pte's hardware accessed bit (not kept in the model's pte): both outcomes")
+_choice("__tlb_remove_page", "whether the TLB gather batch still has room: both outcomes")
+
+
 # BUG_ON, VM_BUG_ON (treated as enabled: CONFIG_DEBUG_VM), WARN_ON and WARN_ON_ONCE are
 # handled by the interpreter: BUG_ON kills the thread with a kernel-bug hazard when its
 # condition is decided true; WARN_ON* return their condition and record a warning.

@@ -221,3 +221,4 @@ class Scenario:
     file: str = ""
     notes: tuple[str, ...] = field(default=())
     aops: tuple[tuple[str, str], ...] = ()  # (address space, its operations table in the tree)
+    digest: str = ""  # sha256 of the scenario file's bytes
