@@ -79,8 +79,10 @@ def result_findings(result: Result) -> list[Finding]:
             scenario=result.scenario, trace=h.trace, identity=f"{h.kind}|{result.scenario}|{h.site[2]}",
         ))
     if not result.complete:
-        out.append(_incomplete(result.scenario, f"{result.incomplete or 'exploration incomplete'} after "
-                               f"{result.states} states; hazards beyond it are not ruled out", "budget"))
+        why = result.incomplete or "exploration incomplete"
+        # how far a run got before its time ran out depends on the machine: not in the report
+        where = "" if why.endswith(": time") else f" after {result.states} states"
+        out.append(_incomplete(result.scenario, f"{why}{where}; hazards beyond it are not ruled out", "budget"))
     return out
 
 
@@ -105,11 +107,13 @@ def _code_digest() -> str:
     return _CODE
 
 
-def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: SummaryCache, **budget) -> Result:
-    """explore(), its complete results kept in the cache.  A result is a function of the whole
-    tree (what is defined where decides what the interpreter follows), the overlay, the profile,
-    the scenario and the model's code; a run cut short by its time budget depends on the
-    machine too, so only complete runs are kept."""
+def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: SummaryCache,
+                   keep_incomplete: bool = False, **budget) -> Result:
+    """explore(), its results kept in the cache.  A result is a function of the whole tree (what
+    is defined where decides what the interpreter follows), the overlay, the profile, the
+    scenario and the model's code.  A run cut short also depends on its budget and the machine:
+    it is kept (under its budget) only when `keep_incomplete`, so that a tree the model cannot
+    finish costs its budget once, not at every check; it never claims more than "undecided"."""
     ident = index.tree.identity()
     if ident is None or cache.directory is None or not sc.digest:
         return explore(index, sc, bound, **budget)
@@ -120,9 +124,16 @@ def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: Summar
     # a complete run is the same under any budget that lets it complete
     if found is not None and found.states <= budget.get("max_states", found.states):
         return found
+    cut_key = key + "-" + hashlib.sha256(repr(sorted(budget.items())).encode()).hexdigest()[:16]
+    if keep_incomplete:
+        found = cache.get(cut_key, Result, counted=False)
+        if found is not None:
+            return found
     result = explore(index, sc, bound, **budget)
     if result.complete:
         cache.put(key, result)
+    elif keep_incomplete:
+        cache.put(cut_key, result)
     return result
 
 
@@ -171,7 +182,8 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
                 continue
             if progress:
                 progress(f"patch {patch.index}: replaying scenario {sc.name}")
-            before = explore_cached(indexes[0], sc, bound, cache, max_states=max_states,
+            # a run given less than its full budget (the check's is running out) is not kept if cut
+            before = explore_cached(indexes[0], sc, bound, cache, left >= max_seconds, max_states=max_states,
                                     max_seconds=min(max_seconds, left))
             if not before.complete:
                 # the run after the patch would be cut short the same way: its hazards could not be
@@ -181,7 +193,7 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
                 states[1].extend(cut)
                 continue
             left = max(deadline - time.monotonic(), 0.1)
-            after = explore_cached(indexes[1], sc, bound, cache, max_states=max_states,
+            after = explore_cached(indexes[1], sc, bound, cache, left >= max_seconds, max_states=max_states,
                                    max_seconds=min(max_seconds, left))
             was, now = result_findings(before), result_findings(after)
             # a call not followed changes nothing the model sees: verdicts hold only as far as that is
