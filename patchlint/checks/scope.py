@@ -12,7 +12,6 @@ from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
 from patchlint.extract.engine import Edge, Engine, Observations
 from patchlint.extract.reach import LockReach, Lookups
-from patchlint.extract.summary import LockSummaries
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 
 CALLER_DEPTH = 4  # how far up the call graph a touched function's context is sought
@@ -88,7 +87,7 @@ def reverse_search(scope: Scope, vocab: Vocabulary) -> None:
         if pair in wanted:
             scope.reverse.setdefault(pair, edge)
     engine = scope.engine
-    summaries = LockSummaries(scope.index, vocab, engine.global_type)
+    summaries = engine.summaries  # one set per run: what the walk built is written back too
     reach = LockReach(summaries, Lookups(engine.definitions, engine.ops_targets))
     near = {fn.file.rsplit("/", 1)[0] for fn in scope.roots}
     for b, a in sorted(wanted):
@@ -118,7 +117,7 @@ def _acquirers(index: FunctionIndex, vocab: Vocabulary, cls: str) -> list[Functi
     member = re.match(r"[A-Za-z_]\w*", cls.rsplit("->", 1)[1]) if "->" in cls else None
     if not names and member is not None:
         member = member.group(0)  # `inode_lock[DIRTY_META]`: the files that name the field
-        acquire = {n for n, p in vocab.primitives.items() if p.op in ("acquire", "trylock", "acquire_nonnull", "acquire_killable")}
+        acquire = {n for n, p in vocab.primitives.items() if p.op != "release" and p.op != "assert"}
         for path in index.files_naming(member, ("*.c",)):
             parsed = index.parsed(path)
             if parsed is None:

@@ -38,7 +38,8 @@ def call_paths(index: FunctionIndex, name: str, depth: int = 4) -> tuple[list[Ca
             key = (tuple((f.function, f.line) for f in frames), held)
             out.setdefault(key, CallPath(frames, held))
     paths = sorted(out.values(), key=lambda p: ([f.function for f in p.frames], p.held))
-    return paths, scope.obs.budget_hit
+    scope.engine.summaries.flush()
+    return paths, scope.obs.budget_hit or scope.engine.summaries.budget_hit
 
 
 @dataclass
@@ -53,7 +54,8 @@ def lock_graph(index: FunctionIndex, functions: list[FunctionDef]) -> LockGraph:
     engine = Engine(index, load_vocabulary())
     for root in _local_roots(functions):
         engine.run(root)
-    graph = LockGraph(functions=len(functions), budget_hit=engine.obs.budget_hit)
+    engine.summaries.flush()
+    graph = LockGraph(functions=len(functions), budget_hit=engine.obs.budget_hit or engine.summaries.budget_hit)
     for e in engine.obs.edges.values():
         graph.edges.setdefault((e.held.cls, e.acquired.cls), e)
     graph.cycles = _cycles(set(graph.edges))
@@ -75,6 +77,7 @@ def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
     names = {f.name for f in functions}
     vocab = load_vocabulary()
     scope = Scope(index, names, Engine(index, vocab, budget=SCAN_BUDGET))
+    scope.engine.summaries.budget = SCAN_BUDGET
     roots = _local_roots(functions)
     for n, root in enumerate(roots, 1):
         scope.engine.run(root, allowance=ROOT_ALLOWANCE)

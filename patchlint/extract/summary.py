@@ -4,10 +4,13 @@ A summary lists the locks a function takes (with what it may already hold
 there), the locks it releases without having taken them (its caller's), the
 calls it makes (with what it may hold at each), and the functions its local
 designated initializers bind to operations members (`struct
-rmap_walk_control rwc = { .rmap_one = f }`).  It depends only on the
-function's own text (and the profile, dialect and lock table), so it is
-cached by the file's content and a later run on the same tree only looks it
-up.  `reach` composes summaries into call-path searches; the engine uses them
+rmap_walk_control rwc = { .rmap_one = f }`).  It depends on the function's
+own text (and the profile, dialect and lock table), so it is cached by the
+file's content and a later run on the same tree only looks it up.  (A lock
+named through a file-scope variable, `&swapper_space.tree_lock`, is classed
+by that variable's struct type, read from wherever it is defined: a summary
+goes stale if only that definition changes type, which kernels do not do.)
+`reach` composes summaries into call-path searches; the engine uses them
 where its own walk stops.
 """
 
