@@ -467,3 +467,27 @@ def test_lock_imbalance_is_a_lock_kept_on_returns_the_result_does_not_tell_apart
     assert kinds(IMBALANCE) == []
     assert kinds(IMBALANCE.replace("\t\treturn NULL;\n", "\t\treturn vma;\n")) == [
         ("lock_and_find", ("mm->mmap_lock",))]
+
+
+def test_tree_greps_are_kept_under_the_trees_identity(tmp_path: Path, monkeypatch):
+    """The same names are grepped for on every check of a tree: the second run reads the answer
+    from the cache, and a tree whose files changed is grepped again."""
+    tree_dir = tmp_path / "linux"
+    shutil.copytree(TREE, tree_dir)
+    cache = SummaryCache(tmp_path / "cache")
+    first = FunctionIndex(open_tree(str(tree_dir)), load_profile(), cache).files_naming("set_page_dirty")
+    assert first
+
+    calls = []
+    real = type(open_tree(str(tree_dir))).grep_any
+
+    def counting(self, words, globs=("*.c", "*.h")):
+        calls.append(tuple(words))
+        return real(self, words, globs)
+
+    monkeypatch.setattr(type(open_tree(str(tree_dir))), "grep_any", counting)
+    assert FunctionIndex(open_tree(str(tree_dir)), load_profile(), cache).files_naming("set_page_dirty") == first
+    assert calls == []
+    (tree_dir / "mm" / "extra.c").write_text("void extra(struct page *page)\n{\n\tset_page_dirty(page);\n}\n")
+    again = FunctionIndex(open_tree(str(tree_dir)), load_profile(), cache).files_naming("set_page_dirty")
+    assert calls == [("set_page_dirty",)] and "mm/extra.c" in again

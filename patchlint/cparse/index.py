@@ -251,13 +251,26 @@ class FunctionIndex:
         if key in self._grep_memo:
             return self._grep_memo[key]
         own_arch = f"arch/{self.profile.arch}/"
-        hits = {p for p, _, _ in self.tree.grep_any(words, globs) if p not in self.overlay}
+        hits = {p for p in self._tree_files_naming(words, globs) if p not in self.overlay}
         rx = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
         for path, data in self.overlay.items():
             if data is not None and _glob_match(path, globs) and rx.search(data):
                 hits.add(path)
         self._grep_memo[key] = sorted(p for p in hits if not p.startswith("arch/") or p.startswith(own_arch))
         return self._grep_memo[key]
+
+    def _tree_files_naming(self, words: list[str], globs: tuple[str, ...]) -> list[str]:
+        """The tree's files naming any of `words`: a git grep over the whole tree, kept in the
+        cache under the tree's identity, since the same names are asked for on every check of a
+        tree (the touched functions' callers, the lock primitives)."""
+        identity = self.tree.identity()
+        key = "grep-" + hashlib.sha256(f"{identity}\n{sorted(words)}\n{globs}".encode()).hexdigest()
+        found = self.cache.get(key, list, counted=False) if identity else None
+        if found is None:
+            found = sorted({p for p, _, _ in self.tree.grep_any(words, globs)})
+            if identity:
+                self.cache.put(key, found)
+        return found
 
     def macro(self, name: str) -> list[MacroDef]:
         """#define's of `name` that the profile's #if selection keeps, in files naming it."""
