@@ -28,7 +28,7 @@ C_GLOBS = ("*.c", "*.h")
 _DEFINED_NAME = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*(?:\(|$)")
 _DEFINITION_LINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)|^(?:[A-Za-z_][^;{}\n]*?\W)?([A-Za-z_]\w*)\s*\(",
                               re.MULTILINE)
-_INITIALIZED_MEMBER = re.compile(r"^\s*\.([A-Za-z_]\w*)\s*=")
+_INITIALIZED_VALUE = re.compile(r"^\s*\.([A-Za-z_]\w*)\s*=\s*&?([A-Za-z_]\w*)")
 
 
 _TREE_INDEXES: dict[str, _LazyIndex] = {}
@@ -68,7 +68,7 @@ class FunctionIndex:
     _grep_memo: dict[tuple, list[str]] = field(default_factory=dict, repr=False)
     _defs_index: _LazyIndex | None = field(default=None, repr=False)
     _overlay_defs: dict[str, set[str]] = field(default_factory=dict, repr=False)
-    _ops_index: _LazyIndex | None = field(default=None, repr=False)
+    _ops_values: dict[str, list[tuple[str, str]]] | None = field(default=None, repr=False)
 
     # -- configuration -------------------------------------------------------------------------
     def defines(self) -> dict[str, str]:
@@ -166,7 +166,7 @@ class FunctionIndex:
         hits |= self._overlay_defs.get(name, set())
         return sorted(hits)
 
-    def _tree_index(self, kind: str, lines, pattern) -> _LazyIndex:
+    def _tree_index(self, kind: str, lines, pattern, name_of=None) -> _LazyIndex:
         """name -> files, from one grep over the tree, cached by the tree's identity (on disk, and
         in memory for the other indexes of this run: a series' before and after states share it)."""
         identity = self.tree.identity()
@@ -179,7 +179,8 @@ class FunctionIndex:
             for path, _, text in lines(C_GLOBS):
                 m = pattern.search(text)
                 if m:
-                    found.setdefault(next(g for g in m.groups() if g), set()).add(path)
+                    name = name_of(m) if name_of is not None else next(g for g in m.groups() if g)
+                    found.setdefault(name, set()).add(path)
             files = sorted({p for v in found.values() for p in v})
             number = {p: i for i, p in enumerate(files)}
             # compact on disk: file names once, names map to their indexes
@@ -191,15 +192,26 @@ class FunctionIndex:
             _TREE_INDEXES[key] = table
         return table
 
-    def ops_files(self, member: str) -> list[str]:
-        """Files with a designated initializer `.member = function`, from a tree-wide index."""
-        if self._ops_index is None:
-            self._ops_index = self._tree_index("ops", self.tree.initializer_lines, _INITIALIZED_MEMBER)
-        hits = {p for p in self._ops_index.get(member, []) if p not in self.overlay}
-        for path, data in self.overlay.items():
-            if data is not None and _glob_match(path, C_GLOBS) and f".{member}".encode() in data:
-                hits.add(path)
-        return sorted(hits)
+    def ops_targets(self, member: str) -> list[str]:
+        """Names designated initializers put in struct member `member` (`.set_page_dirty = f,`),
+        file-scope tables and local ones alike, read from the initializer lines of a tree-wide
+        index (and the overlay's text): no file is parsed for it.  Names that are not functions
+        resolve to nothing later."""
+        if self._ops_values is None:
+            table = self._tree_index("opsv", self.tree.initializer_lines, _INITIALIZED_VALUE,
+                                     name_of=lambda m: f"{m.group(1)}={m.group(2)}")
+            by_member: dict[str, list[tuple[str, str]]] = {}
+            for name, ids in table.names.items():
+                field_name, value = name.split("=", 1)
+                by_member.setdefault(field_name, []).extend((value, table.files[i]) for i in ids)
+            self._ops_values = by_member
+        names = {value for value, path in self._ops_values.get(member, ()) if path not in self.overlay}
+        line = re.compile(rb"^[ \t]*\." + re.escape(member.encode())
+                          + rb"[ \t]*=[ \t]*&?([A-Za-z_]\w*)[ \t]*,?[ \t]*$", re.MULTILINE)
+        for path, data in sorted(self.overlay.items()):
+            if data is not None and _glob_match(path, C_GLOBS):
+                names.update(m.group(1).decode() for m in line.finditer(data))
+        return sorted(names)
 
     def definitions(self, name: str) -> list[FunctionDef]:
         out = []

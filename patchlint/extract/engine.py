@@ -125,20 +125,7 @@ class Engine:
         if self._ops is None:
             self._ops = {}
         if member not in self._ops:
-            names: set[str] = set()
-            # local initializers too (`struct rmap_walk_control rwc = { .rmap_one = f, };` inside a
-            # function), read from the lines themselves; names that are not functions resolve to nothing
-            local = re.compile(rb"^[ \t]*\." + re.escape(member.encode())
-                               + rb"[ \t]*=[ \t]*&?([A-Za-z_]\w*)[ \t]*,?[ \t]*$", re.MULTILINE)
-            for path in self.index.ops_files(member):
-                parsed = self.index.parsed(path)
-                if parsed is None:
-                    continue
-                for init in parsed.initializers:
-                    if init.field == member and re.fullmatch(r"&?[A-Za-z_]\w*", init.value):
-                        names.add(init.value.lstrip("&"))
-                names.update(m.group(1).decode() for m in local.finditer(self.index.read(path) or b""))
-            self._ops[member] = sorted(names)
+            self._ops[member] = self.index.ops_targets(member)
         return self._ops[member]
 
     def global_type(self, name: str) -> str | None:
