@@ -154,7 +154,10 @@ class FunctionIndex:
     def _definition_files(self, name: str) -> list[str]:
         """Files that may define `name`, from a tree-wide index built by one grep and cached."""
         if self._defs_index is None:
-            self._defs_index = self._tree_index("defs", self.tree.definition_lines, _DEFINED_NAME)
+            # "defs2": prototypes (`...);` on one line) left out, so a lookup does not parse
+            # every header that declares a function before the file that defines it
+            self._defs_index = self._tree_index("defs2", self.tree.definition_lines, _DEFINED_NAME,
+                                                keep=_not_a_prototype)
             self._overlay_defs = {}
             for path, data in self.overlay.items():
                 if data is not None and _glob_match(path, C_GLOBS):
@@ -166,7 +169,7 @@ class FunctionIndex:
         hits |= self._overlay_defs.get(name, set())
         return sorted(hits)
 
-    def _tree_index(self, kind: str, lines, pattern, name_of=None) -> _LazyIndex:
+    def _tree_index(self, kind: str, lines, pattern, name_of=None, keep=None) -> _LazyIndex:
         """name -> files, from one grep over the tree, cached by the tree's identity (on disk, and
         in memory for the other indexes of this run: a series' before and after states share it)."""
         identity = self.tree.identity()
@@ -177,6 +180,8 @@ class FunctionIndex:
         if stored is None:
             found: dict[str, set[str]] = {}
             for path, _, text in lines(C_GLOBS):
+                if keep is not None and not keep(text):
+                    continue
                 m = pattern.search(text)
                 if m:
                     name = name_of(m) if name_of is not None else next(g for g in m.groups() if g)
@@ -353,6 +358,11 @@ class FunctionIndex:
 def _relocated(parsed: ParsedFile, path: str) -> ParsedFile:
     """The same content cached under another path (a copy or rename): name the new path."""
     return replace(parsed, path=path, functions=tuple(replace(f, file=path) for f in parsed.functions))
+
+
+def _not_a_prototype(line: str) -> bool:
+    text = line.split("/*", 1)[0].split("//", 1)[0].rstrip()
+    return text.lstrip().startswith("#") or not text.endswith(";")
 
 
 def _glob_match(path: str, globs: tuple[str, ...]) -> bool:
