@@ -305,3 +305,34 @@ def test_the_lock_pointer_a_primitive_stores_through_its_argument_is_the_lock_it
     assert _sleeps(tmp_path, OUT_LOCK, "zap_range") == set()
     kept = OUT_LOCK.replace("\tspin_unlock(ptl);\n", "")
     assert ("zap_range", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "zap_range")
+
+
+XA_HANDLE = """\
+void store_entry(struct address_space *mapping, unsigned long index, void *entry)
+{
+	XA_STATE(xas, &mapping->i_pages, index);
+
+	xas_lock_irq(&xas);
+	xas_store(&xas, entry);
+	xas_unlock_irq(&xas);
+	spin_lock_irq(&mapping->tree_lock);
+	spin_unlock_irq(&mapping->tree_lock);
+}
+"""
+
+
+def test_an_xarray_state_takes_the_lock_of_the_array_it_was_declared_on(tmp_path: Path):
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+
+    def edges(source: str) -> set[tuple[str, str]]:
+        (tree / "mm" / "precision.c").write_text(source)
+        index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+        engine = Engine(index)
+        engine.run(index.definitions("store_entry")[0])
+        return {(e.held.cls, e.acquired.cls) for e in engine.obs.edges.values()}
+
+    assert edges(XA_HANDLE) == set()  # taken and dropped before the tree_lock
+    unlock = "\tspin_unlock_irq(&mapping->tree_lock);\n"
+    nested = XA_HANDLE.replace("\txas_unlock_irq(&xas);\n", "").replace(unlock, unlock + "\txas_unlock_irq(&xas);\n")
+    assert ("mapping->i_pages", "mapping->tree_lock") in edges(nested)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from patchlint.resources import grammar_file
@@ -36,6 +36,9 @@ class Vocabulary:
     documented_names: tuple[tuple[str, str], ...]
     field_classes: dict[str, str]
     class_aliases: dict[str, str]
+    # macros that declare their first argument a handle on the lock another argument names:
+    # `XA_STATE(xas, &mapping->i_pages, index)` -> {"XA_STATE": 1}
+    lock_handles: dict[str, int] = field(default_factory=dict)
     fingerprint: str = ""  # of the table's text: cached lock summaries are only as good as the table
 
     def primitives_for(self, lock_class: str) -> list[str]:
@@ -69,5 +72,6 @@ def load_vocabulary() -> Vocabulary:
         documented_names=tuple(table.get("documented_names", {}).items()),
         field_classes=dict(table.get("field_classes", {})),
         class_aliases=dict(table.get("class_aliases", {})),
+        lock_handles={k: int(v) for k, v in table.get("lock_handles", {}).items()},
         fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16],
     )

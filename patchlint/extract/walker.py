@@ -479,6 +479,10 @@ class Walker:
                 lock = self.held_for(prim, c, "assert")
                 return _dedupe([v.with_held(lock) for v in vs])
             return vs  # trylock: decided by the condition (or the binding) around it
+        if name in self.v.lock_handles and len(c.args) > self.v.lock_handles[name] and \
+                isinstance(c.args[0], ir.Name):
+            self.lock_vars[c.args[0].id] = self._arg_class(c.args[self.v.lock_handles[name]])
+            return vs
         if name in ("BUG_ON", "VM_BUG_ON", "VM_BUG_ON_PAGE", "VM_BUG_ON_FOLIO", "BUILD_BUG_ON") and c.args:
             return self.assume(c.args[0], False, vs)  # execution goes on only where the condition is false
         if name in self.v.sleeping:
@@ -572,15 +576,15 @@ class Walker:
             return prim.lock
         if prim.lock >= len(call.args):
             return f"{prim.kind}:?"
-        arg = call.args[prim.lock]
-        if isinstance(arg, ir.Unary) and arg.op == "&":
-            return self._class_of(arg.operand) or _text(arg.operand)
-        return self._arg_class(arg)
+        return self._arg_class(call.args[prim.lock])
 
     def _arg_class(self, arg: ir.Expr) -> str:
         """The class of a lock given by an expression: `&mapping->tree_lock`, a lock pointer
         variable, or a parameter (named @paramN until a caller says which lock it is)."""
-        if isinstance(arg, ir.Unary) and arg.op == "&":
+        if isinstance(arg, ir.Unary) and arg.op == "&" and isinstance(arg.operand, ir.Name) and \
+                arg.operand.id in self.lock_vars:
+            cls = self.lock_vars[arg.operand.id]  # &xas, a handle XA_STATE() tied to its lock
+        elif isinstance(arg, ir.Unary) and arg.op == "&":
             cls = self._class_of(arg.operand) or _text(arg.operand)
         elif isinstance(arg, ir.Name) and arg.id in self.lock_vars:
             cls = self.lock_vars[arg.id]
