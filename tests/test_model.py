@@ -82,3 +82,68 @@ def test_function_pointers_are_read_from_the_trees_initializers():
     ops = m.member(Obj("space", "swapper_space"), "a_ops")
     assert ops == Obj("ops", "swap_aops")
     assert m.member(ops, "set_page_dirty") == Obj("fn", "__set_page_dirty_nobuffers")
+
+
+def test_xarray_marks_a_present_entry_and_leaves_a_missing_one_alone():
+    s = _state()
+    xa = P.Addr(Obj("space", "swapper_space"), "i_pages")
+    marked = P.lookup("__xa_set_mark").impl(s, 0, (xa, 42, P.Sym("PAGECACHE_TAG_DIRTY")), P.Ctx())
+    assert marked.bug is None and marked.state.space("swapper_space").tags == ((42, "PAGECACHE_TAG_DIRTY"),)
+    missing = P.lookup("__xa_set_mark").impl(s, 0, (xa, 7, P.Sym("PAGECACHE_TAG_DIRTY")), P.Ctx())
+    assert missing.bug is None and missing.state == s
+    erased = P.lookup("__xa_erase").impl(marked.state, 0, (xa, 42), P.Ctx())
+    assert erased.value == Obj("page", "page") and erased.state.space("swapper_space").radix == ()
+    assert P.lookup("xa_load").impl(erased.state, 0, (xa, 42), P.Ctx()).value == 0
+    assert P.lookup("page_folio").impl((Obj("page", "page"),), P.Ctx()) == Obj("page", "page")
+    assert P.lookup("folio_test_swapcache").impl(s, 0, (Obj("page", "page"),), P.Ctx()).value == 1
+    assert P.lookup("folio_test_swapbacked").impl(s, 0, (Obj("page", "page"),), P.Ctx()).value == 1
+
+
+XA_TREE = {
+    "Makefile": "VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 0\n",
+    "include/linux/xarray.h": "#define xa_lock_irq(xa)\tspin_lock_irq(&(xa)->xa_lock)\n"
+                              "#define xa_unlock_irq(xa)\tspin_unlock_irq(&(xa)->xa_lock)\n",
+    "mm/order.c": "#include <linux/xarray.h>\n\n"
+                  "void mark_then_lock(struct address_space *mapping, struct page *page)\n{\n"
+                  "\txa_lock_irq(&mapping->i_pages);\n\tlock_page(page);\n\tunlock_page(page);\n"
+                  "\txa_unlock_irq(&mapping->i_pages);\n}\n\n"
+                  "void lock_then_mark(struct address_space *mapping, struct page *page)\n{\n"
+                  "\tlock_page(page);\n\tspin_lock_irq(&mapping->i_pages.xa_lock);\n"
+                  "\tspin_unlock_irq(&mapping->i_pages.xa_lock);\n\tunlock_page(page);\n}\n",
+}
+XA_SCENARIO = b"""C xa-lock-order
+
+{
+\tprofile = s390;
+\tpage.flags = uptodate;
+\tpage.mapping = mapping;
+}
+
+P0(struct page *page, struct address_space *mapping)
+{
+\tmark_then_lock(mapping, page);
+}
+
+P1(struct page *page, struct address_space *mapping)
+{
+\tlock_then_mark(mapping, page);
+}
+
+exists (deadlock)
+"""
+
+
+def test_the_xarray_lock_is_one_lock_however_the_code_spells_it(tmp_path):
+    """xa_lock_irq(&mapping->i_pages) (6.x's macro) and spin_lock_irq(&mapping->i_pages.xa_lock)
+    take the same lock, so the two orders against the page lock deadlock."""
+    from patchlint.explore.explorer import explore
+    from patchlint.explore.scenario import parse
+
+    for path, text in XA_TREE.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    index = FunctionIndex(open_tree(str(tmp_path)), load_profile("s390"), SummaryCache(enabled=False))
+    r = explore(index, parse(XA_SCENARIO, "xa.litmus"))
+    assert r.complete and "deadlock" in r.kinds(), r.hazards
+    assert "mapping.i_pages.xa_lock" in r.first("deadlock").message
+    assert not r.unresolved

@@ -429,11 +429,17 @@ class Thread:
             if isinstance(e.operand, ir.Field):
                 obj = e.operand.obj
                 base = self.name(obj.id, as_object=True) if isinstance(obj, ir.Name) else (yield from self.eval(obj))
+                if isinstance(base, Addr):  # &(&mapping->i_pages)->xa_lock: a member of a member
+                    return Addr(base.obj, f"{base.field}.{e.operand.field}")
                 return Addr(base, e.operand.field) if isinstance(base, Obj) else UNKNOWN
             if isinstance(e.operand, ir.Name):
                 v = self.name(e.operand.id, as_object=True)
                 if e.operand.id in self.frame.env:
                     return Obj("local", f"{self.frame.function}.{e.operand.id}")
+                if isinstance(v, Sym):
+                    # the address of a name that is neither local, nor a function, nor a constant:
+                    # a file-scope variable without a designated initializer (DEFINE_SPINLOCK(x))
+                    return Obj("global", v.name)
                 return v if isinstance(v, Obj) else UNKNOWN
             return UNKNOWN
         if e.op == "*":
@@ -464,7 +470,7 @@ class Thread:
         if base.kind == "page" and fieldname in P.PAGE_FIELDS:
             return (yield from self.shared("__page_read", (base, fieldname), _text(e), e.line))
         if base.kind == "space":
-            if fieldname in ("page_tree", "tree_lock", "i_mmap_mutex"):
+            if fieldname in ("page_tree", "tree_lock", "i_mmap_mutex", "i_pages", "i_mmap_rwsem", "private_lock"):
                 return Addr(base, fieldname)
             return self.m.member(base, fieldname)
         if base.kind in ("ops", "global"):
@@ -531,6 +537,9 @@ class Thread:
 
     def primitive(self, prim: P.Prim, c: ir.Call):
         args = yield from self.args(c)
+        if prim.waits_for is not None and prim.waits_for(args) is None:
+            # a lock the model cannot name is not taken in the model: say so, never drop it silently
+            self.m.unresolved.add(f"{prim.name}({_text(c.args[0]) if c.args else ''})")
         if prim.kind == "choice":
             return (yield Choice(2, f"{prim.name}()", self.site(c.line)))
         if prim.kind == "pure":

@@ -85,7 +85,7 @@ def lock_id(v) -> str | None:
         return f"{v.obj.name}.{v.field}"
     if isinstance(v, Obj) and v.kind == "page":
         return f"page_lock:{v.name}"
-    if isinstance(v, Obj) and v.kind == "local":
+    if isinstance(v, Obj) and v.kind in ("local", "global"):
         return v.name
     return None
 
@@ -484,6 +484,68 @@ def _cpu_relax(args, ctx):
 @_pure("get_swap_page", "a free swap entry: the scenario's swap.entry", mode="fallback")
 def _get_swap_page(args, ctx):
     return Struct((("val", ctx.swap_entry),))
+
+
+# --- 6.x: folios and the xarray ----------------------------------------------------------------------
+# The scenarios' page is an order-0 page, so it is its own folio; the page cache and the swap cache
+# are xarrays (mapping->i_pages) whose entries and marks the model keeps as it keeps the radix tree's.
+@_pure("page_folio folio_page", "the scenario's page is its own (order-0) folio, and the folio's page")
+def _same_page(args, ctx):
+    return args[0] if args and _page(args[0]) else UNKNOWN
+
+
+for _flagname, _ours in (("locked", "locked"), ("dirty", "dirty"), ("swapcache", "swapcache"),
+                         ("writeback", "writeback"), ("uptodate", "uptodate"), ("private", "private")):
+    _flag_prim(f"folio_test_{_flagname}", _ours, "test")
+    _flag_prim(f"folio_set_{_flagname}", _ours, "set")
+    _flag_prim(f"__folio_set_{_flagname}", _ours, "set")
+    _flag_prim(f"folio_clear_{_flagname}", _ours, "clear")
+    _flag_prim(f"__folio_clear_{_flagname}", _ours, "clear")
+    _flag_prim(f"folio_test_set_{_flagname}", _ours, "testset")
+    _flag_prim(f"folio_test_clear_{_flagname}", _ours, "testclear")
+
+
+@prim("folio_test_swapbacked PageSwapBacked", "fallback", "shared",
+      "PG_swapbacked: the model's anon pages are swap-backed, its file pages are not")
+def _swapbacked(state, tid, args, ctx):
+    page = _page(args[0]) if args else None
+    if page is None:
+        return Effect(state, UNKNOWN)
+    mapping = state.page(page).mapping
+    return Effect(state, int(isinstance(mapping, Obj) and mapping.kind == "anon"))
+
+
+@prim("__xa_set_mark xa_set_mark", "override", "shared",
+      "mark the entry at index (a missing entry is left alone: no BUG in the xarray, unlike the radix tree)")
+def _xa_set_mark(state, tid, args, ctx):
+    name = _space(state, args[0])
+    if name is None or len(args) < 3:
+        return Effect(state, UNKNOWN)
+    s = state.space(name)
+    if s.lookup(args[1]) is None:
+        return Effect(state, 0)
+    tag = args[2].name if isinstance(args[2], Sym) else str(args[2])
+    return Effect(state.with_space(replace(s, tags=tuple(sorted(set(s.tags) | {(args[1], tag)})))), 0)
+
+
+@prim("__xa_clear_mark xa_clear_mark", "override", "shared", "clear the entry's mark at index")
+def _xa_clear_mark(state, tid, args, ctx):
+    name = _space(state, args[0])
+    if name is None or len(args) < 3:
+        return Effect(state, UNKNOWN)
+    s = state.space(name)
+    tag = args[2].name if isinstance(args[2], Sym) else str(args[2])
+    return Effect(state.with_space(replace(s, tags=tuple(t for t in s.tags if t != (args[1], tag)))), 0)
+
+
+@prim("xa_load", "override", "shared", "the page at index or NULL")
+def _xa_load(state, tid, args, ctx):
+    return _radix_lookup(state, tid, args, ctx)
+
+
+@prim("__xa_erase xa_erase", "override", "shared", "remove the entry at index (and its marks)")
+def _xa_erase(state, tid, args, ctx):
+    return _radix_delete(state, tid, args, ctx)
 
 
 # --- what the model leaves out ------------------------------------------------------------------
