@@ -147,3 +147,22 @@ def test_the_xarray_lock_is_one_lock_however_the_code_spells_it(tmp_path):
     assert r.complete and "deadlock" in r.kinds(), r.hazards
     assert "mapping.i_pages.xa_lock" in r.first("deadlock").message
     assert not r.unresolved
+
+
+def test_a_thread_that_branches_on_nothing_it_can_decide_is_given_up_and_said_so(tmp_path):
+    """Fourteen conditions in a row on values the model does not know, with no visible event
+    between them, would be 16384 paths to the next event: the path is given up, and the run is
+    incomplete rather than safe."""
+    from patchlint.explore.explorer import MAX_UNDECIDED, explore
+    from patchlint.explore.scenario import parse
+
+    conds = "".join(f"\tif (flags & {1 << i})\n\t\tn++;\n" for i in range(MAX_UNDECIDED + 2))
+    (tmp_path / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\n")
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm" / "many.c").write_text("void many(struct page *page, unsigned long flags)\n{\n\tint n = 0;\n\n"
+                                            f"{conds}\tlock_page(page);\n\tunlock_page(page);\n}}\n")
+    scenario = (b"C many\n\n{\n\tpage.flags = uptodate;\n}\n\nP0(struct page *page)\n{\n\tmany(page, flags);\n}\n\n"
+                b"exists (deadlock)\n")
+    index = FunctionIndex(open_tree(str(tmp_path)), load_profile("s390"), SummaryCache(enabled=False))
+    r = explore(index, parse(scenario, "many.litmus"))
+    assert not r.complete and "undecided conditions" in r.incomplete and not r.hazards
