@@ -233,3 +233,27 @@ def test_on_a_6x_tree_the_model_stops_within_its_budget_and_says_it_could_not_de
     for f in findings:  # whatever the model says here, it is not "safe"
         assert f.kind != "analysis-incomplete" or f.severity == "warning"
     assert all(any(g.kind == "analysis-incomplete" and g.scenario == s for g in findings) for s in scenarios)
+
+
+def test_a_patch_to_the_set_page_dirty_an_operations_table_points_at_is_replayed(tmp_path):
+    """zap reaches __set_page_dirty_nobuffers() only through mapping->a_ops->set_page_dirty: a
+    patch that drops its re-read of the mapping under tree_lock selects the zap scenarios, and
+    the swap-cache removal and truncation races become new BUGs."""
+    import difflib
+
+    from patchlint.cparse import load_profile
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.explore.series import model_findings
+
+    old = (TREE / "mm" / "page-writeback.c").read_text()
+    new = old.replace("\tnow = page_mapping(page);\n", "\tnow = mapping;\n", 1)
+    assert new != old
+    diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), "a/mm/page-writeback.c",
+                                        "b/mm/page-writeback.c"))
+    text = ("From: T <t@example.org>\nSubject: [PATCH] mm: trust the mapping\n\nx\n\n"
+            "Signed-off-by: T <t@example.org>\n---\n" + diff)
+    findings = model_findings(_applied(text, tmp_path), profile=load_profile("s390"),
+                              cache=SummaryCache(enabled=False))
+    new_bugs = {f.scenario for f in findings if f.kind == "kernel-bug" and f.status == "new"}
+    assert {"zap-vs-swapcache-removal", "zap-vs-truncation"} <= new_bugs
+    assert all(f.function == "__set_page_dirty_nobuffers" for f in findings if f.kind == "kernel-bug")

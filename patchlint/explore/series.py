@@ -5,6 +5,7 @@ new / fixed / existing like the static findings."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import deque
 from pathlib import Path
@@ -46,20 +47,57 @@ def thread_calls(sc) -> set[str]:
     return out
 
 
+_LOCAL_INIT = re.compile(rb"\.\s*([A-Za-z_]\w*)\s*=\s*&?\s*([A-Za-z_]\w*)\s*[,}\n]")
+_CALLEE_MEMBER = re.compile(r"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*$")
+_CALLEE_VAR = re.compile(r"\(?\s*\*?\s*([A-Za-z_]\w*)\s*\)?")
+
+
 def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH) -> set[str]:
-    """Names reachable from `roots` through direct calls, within `depth` calls."""
+    """Names reachable from `roots` within `depth` calls: direct calls, and calls through a
+    pointer read from a struct member.  Such a call reaches what a designated initializer of
+    a function already reached puts in that member (6.x's `rwc.rmap_one = try_to_unmap_one`),
+    else what any initializer in the tree does (`swap_aops.set_page_dirty`).  Selection may
+    take in a scenario the patch cannot affect; it must not leave out one it can."""
     seen = set(roots)
+    local: dict[str, set[str]] = {}  # member -> functions put in it by the reached functions
     queue = deque((name, 0) for name in sorted(roots))
     while queue:
         name, d = queue.popleft()
         if d >= depth:
             continue
         for fn in index.definitions(name)[:1]:
-            for call in fn.calls:
-                if not call.indirect and call.callee not in seen:
-                    seen.add(call.callee)
-                    queue.append((call.callee, d + 1))
+            text = index.read(fn.file) or b""
+            text = text[fn.start_byte:fn.end_byte]
+            for m in _LOCAL_INIT.finditer(text):
+                local.setdefault(m.group(1).decode(), set()).add(m.group(2).decode())
+            nexts = [c.callee for c in fn.calls if not c.indirect]
+            for member in sorted(_pointer_members(fn, text)):
+                nexts.extend(sorted(local.get(member) or index.ops_targets(member)))
+            for callee in nexts:
+                if callee not in seen:
+                    seen.add(callee)
+                    queue.append((callee, d + 1))
     return seen
+
+
+def _pointer_members(fn, text: bytes) -> set[str]:
+    """The struct members fn's indirect calls read their function from: `rwc->rmap_one(...)`,
+    or `spd = mapping->a_ops->set_page_dirty; (*spd)(page)`."""
+    out: set[str] = set()
+    for c in fn.calls:
+        if not c.indirect:
+            continue
+        m = _CALLEE_MEMBER.search(c.callee)
+        if m:
+            out.add(m.group(1))
+            continue
+        var = _CALLEE_VAR.fullmatch(c.callee.strip())
+        if var:
+            # `spd = ...->m;` or the declaration `int (*spd)(struct page *) = ...->m;`
+            assign = re.compile(rb"\b" + re.escape(var.group(1).encode()) +
+                                rb"\b[^;=]*=[^;=][^;]*?(?:->|\.)\s*([A-Za-z_]\w*)\s*;")
+            out.update(a.group(1).decode() for a in assign.finditer(text))
+    return out
 
 
 # On the fixture tree every scenario completes in well under a second; on a 6.x tree the model
