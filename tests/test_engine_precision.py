@@ -336,3 +336,69 @@ def test_an_xarray_state_takes_the_lock_of_the_array_it_was_declared_on(tmp_path
     unlock = "\tspin_unlock_irq(&mapping->tree_lock);\n"
     nested = XA_HANDLE.replace("\txas_unlock_irq(&xas);\n", "").replace(unlock, unlock + "\txas_unlock_irq(&xas);\n")
     assert ("mapping->i_pages", "mapping->tree_lock") in edges(nested)
+
+
+def _dirties(tmp_path: Path, source: str, root: str) -> set[tuple[str, bool]]:
+    tree = tmp_path / "linux"
+    if not tree.exists():
+        shutil.copytree(TREE, tree)
+    (tree / "mm" / "precision.c").write_text(source)
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    engine = Engine(index)
+    engine.run(index.definitions(root)[0])
+    return {(d.site.function, d.safe) for d in engine.obs.dirties}
+
+
+ONE_PATH_LOCKED = """\
+static int count_refs(struct page *page)
+{
+	return page_count(page);
+}
+
+void dirty_if_locked(struct page *page)
+{
+	int locked = trylock_page(page);
+
+	count_refs(page);
+	if (locked) {
+		set_page_dirty(page);
+		unlock_page(page);
+	}
+}
+"""
+
+
+def test_a_callee_is_compared_with_the_locks_of_the_path_that_called_it(tmp_path: Path):
+    """The path where the trylock failed returns from count_refs() without the page lock: that is
+    not count_refs() releasing the lock the other path holds, so set_page_dirty() stays covered."""
+    assert _dirties(tmp_path, ONE_PATH_LOCKED, "dirty_if_locked") == {("dirty_if_locked", True)}
+    untested = ONE_PATH_LOCKED.replace("\tif (locked) {", "\tif (page_count(page)) {")
+    assert ("dirty_if_locked", False) in _dirties(tmp_path, untested, "dirty_if_locked")
+
+
+OWN_PAGE_LOCK = """\
+static void touch_other(struct page *other, int flags)
+{
+	if (flags & 1)
+		lock_page(other);
+	cpu_relax();
+	if (flags & 2)
+		unlock_page(other);
+}
+
+void dirty_locked(struct page *page, struct page *other, int flags)
+{
+	lock_page(page);
+	touch_other(other, flags);
+	set_page_dirty(page);
+	unlock_page(page);
+}
+"""
+
+
+def test_a_callee_that_unlocks_its_own_page_does_not_unlock_its_callers(tmp_path: Path):
+    """touch_other() locks and unlocks a page under flags the walk cannot pair: the unlock is of
+    its own page, and the caller's page lock still covers set_page_dirty()."""
+    assert _dirties(tmp_path, OWN_PAGE_LOCK, "dirty_locked") == {("dirty_locked", True)}
+    unlocked = OWN_PAGE_LOCK.replace("\tlock_page(page);\n\ttouch_other", "\ttouch_other")
+    assert ("dirty_locked", False) in _dirties(tmp_path, unlocked, "dirty_locked")

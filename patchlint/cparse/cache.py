@@ -22,7 +22,7 @@ from patchlint.cparse.defs import ParsedFile
 _MAGIC = "patchlint-summary"
 # Bumped whenever the summary records change shape, so old entries are rebuilt
 # (the directory also carries patchlint's version).
-SUMMARY_FORMAT = 3
+SUMMARY_FORMAT = 4
 
 
 def default_cache_dir() -> Path | None:

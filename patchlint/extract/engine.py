@@ -24,6 +24,12 @@ from patchlint.extract.walker import CONTEXT_KINDS, Held, Sink, Site, Variant, W
 MAX_TARGETS = 12  # an operations field with more implementations than this is not followed
 
 
+# How a callee leaves its caller's locks, one per way of returning: (locks it returns holding,
+# classes it released, what it returned when that was a constant, the classes its caller held
+# on the path this outcome belongs to, or None for every path)
+Outcome = tuple[tuple[Held, ...], tuple[str, ...], "bool | None", "tuple[str, ...] | None"]
+
+
 @dataclass(frozen=True)
 class Frame:
     """One step of a call path: `function` calls the next frame at `line`."""
@@ -108,7 +114,7 @@ class Engine:
         self.focus: set[str] | None = None
         self.touched: set[str] = set()
         self.below = 4
-        self._outcomes: dict[tuple, list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]] = {}
+        self._outcomes: dict[tuple, list[Outcome]] = {}
         self.summaries = LockSummaries(index, self.v, self.global_type)
         self._releases: dict[tuple[str, int, int], frozenset[str]] = {}
 
@@ -158,12 +164,12 @@ class Engine:
 
     def _walk(self, fn: FunctionDef, entry: list[Variant], consts: dict[str, object], path: tuple[Frame, ...],
               depth: int, params: dict[int, str] | None = None,
-              ) -> list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]:
+              ) -> list[Outcome]:
         """Walk fn; return how it leaves the caller's locks: (locks it returns holding, classes it
         released, what it returned when that was a constant), one per way of returning.
         `params` names the caller's lock a parameter points to, so a release through it counts."""
         cut = depth >= self.max_depth  # its callees are summarised, not walked: not reused above the bound
-        key = (fn.file, fn.start_byte, tuple(sorted({h.cls for v in entry for h in v.held})),
+        key = (fn.file, fn.start_byte, tuple(sorted({_classes(v) for v in entry})),
                tuple(sorted(consts.items())), tuple(sorted((params or {}).items())), cut)
         if key in self._memo:
             return self._outcomes.get(key, [])
@@ -181,18 +187,28 @@ class Engine:
         formal = [(p.type, p.name) for p in fn.params()]
         sink = _EngineSink(self, fn, path, depth, formal)
         walker = Walker(self.v, body, formal, sink, consts, self.global_type, params)
-        walker.run(entry)
-        entry_held = {h for v in entry for h in v.held}
-        entry_classes = frozenset(h.cls for h in entry_held)
+        # each entry variant tagged, so a return is compared with the locks held on the way in
+        # on its own path: a lock one caller path holds and another does not is not "released"
+        # by a callee that never touches it
+        walker.run([v.fact(("entry", _classes(v))) for v in entry])
+        entries = {_classes(v): {h for h in v.held} for v in entry}
+        held_by_all = set.intersection(*entries.values()) if entries else set()
+        union = {h for v in entry for h in v.held}
         outcomes = []
         for site_variant in walker.returns:
-            self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn, entry_classes))
-            added = tuple(h for h in site_variant.held if h not in entry_held and h.how != "assert")
-            released = tuple(sorted(c for c in entry_classes if not site_variant.holds(c)))
+            tag = next((f[1] for f in site_variant.facts if f[0] == "entry"), None)
+            # a path that lost its tag (too many paths merged) is compared with every entry at once
+            before = entries[tag] if tag in entries else held_by_all
+            self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn,
+                                     frozenset(h.cls for h in before)))
+            added = tuple(h for h in site_variant.held if h not in (before if tag in entries else union)
+                          and h.how != "assert")
+            released = tuple(sorted({h.cls for h in before if not site_variant.holds(h.cls)
+                                     and h.cls not in walker.took}))
             truth = next((f[1] for f in site_variant.facts if f[0] == "returns"), None)
-            outcomes.append((added, released, truth))
+            outcomes.append((added, released, truth, tag if tag in entries else None))
         outcomes = _handed_off(list(dict.fromkeys(outcomes)))
-        if all(not a and not r for a, r, _ in outcomes):
+        if all(not o[0] and not o[1] for o in outcomes):
             outcomes = []
         self._outcomes[key] = outcomes
         return outcomes
@@ -331,7 +347,7 @@ class _EngineSink(Sink):
         # parameters that point to a lock the caller holds: a release through them releases it
         held = {h.cls for v in entry for h in v.held}
         params = {i: cls for i, cls in enumerate(arg_classes) if cls in held}
-        effects: list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]] = []
+        effects: list[Outcome] = []
         for callee in targets:
             consts = _constant_args(callee, call)
             effects += self.e._walk(callee, entry, consts, path, self.depth + 1, params)
@@ -351,7 +367,7 @@ class _EngineSink(Sink):
         if len(defs) != 1:
             return None
         released = tuple(sorted(self.e.releases_beneath(defs[0])))
-        return [((), released, None)] if released else None
+        return [((), released, None, None)] if released else None
 
     def _follow(self, name: str) -> bool:
         """Whether to walk into `name` under the engine's focus."""
@@ -364,26 +380,30 @@ class _EngineSink(Sink):
         return False
 
 
-def _handed_off(outcomes: list[tuple[tuple[Held, ...], tuple[str, ...], bool | None]]):
+def _classes(v: Variant) -> tuple[str, ...]:
+    return tuple(h.cls for h in v.held)
+
+
+def _handed_off(outcomes: list[Outcome]) -> list[Outcome]:
     """Keep a lock a function returns holding only where its caller can tell: held on every
     return (a lock helper), or on returns its result tells apart (a trylock-style true/false, a
     pointer that is NULL when nothing was taken).  Held on some returns and not on others that
     return alike is a hand-off no caller could follow (`return MIGRATEPAGE_UNMAP` with the page
     locked) or a path the walk could not tell apart; passed up, it would put every later call
     of every caller under that lock.  The function's own lock-imbalance check still sees it."""
-    classes = {h.cls for added, _, _ in outcomes for h in added}
+    classes = {h.cls for o in outcomes for h in o[0]}
     dropped = set()
     for cls in classes:
-        holding = {t for added, _, t in outcomes if any(h.cls == cls for h in added)}
-        free = {t for added, _, t in outcomes if not any(h.cls == cls for h in added)}
+        holding = {o[2] for o in outcomes if any(h.cls == cls for h in o[0])}
+        free = {o[2] for o in outcomes if not any(h.cls == cls for h in o[0])}
         # no return that holds it says so by a literal result, and some that does not hold it
         # returns alike: nothing a caller tests could tell the two apart
         if holding == {None} and None in free:
             dropped.add(cls)
     if not dropped:
         return outcomes
-    kept = [(tuple(h for h in added if h.cls not in dropped), released, truth)
-            for added, released, truth in outcomes]
+    kept = [(tuple(h for h in added if h.cls not in dropped), released, truth, entry)
+            for added, released, truth, entry in outcomes]
     return list(dict.fromkeys(kept))
 
 

@@ -87,7 +87,8 @@ class Sink:
     def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant],
              arg_classes: tuple[str | None, ...] = ()):
         """May return the callee's effects on the caller's locks: [(locks it returns holding,
-        classes it released)], one per way it can return.  `arg_classes` are the lock classes
+        classes it released, its constant result or None, the caller's lock classes on the path
+        it belongs to or None for all)], one per way it can return.  `arg_classes` are the lock classes
         the arguments name, where they name one."""
         return None
     def sleep(self, site: Site, what: str, variants: list[Variant]) -> None: ...
@@ -127,6 +128,10 @@ class Walker:
         self.labels: dict[str, list[Variant]] = {}
         self.loops: list[_Flow] = []
         self.returns: list[Variant] = []
+        # classes this function takes itself (lock, trylock, spin, killable): where it also
+        # releases one on a path the walk could not pair with its own acquisition, that is its
+        # own lock, not its caller's
+        self.took: set[str] = set()
 
     # -- entry -----------------------------------------------------------------------------------
     def run(self, entry: list[Variant]) -> list[Variant]:
@@ -220,6 +225,7 @@ class Walker:
         if spun is not None:
             call, prim = spun
             lock = self.held_for(prim, call, "spin")
+            self.took.add(lock.cls)
             self.sink.spin(self.site(call.line), lock, vs, s.line)
         if s.init is not None:
             vs = self.stmt(s.init, vs)
@@ -339,6 +345,7 @@ class Walker:
                 if not value:
                     return vs
                 lock = self.held_for(prim, e, "trylock")
+                self.took.add(lock.cls)
                 return [v.with_held(lock) for v in vs]
             if prim is not None and prim.op == "acquire_killable":
                 if value:
@@ -435,6 +442,7 @@ class Walker:
             if prim is not None and prim.op == "trylock":
                 cls = self.lock_class(prim, value)
                 got = self.held_for(prim, value, "trylock")
+                self.took.add(got.cls)
                 out = []
                 for v in vs:
                     out.append(v.with_held(got).rebind(var, ("var", var, cls, True)))
@@ -454,6 +462,7 @@ class Walker:
             if prim.op == "acquire_killable":
                 # it waits for the lock whatever it returns: the order and the sleep are there
                 lock = self.held_for(prim, c, "lock")
+                self.took.add(lock.cls)
                 self.sink.acquire(site, lock, vs)
                 if prim.sleeps:
                     self.sink.sleep(site, name, vs)
@@ -465,6 +474,7 @@ class Walker:
                     if isinstance(arg, ir.Unary) and arg.op == "&" and isinstance(arg.operand, ir.Name) and \
                             _LOCK_TYPE.search(self.types.get(arg.operand.id, "")):
                         self.lock_vars[arg.operand.id] = lock.cls  # `pte_offset_map_lock(mm, pmd, a, &ptl)`
+                self.took.add(lock.cls)
                 self.sink.acquire(site, lock, vs)
                 if prim.sleeps:
                     self.sink.sleep(site, name, vs)
@@ -498,7 +508,11 @@ class Walker:
             return vs
         out = []
         for v in vs:
-            for added, released, truth in effects:
+            key = tuple(h.cls for h in v.held)
+            mine = [e for e in effects if e[3] is None or e[3] == key]
+            if not mine:
+                out.append(v)  # no return of the callee belongs to this path's locks
+            for added, released, truth, _ in mine:
                 w = v
                 for cls in released:
                     w = w.without(self._actual(cls, c))
@@ -744,9 +758,11 @@ def _dedupe(vs: list[Variant]) -> list[Variant]:
 
 def _lock_facts(facts: frozenset) -> frozenset:
     """The facts that decide a lock: which pointer is non-NULL when it is held, what a trylock
-    returned, and what a helper that took a lock returned (not what every other call returned)."""
+    returned, what a helper that took a lock returned (not what every other call returned), the
+    page predicates (`if (!PageSwapCache(page)) spin_lock(...)` ... the same test again before
+    the unlock), and which of its caller's paths a callee's path came in on."""
     took = {f[1].replace("<took ", "<ret ", 1) for f in facts if f[0] == "took"}
-    return frozenset(f for f in facts if f[0] in ("nonnull", "took") or (
+    return frozenset(f for f in facts if f[0] in ("nonnull", "took", "entry", "pred") or (
         f[0] == "var" and (f[2] or f[1] in took)))
 
 
