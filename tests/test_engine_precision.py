@@ -402,3 +402,40 @@ def test_a_callee_that_unlocks_its_own_page_does_not_unlock_its_callers(tmp_path
     assert _dirties(tmp_path, OWN_PAGE_LOCK, "dirty_locked") == {("dirty_locked", True)}
     unlocked = OWN_PAGE_LOCK.replace("\tlock_page(page);\n\ttouch_other", "\ttouch_other")
     assert ("dirty_locked", False) in _dirties(tmp_path, unlocked, "dirty_locked")
+
+
+LOOPED_WALK = """\
+static struct page *walk_start(struct mm_struct *mm, pmd_t *pmd, struct page *page)
+{
+	spinlock_t *ptl = pte_lockptr(mm, pmd);
+
+	if (!page_mapped(page))
+		return NULL;
+	spin_lock(ptl);
+	return page;
+}
+
+int unshare_all(struct mm_struct *mm, pmd_t *pmd, struct page *page)
+{
+	int ret;
+
+	do {
+		struct page *found;
+
+		found = walk_start(mm, pmd, page);
+		if (found)
+			spin_unlock(pte_lockptr(mm, pmd));
+		ret = page_count(page);
+	} while (ret > 1);
+	cond_resched();
+	return ret;
+}
+"""
+
+
+def test_what_a_call_returned_last_time_round_a_loop_does_not_decide_this_time(tmp_path: Path):
+    """The second time round, walk_start() may return the page with the PTL held even though it
+    returned NULL the first time: the unlock under `if (found)` pairs with this call's result."""
+    assert _sleeps(tmp_path, LOOPED_WALK, "unshare_all") == set()
+    kept = LOOPED_WALK.replace("\t\tif (found)\n\t\t\tspin_unlock(pte_lockptr(mm, pmd));\n", "")
+    assert ("unshare_all", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "unshare_all")

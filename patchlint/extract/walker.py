@@ -512,6 +512,10 @@ class Walker:
             mine = [e for e in effects if e[3] is None or e[3] == key]
             if not mine:
                 out.append(v)  # no return of the callee belongs to this path's locks
+            # what this call returned the last time round a loop says nothing about this time
+            keys = (_call_key(c), _took_key(c))
+            fresh = frozenset(f for f in v.facts if not (f[0] in ("var", "took") and f[1] in keys))
+            v = v if fresh == v.facts else replace(v, facts=fresh)
             for added, released, truth, _ in mine:
                 w = v
                 for cls in released:
