@@ -52,12 +52,15 @@ _CALLEE_MEMBER = re.compile(r"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*$")
 _CALLEE_VAR = re.compile(r"\(?\s*\*?\s*([A-Za-z_]\w*)\s*\)?")
 
 
-def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH) -> set[str]:
+def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH,
+          deadline: float | None = None) -> set[str] | None:
     """Names reachable from `roots` within `depth` calls: direct calls, and calls through a
     pointer read from a struct member.  Such a call reaches what a designated initializer of
     a function already reached puts in that member (6.x's `rwc.rmap_one = try_to_unmap_one`),
     else what any initializer in the tree does (`swap_aops.set_page_dirty`).  Selection may
-    take in a scenario the patch cannot affect; it must not leave out one it can."""
+    take in a scenario the patch cannot affect; it must not leave out one it can.  None when
+    `deadline` (time.monotonic()) passed first: on a big tree with a cold cache the walk parses
+    hundreds of files."""
     seen = set(roots)
     local: dict[str, set[str]] = {}  # member -> functions put in it by the reached functions
     queue = deque((name, 0) for name in sorted(roots))
@@ -65,6 +68,8 @@ def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH) -> se
         name, d = queue.popleft()
         if d >= depth:
             continue
+        if deadline is not None and time.monotonic() > deadline:
+            return None
         for fn in index.definitions(name)[:1]:
             text = index.read(fn.file) or b""
             text = text[fn.start_byte:fn.end_byte]
@@ -209,12 +214,16 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
         indexes = [FunctionIndex(applied.tree, profile, cache, overlay=o) for o in (before_overlay, after_overlay)]
         for sc in loaded:
             calls = thread_calls(sc)
-            if not any(touched & reach(index, calls) for index in indexes):
+            # a reach not worked out in time counts as reaching: the scenario is then reported as
+            # not replayed for want of time, never left out as if the patch could not affect it
+            reached = [reach(index, calls, deadline=deadline) for index in indexes]
+            if not any(r is None or touched & r for r in reached):
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
+                unsure = " before it could tell whether the patch reaches it" if None in reached else ""
                 skipped = [_incomplete(sc.name, "not replayed: the model's time budget for this check "
-                                       f"({total_seconds:.0f} s) was spent", "budget")]
+                                       f"({total_seconds:.0f} s) was spent{unsure}", "budget")]
                 states[0].extend(skipped)
                 states[1].extend(skipped)
                 continue
