@@ -53,14 +53,16 @@ _CALLEE_VAR = re.compile(r"\(?\s*\*?\s*([A-Za-z_]\w*)\s*\)?")
 
 
 def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH,
-          deadline: float | None = None) -> set[str] | None:
+          deadline: float | None = None, memo: dict | None = None) -> set[str] | None:
     """Names reachable from `roots` within `depth` calls: direct calls, and calls through a
     pointer read from a struct member.  Such a call reaches what a designated initializer of
     a function already reached puts in that member (6.x's `rwc.rmap_one = try_to_unmap_one`),
     else what any initializer in the tree does (`swap_aops.set_page_dirty`).  Selection may
     take in a scenario the patch cannot affect; it must not leave out one it can.  None when
     `deadline` (time.monotonic()) passed first: on a big tree with a cold cache the walk parses
-    hundreds of files."""
+    hundreds of files.  `memo` keeps what each function calls, for the next walk over the same
+    index."""
+    memo = {} if memo is None else memo
     seen = set(roots)
     local: dict[str, set[str]] = {}  # member -> functions put in it by the reached functions
     queue = deque((name, 0) for name in sorted(roots))
@@ -70,19 +72,30 @@ def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH,
             continue
         if deadline is not None and time.monotonic() > deadline:
             return None
-        for fn in index.definitions(name)[:1]:
-            text = index.read(fn.file) or b""
-            text = text[fn.start_byte:fn.end_byte]
-            for m in _LOCAL_INIT.finditer(text):
-                local.setdefault(m.group(1).decode(), set()).add(m.group(2).decode())
-            nexts = [c.callee for c in fn.calls if not c.indirect]
-            for member in sorted(_pointer_members(fn, text)):
-                nexts.extend(sorted(local.get(member) or index.ops_targets(member)))
-            for callee in nexts:
-                if callee not in seen:
-                    seen.add(callee)
-                    queue.append((callee, d + 1))
+        if name not in memo:
+            memo[name] = _calls_of(index, name)
+        direct, inits, members = memo[name]
+        for member, value in inits:
+            local.setdefault(member, set()).add(value)
+        nexts = list(direct)
+        for member in members:
+            nexts.extend(sorted(local.get(member) or index.ops_targets(member)))
+        for callee in nexts:
+            if callee not in seen:
+                seen.add(callee)
+                queue.append((callee, d + 1))
     return seen
+
+
+def _calls_of(index: FunctionIndex, name: str) -> tuple[tuple[str, ...], tuple, tuple[str, ...]]:
+    """A function's direct callees, the (member, function) pairs its designated initializers
+    set, and the members its indirect calls read."""
+    for fn in index.definitions(name)[:1]:
+        text = (index.read(fn.file) or b"")[fn.start_byte:fn.end_byte]
+        inits = tuple((m.group(1).decode(), m.group(2).decode()) for m in _LOCAL_INIT.finditer(text))
+        direct = tuple(c.callee for c in fn.calls if not c.indirect)
+        return direct, inits, tuple(sorted(_pointer_members(fn, text)))
+    return (), (), ()
 
 
 def _pointer_members(fn, text: bytes) -> set[str]:
@@ -212,11 +225,12 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
             continue
         states: list[list[Finding]] = [[], []]
         indexes = [FunctionIndex(applied.tree, profile, cache, overlay=o) for o in (before_overlay, after_overlay)]
+        memos: list[dict] = [{}, {}]
         for sc in loaded:
             calls = thread_calls(sc)
             # a reach not worked out in time counts as reaching: the scenario is then reported as
             # not replayed for want of time, never left out as if the patch could not affect it
-            reached = [reach(index, calls, deadline=deadline) for index in indexes]
+            reached = [reach(index, calls, deadline=deadline, memo=m) for index, m in zip(indexes, memos, strict=True)]
             if not any(r is None or touched & r for r in reached):
                 continue
             left = deadline - time.monotonic()
