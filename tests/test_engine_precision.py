@@ -439,3 +439,36 @@ def test_what_a_call_returned_last_time_round_a_loop_does_not_decide_this_time(t
     assert _sleeps(tmp_path, LOOPED_WALK, "unshare_all") == set()
     kept = LOOPED_WALK.replace("\t\tif (found)\n\t\t\tspin_unlock(pte_lockptr(mm, pmd));\n", "")
     assert ("unshare_all", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "unshare_all")
+
+
+STEPPED_POINTER = """\
+void swapin_range(struct mm_struct *mm, pmd_t *pmd, unsigned long start, unsigned long end)
+{
+	pte_t *ptep = NULL;
+	spinlock_t *ptl;
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		if (!ptep++) {
+			ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+			if (!ptep)
+				break;
+		}
+		if (!pte_present(*ptep))
+			continue;
+		pte_unmap_unlock(ptep, ptl);
+		ptep = NULL;
+		cond_resched();
+	}
+	if (ptep)
+		pte_unmap_unlock(ptep, ptl);
+}
+"""
+
+
+def test_a_pointer_stepped_in_its_own_test_is_tested_as_it_was(tmp_path: Path):
+    """`if (!ptep++)` maps the next table only when there is none mapped: the lock is never
+    taken twice, and the sleep after the unlock is under nothing."""
+    assert _sleeps(tmp_path, STEPPED_POINTER, "swapin_range") == set()
+    kept = STEPPED_POINTER.replace("\t\tpte_unmap_unlock(ptep, ptl);\n\t\tptep = NULL;\n", "")
+    assert ("swapin_range", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "swapin_range")

@@ -166,11 +166,25 @@ class Engine:
               depth: int, params: dict[int, str] | None = None,
               ) -> list[Outcome]:
         """Walk fn; return how it leaves the caller's locks: (locks it returns holding, classes it
-        released, what it returned when that was a constant), one per way of returning.
-        `params` names the caller's lock a parameter points to, so a release through it counts."""
+        released, what it returned when that was a constant, which of the caller's lock sets it
+        came in with), one per way of returning.  Each lock set the caller may hold is walked on
+        its own (and remembered on its own), so a lock one caller path holds and another does
+        not is never "released" by a callee that does not touch it.  `params` names the caller's
+        lock a parameter points to, so a release through it counts."""
+        groups: dict[tuple[str, ...], list[Variant]] = {}
+        for v in entry:
+            groups.setdefault(_classes(v), []).append(v)
+        outcomes: list[Outcome] = []
+        for classes, variants in groups.items():
+            outcomes += self._walk_one(fn, classes, variants, consts, path, depth, params)
+        return outcomes
+
+    def _walk_one(self, fn: FunctionDef, classes: tuple[str, ...], entry: list[Variant],
+                  consts: dict[str, object], path: tuple[Frame, ...], depth: int,
+                  params: dict[int, str] | None) -> list[Outcome]:
         cut = depth >= self.max_depth  # its callees are summarised, not walked: not reused above the bound
-        key = (fn.file, fn.start_byte, tuple(sorted({_classes(v) for v in entry})),
-               tuple(sorted(consts.items())), tuple(sorted((params or {}).items())), cut)
+        key = (fn.file, fn.start_byte, classes, tuple(sorted(consts.items())),
+               tuple(sorted((params or {}).items())), cut)
         if key in self._memo:
             return self._outcomes.get(key, [])
         self._memo.add(key)
@@ -187,26 +201,15 @@ class Engine:
         formal = [(p.type, p.name) for p in fn.params()]
         sink = _EngineSink(self, fn, path, depth, formal)
         walker = Walker(self.v, body, formal, sink, consts, self.global_type, params)
-        # each entry variant tagged, so a return is compared with the locks held on the way in
-        # on its own path: a lock one caller path holds and another does not is not "released"
-        # by a callee that never touches it
-        walker.run([v.fact(("entry", _classes(v))) for v in entry])
-        entries = {_classes(v): {h for h in v.held} for v in entry}
-        held_by_all = set.intersection(*entries.values()) if entries else set()
-        union = {h for v in entry for h in v.held}
+        walker.run(entry)
+        before = {h for v in entry for h in v.held}
         outcomes = []
         for site_variant in walker.returns:
-            tag = next((f[1] for f in site_variant.facts if f[0] == "entry"), None)
-            # a path that lost its tag (too many paths merged) is compared with every entry at once
-            before = entries[tag] if tag in entries else held_by_all
-            self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn,
-                                     frozenset(h.cls for h in before)))
-            added = tuple(h for h in site_variant.held if h not in (before if tag in entries else union)
-                          and h.how != "assert")
-            released = tuple(sorted({h.cls for h in before if not site_variant.holds(h.cls)
-                                     and h.cls not in walker.took}))
+            self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn, frozenset(classes)))
+            added = tuple(h for h in site_variant.held if h not in before and h.how != "assert")
+            released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took}))
             truth = next((f[1] for f in site_variant.facts if f[0] == "returns"), None)
-            outcomes.append((added, released, truth, tag if tag in entries else None))
+            outcomes.append((added, released, truth, classes))
         outcomes = _handed_off(list(dict.fromkeys(outcomes)))
         if all(not o[0] and not o[1] for o in outcomes):
             outcomes = []

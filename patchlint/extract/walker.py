@@ -306,6 +306,8 @@ class Walker:
         """The variants in which `e` evaluates to `value` (pruning those where it cannot)."""
         if isinstance(e, ir.Unary) and e.op == "!":
             return self.assume(e.operand, not value, vs)
+        if isinstance(e, ir.Unary) and e.op in ("post++", "post--"):
+            return self.assume(e.operand, value, vs)  # `if (!ptep++)` tests ptep as it was
         if isinstance(e, ir.Binary) and e.op in ("&&", "||"):
             conj = (e.op == "&&") == value
             if conj:  # a && b true, or a || b false: both sides take `value`
@@ -764,9 +766,9 @@ def _lock_facts(facts: frozenset) -> frozenset:
     """The facts that decide a lock: which pointer is non-NULL when it is held, what a trylock
     returned, what a helper that took a lock returned (not what every other call returned), the
     page predicates (`if (!PageSwapCache(page)) spin_lock(...)` ... the same test again before
-    the unlock), and which of its caller's paths a callee's path came in on."""
+    the unlock)."""
     took = {f[1].replace("<took ", "<ret ", 1) for f in facts if f[0] == "took"}
-    return frozenset(f for f in facts if f[0] in ("nonnull", "took", "entry", "pred") or (
+    return frozenset(f for f in facts if f[0] in ("nonnull", "took", "pred") or (
         f[0] == "var" and (f[2] or f[1] in took)))
 
 
