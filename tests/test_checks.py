@@ -491,3 +491,22 @@ def test_tree_greps_are_kept_under_the_trees_identity(tmp_path: Path, monkeypatc
     (tree_dir / "mm" / "extra.c").write_text("void extra(struct page *page)\n{\n\tset_page_dirty(page);\n}\n")
     again = FunctionIndex(open_tree(str(tree_dir)), load_profile(), cache).files_naming("set_page_dirty")
     assert calls == [("set_page_dirty",)] and "mm/extra.c" in again
+
+
+def test_paths_into_a_function_only_an_operations_member_calls_follow_the_callers_binding(tmp_path: Path):
+    """take_ptl() is never called by name: walk() calls it through wc->one, which reclaim_deep()
+    sets to it and count_mappings() sets to something else.  Its call paths come through
+    reclaim_deep() only, with the page lock the trylock took."""
+    from patchlint.checks.tree import call_paths
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    (tree / "mm" / "deep.c").write_text(DEEP_RECLAIM)
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    paths, _ = call_paths(index, "take_ptl", depth=6)
+    assert paths and {p.frames[0].function for p in paths} == {"reclaim_deep"}
+    assert all(any(h[0] == "page_lock" for h in p.held) for p in paths)
+    # bound to nothing that runs take_ptl(), no path reaches it
+    (tree / "mm" / "deep.c").write_text(DEEP_RECLAIM.replace(".one = take_ptl", ".one = count_one"))
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    assert call_paths(index, "take_ptl", depth=6)[0] == []

@@ -62,7 +62,8 @@ def caller_roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[l
         seen[fn.name] = fn
         if d >= depth:
             continue  # the depth bound: a root whatever calls it, so its callers need no grep
-        for caller, _ in index.callers(fn.name):
+        # called by name, or through an operations member an initializer sets to it
+        for caller, _ in index.callers(fn.name) or index.dispatchers(fn.name):
             if caller.name != fn.name:
                 has_caller.add(fn.name)
                 queue.append((caller, d + 1))

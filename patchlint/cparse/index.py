@@ -248,6 +248,24 @@ class FunctionIndex:
         """(caller, line of the call) for every direct call of `name`."""
         return self.callers_of_any([name])
 
+    def dispatchers(self, name: str) -> list[tuple[FunctionDef, int]]:
+        """(caller, line) for every call through an operations member that a designated
+        initializer sets to `name`: `rwc->rmap_one(...)` in rmap_walk_anon() for
+        try_to_unmap_one, which nothing calls by name."""
+        self.ops_targets("")  # builds the member index
+        assert self._ops_values is not None
+        members = sorted(m for m, values in self._ops_values.items()
+                         if any(value == name for value, _ in values))
+        if not members:
+            return []
+        suffixes = tuple(s for m in members for s in (f"->{m}", f".{m}"))
+        out = []
+        for path in self.files_naming_any(members):
+            parsed = self.parsed(path)
+            for f in parsed.functions if parsed is not None else ():
+                out.extend((f, c.line) for c in f.calls if c.indirect and c.callee.endswith(suffixes))
+        return out
+
     def callers_of_any(self, names: list[str]) -> list[tuple[FunctionDef, int]]:
         """(caller, line) for every direct call of any of `names`, from one grep."""
         wanted = set(names)

@@ -327,7 +327,9 @@ class _EngineSink(Sink):
                 return None
             targets = defs
         elif isinstance(target, ir.Field):
-            names = self.e.ops_targets(target.field)
+            # a caller on this path set the member in a local initializer: that is what runs here
+            # (rmap_walk_anon()'s rwc->rmap_one is try_to_unmap_one under try_to_unmap())
+            names = self._bound(target.field) or self.e.ops_targets(target.field)
             if not names or len(names) > MAX_TARGETS:
                 why = ("no designated initializer sets ." + target.field if not names else
                        f"{len(names)} implementations of .{target.field}; not followed")
@@ -357,6 +359,17 @@ class _EngineSink(Sink):
         if len(targets) != 1:
             return None  # one of several implementations: which one runs is unknown, so none is assumed
         return list(dict.fromkeys(effects)) or None
+
+    def _bound(self, member: str) -> list[str]:
+        """The function a local designated initializer on the current call path (nearest first)
+        puts in `member`, if one does."""
+        chain = [self.fn] + [d for f in reversed(self.path) for d in self.e.definitions(f.function, near=f.file)]
+        for fn in chain:
+            summary = self.e.summaries.get(fn)
+            bound = [name for m, name in summary.binds if m == member] if summary is not None else []
+            if bound:
+                return bound
+        return []
 
     def _unwalked(self, target: ir.Expr, variants: list[Variant]):
         """A call the walk does not enter (the depth bound, or off the focus): what its summary says
