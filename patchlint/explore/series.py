@@ -74,7 +74,7 @@ def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH,
             return None
         if name not in memo:
             memo[name] = _calls_of(index, name)
-        direct, inits, members = memo[name]
+        _, direct, inits, members = memo[name]
         for member, value in inits:
             local.setdefault(member, set()).add(value)
         nexts = list(direct)
@@ -87,15 +87,38 @@ def reach(index: FunctionIndex, roots: set[str], depth: int = REACH_DEPTH,
     return seen
 
 
-def _calls_of(index: FunctionIndex, name: str) -> tuple[tuple[str, ...], tuple, tuple[str, ...]]:
-    """A function's direct callees, the (member, function) pairs its designated initializers
-    set, and the members its indirect calls read."""
+def _calls_of(index: FunctionIndex, name: str) -> tuple[str | None, tuple[str, ...], tuple, tuple[str, ...]]:
+    """The file defining a function, its direct callees, the (member, function) pairs its
+    designated initializers set, and the members its indirect calls read."""
     for fn in index.definitions(name)[:1]:
         text = (index.read(fn.file) or b"")[fn.start_byte:fn.end_byte]
         inits = tuple((m.group(1).decode(), m.group(2).decode()) for m in _LOCAL_INIT.finditer(text))
         direct = tuple(c.callee for c in fn.calls if not c.indirect)
-        return direct, inits, tuple(sorted(_pointer_members(fn, text)))
-    return (), (), ()
+        return fn.file, direct, inits, tuple(sorted(_pointer_members(fn, text)))
+    return None, (), (), ()
+
+
+class _CallGraph(dict):
+    """_calls_of() for one index, seeded from what earlier runs learnt of the tree without the
+    series: an entry stands unless the overlay changes the file it came from or defines the name."""
+
+    def __init__(self, index: FunctionIndex, base: dict):
+        super().__init__()
+        self.index, self.base = index, base
+        self.overlaid = {f.name for path, data in index.overlay.items() if data is not None
+                         for f in getattr(index.parsed(path), "functions", ())}
+
+    def __missing__(self, name: str):
+        entry = self.base.get(name)
+        if entry is None or entry[0] in self.index.overlay or name in self.overlaid:
+            entry = _calls_of(self.index, name)
+            if entry[0] not in self.index.overlay and name not in self.overlaid:
+                self.base[name] = entry
+        self[name] = entry
+        return entry
+
+    def __contains__(self, name: object) -> bool:
+        return True  # every name answers, through __missing__
 
 
 def _pointer_members(fn, text: bytes) -> set[str]:
@@ -215,6 +238,13 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
     loaded = scenarios if scenarios is not None else load_catalog(catalog if catalog is not None else
                                                                   scenario_files())
     deadline = time.monotonic() + total_seconds
+    graph_key = None
+    ident = applied.tree.identity()
+    if ident is not None and cache.directory is not None:
+        probe = FunctionIndex(applied.tree, profile, cache)
+        graph_key = "reach-" + hashlib.sha256(repr((ident, probe.configuration(), _code_digest())).encode()).hexdigest()
+    base: dict = (cache.get(graph_key, dict, counted=False) if graph_key else None) or {}
+    known = len(base)
     findings: list[Finding] = []
     for patch in applied.series.patches:
         if not applied.results[patch.index - 1].applied:
@@ -225,7 +255,7 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
             continue
         states: list[list[Finding]] = [[], []]
         indexes = [FunctionIndex(applied.tree, profile, cache, overlay=o) for o in (before_overlay, after_overlay)]
-        memos: list[dict] = [{}, {}]
+        memos = [_CallGraph(index, base) for index in indexes]
         for sc in loaded:
             calls = thread_calls(sc)
             # a reach not worked out in time counts as reaching: the scenario is then reported as
@@ -275,4 +305,6 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
             states[0].extend(was)
             states[1].extend(now)
         findings.extend(classify(patch.index, states[0], states[1]))
+    if graph_key and len(base) > known:
+        cache.put(graph_key, base)
     return sorted(findings, key=Finding.sort_key)
