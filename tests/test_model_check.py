@@ -257,3 +257,30 @@ def test_a_patch_to_the_set_page_dirty_an_operations_table_points_at_is_replayed
     new_bugs = {f.scenario for f in findings if f.kind == "kernel-bug" and f.status == "new"}
     assert {"zap-vs-swapcache-removal", "zap-vs-truncation"} <= new_bugs
     assert all(f.function == "__set_page_dirty_nobuffers" for f in findings if f.kind == "kernel-bug")
+
+
+def test_the_cached_call_graph_gives_the_same_selection_as_a_fresh_one(tmp_path):
+    """The call graph learnt from one series is reused for the next; a function the next
+    series changes is read again, so the patched call to frob_page_state() is still seen."""
+    import difflib
+
+    from patchlint.cparse import load_profile
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.explore.series import model_findings
+
+    old = (TREE / "mm" / "page-writeback.c").read_text()
+    new = old.replace("\tif (TestSetPageDirty(page))\n\t\treturn 0;\n",
+                      "\tif (TestSetPageDirty(page))\n\t\treturn 0;\n\tfrob_page_state(page);\n", 1)
+    assert new != old
+    diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), "a/mm/page-writeback.c",
+                                        "b/mm/page-writeback.c"))
+    text = ("From: T <t@example.org>\nSubject: [PATCH] mm: frob\n\nx\n\nSigned-off-by: T <t@example.org>\n"
+            "---\n" + diff)
+    cache = SummaryCache(tmp_path / "cache")
+    model_findings(_applied(), profile=load_profile("s390"), cache=cache)  # learns the tree's call graph
+    assert list((tmp_path / "cache").rglob("reach-*.pickle"))
+    cached = model_findings(_applied(text, tmp_path), profile=load_profile("s390"), cache=cache)
+    fresh = model_findings(_applied(text, tmp_path), profile=load_profile("s390"), cache=SummaryCache(enabled=False))
+    assert cached == fresh
+    assert any(f.kind == "analysis-incomplete" and f.status == "new" and "frob_page_state" in f.message
+               for f in cached)
