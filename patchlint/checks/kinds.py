@@ -41,10 +41,21 @@ class LockOrderInversion:
     kind = "lock-order-inversion"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
+        # one report per pair of locks, as lockdep reports a cycle once: the edge the touched
+        # code itself makes if there is one (it points at the patch's line), else the shortest
+        chosen: dict[frozenset[str], Edge] = {}
         for edge in _edges_in_scope(scope):
-            back = scope.reverse.get((edge.acquired.cls, edge.held.cls))
-            if back is None:
+            if (edge.acquired.cls, edge.held.cls) not in scope.reverse:
                 continue
+            pair = frozenset((edge.held.cls, edge.acquired.cls))
+            rank = (edge.acquired.function not in scope.touched, len(edge.path), edge.acquired.file,
+                    edge.acquired.line, edge.how)
+            old = chosen.get(pair)
+            if old is None or rank < (old.acquired.function not in scope.touched, len(old.path),
+                                      old.acquired.file, old.acquired.line, old.how):
+                chosen[pair] = edge
+        for edge in chosen.values():
+            back = scope.reverse[(edge.acquired.cls, edge.held.cls)]
             a, b = edge.held.cls, edge.acquired.cls
             trace = (
                 TraceStep(0, _lock_event(a, edge.held.how), edge.held.file, edge.held.line, edge.held.function),

@@ -39,6 +39,9 @@ def analyse_scope(index: FunctionIndex, touched: set[str], vocab: Vocabulary | N
     scope.roots, ancestors = caller_roots(index, touched, caller_depth)
     scope.engine.focus = ancestors | set(touched)
     scope.engine.touched = set(touched)
+    # the touched functions sit up to caller_depth calls below a root, and what they call is
+    # followed `below` calls further: the walk's depth bound counts from the root
+    scope.engine.max_depth = max(scope.engine.max_depth, caller_depth + scope.engine.below + 1)
     for root in scope.roots:
         scope.engine.run(root)
     reverse_search(scope, vocab)

@@ -163,28 +163,29 @@ class Engine:
         self.obs.budget_hit |= before
 
     def _walk(self, fn: FunctionDef, entry: list[Variant], consts: dict[str, object], path: tuple[Frame, ...],
-              depth: int, params: dict[int, str] | None = None,
+              depth: int, params: dict[int, str] | None = None, binds: tuple[tuple[str, str], ...] = (),
               ) -> list[Outcome]:
         """Walk fn; return how it leaves the caller's locks: (locks it returns holding, classes it
         released, what it returned when that was a constant, which of the caller's lock sets it
         came in with), one per way of returning.  Each lock set the caller may hold is walked on
         its own (and remembered on its own), so a lock one caller path holds and another does
         not is never "released" by a callee that does not touch it.  `params` names the caller's
-        lock a parameter points to, so a release through it counts."""
+        lock a parameter points to, so a release through it counts; `binds` are the operations
+        members functions above it on the path set in local initializers."""
         groups: dict[tuple[str, ...], list[Variant]] = {}
         for v in entry:
             groups.setdefault(_classes(v), []).append(v)
         outcomes: list[Outcome] = []
         for classes, variants in groups.items():
-            outcomes += self._walk_one(fn, classes, variants, consts, path, depth, params)
+            outcomes += self._walk_one(fn, classes, variants, consts, path, depth, params, binds)
         return outcomes
 
     def _walk_one(self, fn: FunctionDef, classes: tuple[str, ...], entry: list[Variant],
                   consts: dict[str, object], path: tuple[Frame, ...], depth: int,
-                  params: dict[int, str] | None) -> list[Outcome]:
+                  params: dict[int, str] | None, binds: tuple[tuple[str, str], ...]) -> list[Outcome]:
         cut = depth >= self.max_depth  # its callees are summarised, not walked: not reused above the bound
         key = (fn.file, fn.start_byte, classes, tuple(sorted(consts.items())),
-               tuple(sorted((params or {}).items())), cut)
+               tuple(sorted((params or {}).items())), cut, binds)
         if key in self._memo:
             return self._outcomes.get(key, [])
         self._memo.add(key)
@@ -199,7 +200,11 @@ class Engine:
         if not body.complete:
             self.obs.incomplete.add((fn.file, fn.name))
         formal = [(p.type, p.name) for p in fn.params()]
-        sink = _EngineSink(self, fn, path, depth, formal)
+        summary = self.summaries.get(fn)
+        own = summary.binds if summary is not None else ()
+        # this function's own initializers are the nearest: they override what callers above set
+        merged = dict(binds) | dict(own)
+        sink = _EngineSink(self, fn, path, depth, formal, tuple(sorted(merged.items())))
         walker = Walker(self.v, body, formal, sink, consts, self.global_type, params)
         walker.run(entry)
         before = {h for v in entry for h in v.held}
@@ -237,12 +242,14 @@ class Engine:
 
 class _EngineSink(Sink):
     def __init__(self, engine: Engine, fn: FunctionDef, path: tuple[Frame, ...], depth: int,
-                 params: list[tuple[str, str | None]]):
+                 params: list[tuple[str, str | None]],
+                 binds: tuple[tuple[str, str], ...] = ()):
         self.e = engine
         self.fn = fn
         self.path = path
         self.depth = depth
         self.has_vma = any("vm_area_struct" in (t or "") for t, _ in params)
+        self.binds = binds
 
     def frames(self, line: int) -> tuple[Frame, ...]:
         return self.path + (Frame(self.fn.name, self.fn.file, line),)
@@ -355,7 +362,7 @@ class _EngineSink(Sink):
         effects: list[Outcome] = []
         for callee in targets:
             consts = _constant_args(callee, call)
-            effects += self.e._walk(callee, entry, consts, path, self.depth + 1, params)
+            effects += self.e._walk(callee, entry, consts, path, self.depth + 1, params, self.binds)
         if len(targets) != 1:
             return None  # one of several implementations: which one runs is unknown, so none is assumed
         return list(dict.fromkeys(effects)) or None
@@ -363,13 +370,7 @@ class _EngineSink(Sink):
     def _bound(self, member: str) -> list[str]:
         """The function a local designated initializer on the current call path (nearest first)
         puts in `member`, if one does."""
-        chain = [self.fn] + [d for f in reversed(self.path) for d in self.e.definitions(f.function, near=f.file)]
-        for fn in chain:
-            summary = self.e.summaries.get(fn)
-            bound = [name for m, name in summary.binds if m == member] if summary is not None else []
-            if bound:
-                return bound
-        return []
+        return [name for m, name in self.binds if m == member]
 
     def _unwalked(self, target: ir.Expr, variants: list[Variant]):
         """A call the walk does not enter (the depth bound, or off the focus): what its summary says
