@@ -55,6 +55,7 @@ class Result:
     unresolved: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    steps: int = 0  # interpreter steps the run took: what its step budget counts
 
     def kinds(self) -> set[str]:
         return {h.kind for h in self.hazards}
@@ -75,12 +76,13 @@ class TS:
 
 class Explorer:
     def __init__(self, index: FunctionIndex, scenario: Scenario, bound: int = 2, max_states: int = 200000,
-                 max_seconds: float = 30.0):
+                 max_seconds: float = 30.0, max_steps: int | None = None):
         self.sc = scenario
         self.bound = bound
         self.max_states = max_states
         self.max_seconds = max_seconds
         self.machine = Machine(index, P.Ctx(swap_entry=scenario.swap_entry, page="page"), dict(scenario.aops))
+        self.machine.max_steps = max_steps
         self.result = Result(scenario.name, index.profile.name)
         self._seen_hazards: set[tuple] = set()
         self._live: dict[tuple, tuple] = {}
@@ -175,9 +177,9 @@ class Explorer:
                 self._dfs(self.sc.state, tuple(threads), start, visited)
                 if not self.result.complete:
                     break
-        except OutOfTime:
+        except OutOfTime as out:
             self.result.complete = False
-            self.result.incomplete = "budget hit: time"
+            self.result.incomplete = f"budget hit: {out.why}"
         r = self.result
         if r.complete and self.machine.cut:
             # a path abandoned mid-way hides whatever follows it: not a verdict of safety
@@ -186,6 +188,7 @@ class Explorer:
         r.unresolved = sorted(self.machine.unresolved)
         r.notes = sorted(self.machine.notes)
         r.seconds = time.monotonic() - start
+        r.steps = self.machine.steps
         r.hazards.sort(key=lambda h: (h.kind, h.site))
         return r
 

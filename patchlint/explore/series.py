@@ -143,9 +143,15 @@ def _pointer_members(fn, text: bytes) -> set[str]:
 
 # On the fixture tree every scenario completes in well under a second; on a 6.x tree the model
 # gets lost in code it cannot decide, so a default-on check must give up early and say so.
-MAX_SECONDS = 4.0  # one scenario on one side of one patch, in check
+# The budgets that decide a verdict count interpreter steps and states, so a run cut short is
+# cut at the same place on every machine and the report is the same bytes; the times are
+# backstops for a machine far slower than the one these were measured on (about 500,000 steps
+# a second on Linux 6.12, 2026: a run's steps take about 3 s, a check's about 9 s).
+MAX_STEPS = 1_500_000  # one scenario on one side of one patch, in check
 MAX_STATES = 100000
-TOTAL_SECONDS = 12.0  # the model's share of one check, over every patch and scenario
+TOTAL_STEPS = 4_500_000  # the model's share of one check, over every patch and scenario
+MAX_SECONDS = 12.0
+TOTAL_SECONDS = 36.0
 SHOWN = 8  # unresolved calls named in a finding's message
 
 
@@ -226,11 +232,13 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
                    catalog: list[Path] | None = None, bound: int = 2, progress=None,
                    scenarios: list[Scenario] | None = None, max_seconds: float = MAX_SECONDS,
                    max_states: int = MAX_STATES, total_seconds: float = TOTAL_SECONDS,
-                   notes: list[Note] | None = None) -> list[Finding]:
+                   notes: list[Note] | None = None, max_steps: int = MAX_STEPS,
+                   total_steps: int = TOTAL_STEPS) -> list[Finding]:
     """`scenarios` (already loaded) or the scenario files `catalog` (default: the shipped catalog).
 
-    Each run is bounded by max_seconds and max_states, the whole series by total_seconds; a
-    run cut short, or one not made for want of time, is an analysis-incomplete finding.  Calls
+    Each run is bounded by max_steps and max_states, the whole series by total_steps (and, as
+    backstops, by max_seconds and total_seconds); a run cut short, or one not made for want of
+    budget, is an analysis-incomplete finding.  Calls
     the model could not follow are listed in `notes`; those the patch brings (not followed
     after it, followed or absent before) are an analysis-incomplete finding too."""
     profile = profile or load_profile()
@@ -238,6 +246,7 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
     loaded = scenarios if scenarios is not None else load_catalog(catalog if catalog is not None else
                                                                   scenario_files())
     deadline = time.monotonic() + total_seconds
+    spent = 0  # interpreter steps, over the check
     graph_key = None
     ident = applied.tree.identity()
     if ident is not None and cache.directory is not None:
@@ -264,18 +273,22 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
             if not any(r is None or touched & r for r in reached):
                 continue
             left = deadline - time.monotonic()
-            if left <= 0:
+            steps_left = total_steps - spent
+            if left <= 0 or steps_left <= 0:
                 unsure = " before it could tell whether the patch reaches it" if None in reached else ""
-                skipped = [_incomplete(sc.name, "not replayed: the model's time budget for this check "
-                                       f"({total_seconds:.0f} s) was spent{unsure}", "budget")]
+                what = (f"{total_steps} interpreter steps" if steps_left <= 0 else f"{total_seconds:.0f} s")
+                skipped = [_incomplete(sc.name, f"not replayed: the model's budget for this check ({what}) "
+                                       f"was spent{unsure}", "budget")]
                 states[0].extend(skipped)
                 states[1].extend(skipped)
                 continue
             if progress:
                 progress(f"patch {patch.index}: replaying scenario {sc.name}")
             # a run given less than its full budget (the check's is running out) is not kept if cut
-            before = explore_cached(indexes[0], sc, bound, cache, left >= max_seconds, max_states=max_states,
-                                    max_seconds=min(max_seconds, left))
+            full = left >= max_seconds and steps_left >= max_steps
+            before = explore_cached(indexes[0], sc, bound, cache, full, max_states=max_states,
+                                    max_seconds=min(max_seconds, left), max_steps=min(max_steps, steps_left))
+            spent += before.steps
             if not before.complete:
                 # the run after the patch would be cut short the same way: its hazards could not be
                 # compared, so neither side's are reported, only that the model could not decide
@@ -284,8 +297,11 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
                 states[1].extend(cut)
                 continue
             left = max(deadline - time.monotonic(), 0.1)
-            after = explore_cached(indexes[1], sc, bound, cache, left >= max_seconds, max_states=max_states,
-                                   max_seconds=min(max_seconds, left))
+            steps_left = max(total_steps - spent, 1000)
+            full = left >= max_seconds and steps_left >= max_steps
+            after = explore_cached(indexes[1], sc, bound, cache, full, max_states=max_states,
+                                   max_seconds=min(max_seconds, left), max_steps=min(max_steps, steps_left))
+            spent += after.steps
             was, now = result_findings(before), result_findings(after)
             # a call not followed changes nothing the model sees: verdicts hold only as far as that is
             # true, so the calls are always listed, and those the patch brings are a finding

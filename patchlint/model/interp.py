@@ -57,7 +57,12 @@ class PathCut(Exception):
 
 
 class OutOfTime(Exception):
-    """The exploration's deadline passed inside the interpreter (one step can be long on a big tree)."""
+    """The exploration's budget ran out inside the interpreter (one step can be long on a big
+    tree): its deadline, or its count of interpreter steps."""
+
+    def __init__(self, why: str = "time"):
+        super().__init__(why)
+        self.why = why
 
 
 class _Return(Exception):
@@ -104,6 +109,10 @@ class Machine:
         self.ctx = ctx or P.Ctx()
         self.aops = aops or {}  # address spaces the scenario declares -> their a_ops variable
         self.deadline: float | None = None  # time.monotonic() value after which interpretation stops
+        # interpreter steps over the whole exploration, and the budget on them: unlike the
+        # deadline, the same on every machine, so a cut-short result is the same bytes everywhere
+        self.steps = 0
+        self.max_steps: int | None = None
         self.cut: set[str] = set()  # where paths were abandoned: what lies beyond was not explored
         self.unresolved: set[str] = set()
         self.notes: set[str] = set()
@@ -221,6 +230,9 @@ class Thread:
     # -- statements ----------------------------------------------------------------------------
     def tick(self):
         self.steps += 1
+        self.m.steps += 1
+        if self.m.max_steps is not None and self.m.steps > self.m.max_steps:
+            raise OutOfTime(f"{self.m.max_steps} interpreter steps")
         if self.steps & 1023 == 0 and self.m.deadline is not None and time.monotonic() > self.m.deadline:
             raise OutOfTime()
         if self.steps > LOCAL_STEPS:
