@@ -3,8 +3,9 @@
 
 Escaping follows the runner's rules (actions/toolkit, command.ts): in the
 message `%`, CR and LF are percent-encoded; in property values `:` and `,`
-too.  Fixed findings are not annotated (code scanning and reviewers care about
-what is still there); an existing finding says so.
+too.  Only what the patch brings is annotated, as in the terse format: a
+pull request's annotations are about its own changes; existing and fixed
+findings are in the text, json and sarif reports.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ def annotation(f: dict[str, Any]) -> str:
         if f["line"]:
             props.append(f"line={f['line']}")
     props.append(f"title={escape_property(type_name(f['kind']))}")
-    message = f["message"] + (" (existing)" if f["status"] == "existing" else "")
-    return f"::{COMMAND.get(f['severity'], 'warning')} {','.join(props)}::{escape_data(message)}"
+    return f"::{COMMAND.get(f['severity'], 'warning')} {','.join(props)}::{escape_data(f['message'])}"
 
 
 def render_github(doc: dict[str, Any]) -> str:

@@ -2,8 +2,10 @@
 and b4's `prep-perpatch-check-cmd` reads: `path:line: ERROR: KIND: message`.
 
 b4 counts a line containing `ERROR:` as a failure and any other line as a
-warning, so only findings that are still there are printed (new and existing;
-an existing one says so); fixed findings are good news and print nothing.  A
+warning, so only what the patch brings is printed, as checkpatch reports only
+on the lines a patch adds: a hazard the tree already had (existing) would fail
+every patch that comes near it, and a fixed one is good news.  Both stay in
+the text, json and sarif reports.  A
 finding with no post-image line (a hunk that did not apply) is placed the way
 checkpatch places a line of its input: `input:line:`, `-:line:` for standard
 input.
@@ -18,8 +20,9 @@ from patchlint.report.text import LEVEL
 
 
 def reported(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The findings the line-per-finding formats report: all but the fixed ones, in document order."""
-    return [f for f in doc["findings"] if f["status"] != "fixed"]
+    """The findings the line-per-finding formats (terse, github, b4 review) report: the new ones,
+    in document order."""
+    return [f for f in doc["findings"] if f["status"] == "new"]
 
 
 def location(doc: dict[str, Any], f: dict[str, Any]) -> str | None:
@@ -42,7 +45,7 @@ def one_line(text: str) -> str:
 
 def terse_line(doc: dict[str, Any], f: dict[str, Any]) -> str:
     where = location(doc, f)
-    message = one_line(f["message"]) + (" (existing)" if f["status"] == "existing" else "")
+    message = one_line(f["message"])
     text = f"{LEVEL.get(f['severity'], f['severity'].upper())}: {type_name(f['kind'])}: {message}"
     return f"{where}: {text}" if where else text
 
