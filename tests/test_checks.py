@@ -511,3 +511,24 @@ def test_paths_into_a_function_only_an_operations_member_calls_follow_the_caller
     (tree / "mm" / "deep.c").write_text(DEEP_RECLAIM.replace(".one = take_ptl", ".one = count_one"))
     index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
     assert call_paths(index, "take_ptl", depth=6)[0] == []
+
+
+def test_a_patch_to_a_function_only_an_operations_member_calls_is_seen_under_its_binders_locks(tmp_path: Path):
+    """check's context for take_ptl(): reclaim_deep() binds wc->one to it and holds the page lock
+    down five calls to walk(), so take_ptl() takes the PTL inside the page lock.  The levels in
+    between are followed although none of them names take_ptl()."""
+    from patchlint.checks.scope import analyse_scope
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+
+    def edges(source: str) -> set[tuple[str, str, str]]:
+        (tree / "mm" / "deep.c").write_text(source)
+        index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+        scope = analyse_scope(index, {"take_ptl"})
+        return {(e.held.cls, e.acquired.cls, e.path[0].function) for e in scope.obs.edges.values()}
+
+    assert ("page_lock", "pte_lock", "reclaim_deep") in edges(DEEP_RECLAIM)
+    unlocked = DEEP_RECLAIM.replace("\tif (!trylock_page(page))\n\t\treturn;\n", "").replace(
+        "\tunlock_page(page);\n", "")
+    assert not any(e[0] == "page_lock" for e in edges(unlocked))

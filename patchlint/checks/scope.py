@@ -16,6 +16,7 @@ from patchlint.extract.vocab import Vocabulary, load_vocabulary
 
 CALLER_DEPTH = 4  # how far up the call graph a touched function's context is sought
 MAX_ROOTS = 40
+DISPATCH_DEPTH = 6  # calls from a function that binds a member down to the call through it
 MAX_ACQUIRERS = 64  # functions taking the first lock, searched beneath for the second
 
 
@@ -54,6 +55,7 @@ def caller_roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[l
     everything below it."""
     seen: dict[str, FunctionDef] = {}
     has_caller: set[str] = set()
+    between: set[str] = set()  # functions a binder reaches its target through (rmap_walk, ...)
     queue: deque[tuple[FunctionDef, int]] = deque()
     for name in sorted(touched):
         for fn in index.definitions(name):
@@ -65,13 +67,45 @@ def caller_roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[l
         seen[fn.name] = fn
         if d >= depth:
             continue  # the depth bound: a root whatever calls it, so its callers need no grep
-        # called by name, or through an operations member an initializer sets to it
-        for caller, _ in index.callers(fn.name) or index.dispatchers(fn.name):
+        # called by name; else through an operations member: from the functions whose local
+        # initializers set the member to it (folio_referenced() for folio_referenced_one()), or,
+        # where only file-scope tables do, from every call through the member
+        callers = index.callers(fn.name)
+        if not callers:
+            callers = index.binders(fn.name)
+            if callers:
+                between |= _dispatch_chain(index, fn.name, [b for b, _ in callers])
+            else:
+                callers = index.dispatchers(fn.name)
+        for caller, _ in callers:
             if caller.name != fn.name:
                 has_caller.add(fn.name)
                 queue.append((caller, d + 1))
     roots = [fn for name, fn in sorted(seen.items()) if name not in has_caller]
-    return roots[:MAX_ROOTS], set(seen)
+    return roots[:MAX_ROOTS], set(seen) | between
+
+
+def _dispatch_chain(index: FunctionIndex, name: str, binders: list[FunctionDef]) -> set[str]:
+    """The functions on the way down from the functions that bound a member to `name` to the
+    calls through that member: what the binders reach (direct calls, DISPATCH_DEPTH deep) that
+    is, or calls within as many steps, a function calling through the member."""
+    dispatchers = {caller.name for caller, _ in index.dispatchers(name)}
+    reached: set[str] = set()
+    frontier = {b.name for b in binders}
+    for _ in range(DISPATCH_DEPTH):
+        nxt: set[str] = set()
+        for n in sorted(frontier):
+            for fn in index.definitions(n)[:1]:
+                nxt |= {c.callee for c in fn.calls if not c.indirect}
+        frontier = nxt - reached
+        reached |= nxt
+    # walk up from the dispatchers, keeping only what the binders reach
+    chain = dispatchers & reached or dispatchers
+    up = set(chain)
+    for _ in range(DISPATCH_DEPTH):
+        up = {caller.name for n in sorted(up) for caller, _ in index.callers(n)} & reached
+        chain |= up
+    return chain
 
 
 def in_scope(path_functions: list[str], touched: set[str]) -> bool:

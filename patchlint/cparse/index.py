@@ -248,6 +248,28 @@ class FunctionIndex:
         """(caller, line of the call) for every direct call of `name`."""
         return self.callers_of_any([name])
 
+    def binders(self, name: str) -> list[tuple[FunctionDef, int]]:
+        """(function, line) for every local designated initializer that puts `name` in an
+        operations member (`struct rmap_walk_control rwc = { .rmap_one = folio_referenced_one }`
+        inside folio_referenced()): the function that, through whatever it calls, calls `name`."""
+        self.ops_targets("")  # builds the member index
+        assert self._ops_values is not None
+        out = []
+        for member, values in sorted(self._ops_values.items()):
+            paths = sorted({p for value, p in values if value == name})
+            line_rx = re.compile(rb"^[ \t]*\." + re.escape(member.encode()) + rb"[ \t]*=[ \t]*&?"
+                                 + re.escape(name.encode()) + rb"\b", re.MULTILINE)
+            for path in paths:
+                parsed, data = self.parsed(path), self.read(path)
+                if parsed is None or data is None:
+                    continue
+                for m in line_rx.finditer(data):
+                    line = data.count(b"\n", 0, m.start()) + 1
+                    fn = parsed.function_at(line)
+                    if fn is not None:
+                        out.append((fn, line))
+        return out
+
     def dispatchers(self, name: str) -> list[tuple[FunctionDef, int]]:
         """(caller, line) for every call through an operations member that a designated
         initializer sets to `name`: `rwc->rmap_one(...)` in rmap_walk_anon() for

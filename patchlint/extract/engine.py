@@ -117,6 +117,7 @@ class Engine:
         self._outcomes: dict[tuple, list[Outcome]] = {}
         self.summaries = LockSummaries(index, self.v, self.global_type)
         self._releases: dict[tuple[str, int, int], frozenset[str]] = {}
+        self._inert: dict[tuple[str, int], bool] = {}
 
     # -- lookups ---------------------------------------------------------------------------------
     def definitions(self, name: str, near: str | None = None) -> list[FunctionDef]:
@@ -220,6 +221,29 @@ class Engine:
             outcomes = []
         self._outcomes[key] = outcomes
         return outcomes
+
+    def inert(self, fn: FunctionDef, depth: int = 0) -> bool:
+        """Whether nothing `fn` does, or anything it calls does, matters to the checks: no lock
+        primitive, sleeping call, allocation, page dirtying or call through a pointer, in a body
+        that parsed cleanly.  Small helpers (folio_test_large(), ptep_get()) are called under
+        every lock set the walk meets; walking each time would find nothing every time."""
+        key = (fn.file, fn.start_byte)
+        if key in self._inert:
+            return self._inert[key]
+        if depth > 12 or not fn.parse_ok:
+            return False
+        self._inert[key] = False  # recursion: not shown inert
+        v = self.v
+        for c in fn.calls:
+            name = c.callee
+            if c.indirect or name in v.primitives or name in v.sleeping or name in v.allocators or \
+                    name in v.dirtying or name in v.lock_handles or name == v.safe_dirty_form:
+                return False
+            callee = self.definitions(name, near=fn.file)
+            if callee and not self.inert(callee[0], depth + 1):
+                return False
+        self._inert[key] = True
+        return True
 
     def releases_beneath(self, fn: FunctionDef, depth: int = 2) -> frozenset[str]:
         """Classes `fn` (or, `depth` - 1 calls down, its callees) releases without taking them:
@@ -361,6 +385,8 @@ class _EngineSink(Sink):
         params = {i: cls for i, cls in enumerate(arg_classes) if cls in held}
         effects: list[Outcome] = []
         for callee in targets:
+            if callee.name not in self.e.touched and self.e.inert(callee):
+                continue  # no lock, no sleep, no dirtying anywhere below: walking it shows nothing
             consts = _constant_args(callee, call)
             effects += self.e._walk(callee, entry, consts, path, self.depth + 1, params, self.binds)
         if len(targets) != 1:
