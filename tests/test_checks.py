@@ -532,3 +532,15 @@ def test_a_patch_to_a_function_only_an_operations_member_calls_is_seen_under_its
     unlocked = DEEP_RECLAIM.replace("\tif (!trylock_page(page))\n\t\treturn;\n", "").replace(
         "\tunlock_page(page);\n", "")
     assert not any(e[0] == "page_lock" for e in edges(unlocked))
+
+
+def test_binders_are_read_from_the_patched_text_too(tmp_path: Path):
+    """A patch that binds a member to a function in a new place makes that place a caller."""
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    (tree / "mm" / "deep.c").write_text(DEEP_RECLAIM.replace(".one = take_ptl", ".one = count_one"))
+    base = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    assert [f.name for f, _ in base.binders("take_ptl")] == []
+    overlay = {"mm/deep.c": DEEP_RECLAIM.encode()}
+    patched = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False), overlay=overlay)
+    assert [f.name for f, _ in patched.binders("take_ptl")] == ["reclaim_deep"]

@@ -255,8 +255,14 @@ class FunctionIndex:
         self.ops_targets("")  # builds the member index
         assert self._ops_values is not None
         out = []
-        for member, values in sorted(self._ops_values.items()):
-            paths = sorted({p for value, p in values if value == name})
+        members = {m for m, values in self._ops_values.items() if any(value == name for value, _ in values)}
+        # the overlay's files as they are now: a patch may add or drop such an initializer
+        changed = [p for p, d in sorted(self.overlay.items()) if d is not None and name.encode() in d]
+        for member in sorted(members | {m.decode() for p in changed for m in re.findall(
+                rb"^[ \t]*\.([A-Za-z_]\w*)[ \t]*=[ \t]*&?" + re.escape(name.encode()) + rb"\b",
+                self.overlay[p] or b"", re.MULTILINE)}):
+            values = self._ops_values.get(member, [])
+            paths = sorted({p for value, p in values if value == name and p not in self.overlay} | set(changed))
             line_rx = re.compile(rb"^[ \t]*\." + re.escape(member.encode()) + rb"[ \t]*=[ \t]*&?"
                                  + re.escape(name.encode()) + rb"\b", re.MULTILINE)
             for path in paths:
