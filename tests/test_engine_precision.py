@@ -472,3 +472,28 @@ def test_a_pointer_stepped_in_its_own_test_is_tested_as_it_was(tmp_path: Path):
     assert _sleeps(tmp_path, STEPPED_POINTER, "swapin_range") == set()
     kept = STEPPED_POINTER.replace("\t\tpte_unmap_unlock(ptep, ptl);\n\t\tptep = NULL;\n", "")
     assert ("swapin_range", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, kept, "swapin_range")
+
+
+CHAINED = """\
+void cold_range(struct mm_struct *mm, pmd_t *pmd, unsigned long addr)
+{
+	spinlock_t *ptl;
+	pte_t *start_pte, *pte;
+
+	start_pte = pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!start_pte)
+		goto out;
+	cpu_relax();
+	pte_unmap_unlock(start_pte, ptl);
+out:
+	cond_resched();
+}
+"""
+
+
+def test_a_chained_assignment_gives_every_target_the_value(tmp_path: Path):
+    """`start_pte = pte = pte_offset_map_lock(...)`: start_pte is NULL exactly when the lock was
+    not taken, so the `goto out` path holds nothing."""
+    assert _sleeps(tmp_path, CHAINED, "cold_range") == set()
+    tested_elsewhere = CHAINED.replace("\tif (!start_pte)\n\t\tgoto out;\n", "\tif (!addr)\n\t\tgoto out;\n")
+    assert ("cold_range", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, tested_elsewhere, "cold_range")

@@ -395,10 +395,17 @@ class Walker:
             if not vs:
                 return vs
             vs = self.call(call, vs, in_condition)
-        if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
-            vs = self.bind(e.target.id, e.value, vs)
-        elif isinstance(e, ir.Assign) and isinstance(e.target, ir.Field) and e.op == "=":
-            vs = self.bind(_text(e.target), e.value, vs)  # `args.ptep = pte_offset_map_lock(...)`
+        # `start_pte = pte = pte_offset_map_lock(...)`: the innermost target takes the value, and
+        # each one outside it is a copy of the one inside
+        chain: list[str] = []
+        value: ir.Expr = e
+        while isinstance(value, ir.Assign) and value.op == "=" and isinstance(value.target, (ir.Name, ir.Field)):
+            chain.append(value.target.id if isinstance(value.target, ir.Name) else _text(value.target))
+            value = value.value
+        if not chain and isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
+            chain, value = [e.target.id], e.value  # `x += ...`: what x held is forgotten
+        for n, var in enumerate(reversed(chain)):
+            vs = self.bind(var, value if n == 0 else ir.Name(e.line, chain[len(chain) - n]), vs)
         return vs
 
     def bind(self, var: str, value: ir.Expr, vs: list[Variant]) -> list[Variant]:
