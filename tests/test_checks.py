@@ -544,3 +544,64 @@ def test_binders_are_read_from_the_patched_text_too(tmp_path: Path):
     overlay = {"mm/deep.c": DEEP_RECLAIM.encode()}
     patched = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False), overlay=overlay)
     assert [f.name for f, _ in patched.binders("take_ptl")] == ["reclaim_deep"]
+
+
+ERROR_RETURN = """\
+struct counter {
+	spinlock_t lock;
+	int n;
+};
+
+int bump(struct counter *c, int limit)
+{
+	spin_lock(&c->lock);
+	if (c->n >= limit)
+		return -EINVAL;
+	c->n++;
+	spin_unlock(&c->lock);
+	return 0;
+}
+"""
+
+
+def test_an_error_return_that_keeps_the_lock_is_an_imbalance(tmp_path: Path):
+    """`return -EINVAL` with the lock held beside `return 0` without: the caller cannot tell, and
+    it is the commonest unlock bug there is.  Unlocking before the error return fixes it."""
+    from patchlint.checks.kinds import LockImbalance
+    from patchlint.checks.scope import analyse_scope
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+
+    def kinds(source: str) -> list[tuple[str, tuple[str, ...]]]:
+        (tree / "mm" / "imbalance.c").write_text(source)
+        index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+        return [(f.function, f.locks) for f in LockImbalance().findings(analyse_scope(index, {"bump"}))]
+
+    assert kinds(ERROR_RETURN) == [("bump", ("counter->lock",))]
+    fixed = ERROR_RETURN.replace("\t\treturn -EINVAL;", "\t{\n\t\tspin_unlock(&c->lock);\n\t\treturn -EINVAL;\n\t}")
+    fixed = fixed.replace("\tif (c->n >= limit)\n\t{", "\tif (c->n >= limit) {")
+    assert kinds(fixed) == []
+
+
+def test_a_helper_cut_by_one_roots_allowance_is_walked_for_the_next_root():
+    """scan gives each root an allowance: a helper one root could not afford is not remembered
+    as doing nothing, so the next root that reaches it sees its locks."""
+    index, engine = _engine(TREE)
+    engine.run(index.definitions("truncate_inode_page")[0], allowance=1)
+    assert engine.obs.budget_hit and engine.obs.cut_roots == ["truncate_inode_page"]
+    before = set(_edges(engine))
+    engine.run(index.definitions("delete_from_page_cache")[0], allowance=50)
+    fresh_index, fresh = _engine(TREE)
+    fresh.run(fresh_index.definitions("delete_from_page_cache")[0])
+    assert set(_edges(fresh)) <= set(_edges(engine)) | before and _edges(fresh)
+
+
+def test_call_paths_run_through_callers_that_lock_nothing():
+    """__delete_from_page_cache() takes no lock itself; the paths into radix_tree_delete() run
+    through it all the same."""
+    from patchlint.checks.tree import call_paths
+
+    index = FunctionIndex(open_tree(str(TREE)), load_profile(), SummaryCache(enabled=False))
+    paths, _ = call_paths(index, "radix_tree_delete")
+    assert paths and any("__delete_from_page_cache" in [f.function for f in p.frames] for p in paths)

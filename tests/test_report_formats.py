@@ -355,3 +355,14 @@ def test_b4_review_entry():
     details = json.loads(entry["details"])
     assert [d["status"] for d in details] == ["warn", "fail", "fail"]
     assert [d["description"] for d in details] == render("terse", synthetic_document()).splitlines()
+
+
+def test_line_formats_always_say_what_could_not_be_analysed():
+    """terse, github and b4-review report new findings only, but an analysis-incomplete the tree
+    had before the patch too is still said: a silent run would read as clean."""
+    doc = synthetic_document()
+    for f in doc["findings"]:
+        if f["kind"] == "analysis-incomplete":
+            f["status"] = "existing"
+    assert "ANALYSIS_INCOMPLETE" in render("terse", doc) and "ANALYSIS_INCOMPLETE" in render("github", doc)
+    assert "KERNEL_BUG" not in render("terse", doc)  # an existing hazard is not the patch's

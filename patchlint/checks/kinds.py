@@ -226,8 +226,12 @@ class LockImbalance:
                 if all(cls in s for s in own):
                     continue  # every path returns with it: the function hands it to its caller
                 holding = {t for t, s in zip(truths, own, strict=True) if cls in s}
-                if not holding & {t for t, s in zip(truths, own, strict=True) if cls not in s}:
-                    continue  # its result says whether it did (a pointer or NULL, true or false)
+                free = {t for t, s in zip(truths, own, strict=True) if cls not in s}
+                # its result says whether it did: true or false, or a pointer that is NULL when not
+                # (a computed int such as -EINVAL beside `return 0` says nothing of the kind)
+                told = None not in holding or (_returns_pointer_or_bool(fn) and free <= {False})
+                if told and not holding & free:
+                    continue
                 if cls in declared or any(cls.split("->")[-1] in d for d in declared):
                     continue
                 yield Finding(
@@ -269,6 +273,10 @@ class AnalysisIncomplete:
                               function=fn, message=f"{fn}() has code the front-end could not read (parse error or "
                               "nesting too deep); its events there are not analysed",
                               identity=f"{self.kind}|{fn}|unparsed")
+
+
+def _returns_pointer_or_bool(fn) -> bool:
+    return "*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"]
 
 
 def _edges_in_scope(scope: Scope) -> Iterator[Edge]:

@@ -207,7 +207,8 @@ def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: Summar
                                           _code_digest())).encode()).hexdigest()
     found = cache.get(key, Result, counted=False)
     # a complete run is the same under any budget that lets it complete
-    if found is not None and found.states <= budget.get("max_states", found.states):
+    if found is not None and found.states <= budget.get("max_states", found.states) and \
+            found.steps <= budget.get("max_steps", found.steps):
         return found
     cut_key = key + "-" + hashlib.sha256(repr(sorted(budget.items())).encode()).hexdigest()[:16]
     if keep_incomplete:

@@ -189,10 +189,11 @@ class Engine:
                tuple(sorted((params or {}).items())), cut, binds)
         if key in self._memo:
             return self._outcomes.get(key, [])
-        self._memo.add(key)
         if self.obs.walks >= self._limit:
+            # not remembered: another root, with its own allowance, walks it afresh
             self.obs.budget_hit = True
             return []
+        self._memo.add(key)
         self.obs.walks += 1
         body = self.index.body(fn)
         if body is None:
@@ -385,7 +386,7 @@ class _EngineSink(Sink):
         params = {i: cls for i, cls in enumerate(arg_classes) if cls in held}
         effects: list[Outcome] = []
         for callee in targets:
-            if callee.name not in self.e.touched and self.e.inert(callee):
+            if callee.name not in self.e.touched and not self.e.watch and self.e.inert(callee):
                 continue  # no lock, no sleep, no dirtying anywhere below: walking it shows nothing
             consts = _constant_args(callee, call)
             effects += self.e._walk(callee, entry, consts, path, self.depth + 1, params, self.binds)

@@ -5,7 +5,7 @@ b4 counts a line containing `ERROR:` as a failure and any other line as a
 warning, so only what the patch brings is printed, as checkpatch reports only
 on the lines a patch adds: a hazard the tree already had (existing) would fail
 every patch that comes near it, and a fixed one is good news.  Both stay in
-the text, json and sarif reports.  A
+the text, json and sarif reports.  What could not be analysed is always said.  A
 finding with no post-image line (a hunk that did not apply) is placed the way
 checkpatch places a line of its input: `input:line:`, `-:line:` for standard
 input.
@@ -21,8 +21,10 @@ from patchlint.report.text import LEVEL
 
 def reported(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The findings the line-per-finding formats (terse, github, b4 review) report: the new ones,
-    in document order."""
-    return [f for f in doc["findings"] if f["status"] == "new"]
+    and every analysis-incomplete (what could not be analysed is said whether or not it was so
+    before the patch too), in document order."""
+    return [f for f in doc["findings"] if f["status"] == "new" or
+            (f["kind"] == "analysis-incomplete" and f["status"] != "fixed")]
 
 
 def location(doc: dict[str, Any], f: dict[str, Any]) -> str | None:
