@@ -43,16 +43,15 @@ class LockOrderInversion:
     def findings(self, scope: Scope) -> Iterator[Finding]:
         # one report per pair of locks, as lockdep reports a cycle once: the edge the touched
         # code itself makes if there is one (it points at the patch's line), else the shortest
+        def rank(e: Edge) -> tuple:
+            return (e.acquired.function not in scope.touched, len(e.path), e.acquired.file, e.acquired.line, e.how)
+
         chosen: dict[frozenset[str], Edge] = {}
         for edge in _edges_in_scope(scope):
             if (edge.acquired.cls, edge.held.cls) not in scope.reverse:
                 continue
             pair = frozenset((edge.held.cls, edge.acquired.cls))
-            rank = (edge.acquired.function not in scope.touched, len(edge.path), edge.acquired.file,
-                    edge.acquired.line, edge.how)
-            old = chosen.get(pair)
-            if old is None or rank < (old.acquired.function not in scope.touched, len(old.path),
-                                      old.acquired.file, old.acquired.line, old.how):
+            if pair not in chosen or rank(edge) < rank(chosen[pair]):
                 chosen[pair] = edge
         for edge in chosen.values():
             back = scope.reverse[(edge.acquired.cls, edge.held.cls)]

@@ -197,11 +197,8 @@ class FunctionIndex:
             _TREE_INDEXES[key] = table
         return table
 
-    def ops_targets(self, member: str) -> list[str]:
-        """Names designated initializers put in struct member `member` (`.set_page_dirty = f,`),
-        file-scope tables and local ones alike, read from the initializer lines of a tree-wide
-        index (and the overlay's text): no file is parsed for it.  Names that are not functions
-        resolve to nothing later."""
+    def _ops_table(self) -> dict[str, list[tuple[str, str]]]:
+        """member -> [(name it is set to, file)], from the tree's initializer lines."""
         if self._ops_values is None:
             table = self._tree_index("opsv", self.tree.initializer_lines, _INITIALIZED_VALUE,
                                      name_of=lambda m: f"{m.group(1)}={m.group(2)}")
@@ -210,7 +207,14 @@ class FunctionIndex:
                 field_name, value = name.split("=", 1)
                 by_member.setdefault(field_name, []).extend((value, table.files[i]) for i in ids)
             self._ops_values = by_member
-        names = {value for value, path in self._ops_values.get(member, ()) if path not in self.overlay}
+        return self._ops_values
+
+    def ops_targets(self, member: str) -> list[str]:
+        """Names designated initializers put in struct member `member` (`.set_page_dirty = f,`),
+        file-scope tables and local ones alike, read from the initializer lines of a tree-wide
+        index (and the overlay's text): no file is parsed for it.  Names that are not functions
+        resolve to nothing later."""
+        names = {value for value, path in self._ops_table().get(member, ()) if path not in self.overlay}
         line = re.compile(rb"^[ \t]*\." + re.escape(member.encode())
                           + rb"[ \t]*=[ \t]*&?([A-Za-z_]\w*)[ \t]*,?[ \t]*$", re.MULTILINE)
         for path, data in sorted(self.overlay.items()):
@@ -252,16 +256,15 @@ class FunctionIndex:
         """(function, line) for every local designated initializer that puts `name` in an
         operations member (`struct rmap_walk_control rwc = { .rmap_one = folio_referenced_one }`
         inside folio_referenced()): the function that, through whatever it calls, calls `name`."""
-        self.ops_targets("")  # builds the member index
-        assert self._ops_values is not None
+        table = self._ops_table()
         out = []
-        members = {m for m, values in self._ops_values.items() if any(value == name for value, _ in values)}
+        members = {m for m, values in table.items() if any(value == name for value, _ in values)}
         # the overlay's files as they are now: a patch may add or drop such an initializer
         changed = [p for p, d in sorted(self.overlay.items()) if d is not None and name.encode() in d]
         for member in sorted(members | {m.decode() for p in changed for m in re.findall(
                 rb"^[ \t]*\.([A-Za-z_]\w*)[ \t]*=[ \t]*&?" + re.escape(name.encode()) + rb"\b",
                 self.overlay[p] or b"", re.MULTILINE)}):
-            values = self._ops_values.get(member, [])
+            values = table.get(member, [])
             paths = sorted({p for value, p in values if value == name and p not in self.overlay} | set(changed))
             line_rx = re.compile(rb"^[ \t]*\." + re.escape(member.encode()) + rb"[ \t]*=[ \t]*&?"
                                  + re.escape(name.encode()) + rb"\b", re.MULTILINE)
@@ -280,9 +283,8 @@ class FunctionIndex:
         """(caller, line) for every call through an operations member that a designated
         initializer sets to `name`: `rwc->rmap_one(...)` in rmap_walk_anon() for
         try_to_unmap_one, which nothing calls by name."""
-        self.ops_targets("")  # builds the member index
-        assert self._ops_values is not None
-        members = sorted(m for m, values in self._ops_values.items()
+        table = self._ops_table()
+        members = sorted(m for m, values in table.items()
                          if any(value == name for value, _ in values))
         if not members:
             return []

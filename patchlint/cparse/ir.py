@@ -8,6 +8,7 @@ body is marked incomplete: analyses must say so, never assume it is safe.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 MAX_DEPTH = 200
@@ -373,6 +374,20 @@ class _Builder:
             e = self.expr(p, depth + 1)
             flat.extend(e.exprs if isinstance(e, Comma) else [e])
         return Comma(self.line(node), tuple(flat))
+
+
+def walk(node: Stmt | Expr) -> Iterator[Stmt | Expr]:
+    """Every statement and expression under `node` (itself included), in no promised order."""
+    stack: list[Stmt | Expr] = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        for value in vars(n).values():
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, tuple):  # InitList items: (designator, value)
+                    stack.extend(x for x in item if isinstance(x, (Stmt, Expr)))
+                elif isinstance(item, (Stmt, Expr)):
+                    stack.append(item)
 
 
 def build_body(buf: bytes, root, fn_start_byte: int, name: str, path: str,

@@ -32,18 +32,7 @@ def thread_calls(sc) -> set[str]:
     """Functions the scenario's threads call directly."""
     out: set[str] = set()
     for _, body, _ in sc.threads:
-        stack = [body.block]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ir.Call) and node.name:
-                out.add(node.name)
-            for value in vars(node).values():
-                items = value if isinstance(value, tuple) else (value,)
-                for item in items:
-                    if isinstance(item, tuple):
-                        stack.extend(x for x in item if isinstance(x, (ir.Stmt, ir.Expr)))
-                    elif isinstance(item, (ir.Stmt, ir.Expr)):
-                        stack.append(item)
+        out.update(node.name for node in ir.walk(body.block) if isinstance(node, ir.Call) and node.name)
     return out
 
 

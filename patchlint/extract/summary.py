@@ -16,7 +16,7 @@ where its own walk stops.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
@@ -113,22 +113,9 @@ def _merge(a: tuple[Held, ...], b: tuple[Held, ...]) -> tuple[Held, ...]:
     return tuple(seen[c] for c in sorted(seen))
 
 
-def _nodes(node: object) -> Iterator[object]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        for value in vars(n).values() if isinstance(n, (ir.Stmt, ir.Expr)) else ():
-            for item in value if isinstance(value, tuple) else (value,):
-                if isinstance(item, tuple):
-                    stack.extend(x for x in item if isinstance(x, (ir.Stmt, ir.Expr)))
-                elif isinstance(item, (ir.Stmt, ir.Expr)):
-                    stack.append(item)
-
-
 def _binds(body: ir.Body) -> tuple[tuple[str, str], ...]:
     out = set()
-    for n in _nodes(body.block):
+    for n in ir.walk(body.block):
         if isinstance(n, ir.InitList):
             for member, value in n.items:
                 if isinstance(value, ir.Unary) and value.op == "&":
