@@ -21,7 +21,8 @@ from patchlint.source.tree import open_tree
 from .conftest import TREE
 
 
-def _sleeps(tmp_path: Path, source: str, root: str, max_depth: int = 6) -> set[tuple[str, str, tuple[str, ...]]]:
+def _walked(tmp_path: Path, source: str, root: str, max_depth: int = 6) -> Engine:
+    """The engine after walking `root`, with `source` as mm/precision.c of a copy of the fixture."""
     tree = tmp_path / "linux"
     if not tree.exists():
         shutil.copytree(TREE, tree)
@@ -29,6 +30,11 @@ def _sleeps(tmp_path: Path, source: str, root: str, max_depth: int = 6) -> set[t
     index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
     engine = Engine(index, max_depth=max_depth)
     engine.run(index.definitions(root)[0])
+    return engine
+
+
+def _sleeps(tmp_path: Path, source: str, root: str, max_depth: int = 6) -> set[tuple[str, str, tuple[str, ...]]]:
+    engine = _walked(tmp_path, source, root, max_depth)
     return {(s.site.function, s.what, tuple(h.cls for h in s.atomic)) for s in engine.obs.sleeps.values()}
 
 
@@ -267,20 +273,12 @@ void fault_in(struct mm_struct *mm, pmd_t *pmd)
 def test_a_killable_lock_is_held_only_where_it_returned_zero(tmp_path: Path):
     """populate() is balanced: the -EINTR return holds nothing.  And the wait is a sleep and
     an acquisition whatever it returns."""
-    tree = tmp_path / "linux"
-    shutil.copytree(TREE, tree)
-    (tree / "mm" / "precision.c").write_text(KILLABLE)
-    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
-    engine = Engine(index)
-    engine.run(index.definitions("fault_in")[0])
+    engine = _walked(tmp_path, KILLABLE, "fault_in")
     returns = [v for _, v, fn, _ in engine.obs.returns if fn.name == "populate"]
     assert returns and all(not v.holds("mm->mmap_lock") for v in returns)
     assert not any(e.held.cls == "mm->mmap_lock" for e in engine.obs.edges.values())
     # the unlock gone: the lock stays held on the 0 return only, and the caller's PTL nests in it
-    (tree / "mm" / "precision.c").write_text(KILLABLE.replace("\tmmap_read_unlock(mm);\n", ""))
-    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
-    engine = Engine(index)
-    engine.run(index.definitions("fault_in")[0])
+    engine = _walked(tmp_path, KILLABLE.replace("\tmmap_read_unlock(mm);\n", ""), "fault_in")
     held = [v.holds("mm->mmap_lock") for _, v, fn, _ in engine.obs.returns if fn.name == "populate"]
     assert True in held and False in held
     assert ("mm->mmap_lock", "pte_lock") in {(e.held.cls, e.acquired.cls) for e in engine.obs.edges.values()}
@@ -322,15 +320,8 @@ void store_entry(struct address_space *mapping, unsigned long index, void *entry
 
 
 def test_an_xarray_state_takes_the_lock_of_the_array_it_was_declared_on(tmp_path: Path):
-    tree = tmp_path / "linux"
-    shutil.copytree(TREE, tree)
-
     def edges(source: str) -> set[tuple[str, str]]:
-        (tree / "mm" / "precision.c").write_text(source)
-        index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
-        engine = Engine(index)
-        engine.run(index.definitions("store_entry")[0])
-        return {(e.held.cls, e.acquired.cls) for e in engine.obs.edges.values()}
+        return {(e.held.cls, e.acquired.cls) for e in _walked(tmp_path, source, "store_entry").obs.edges.values()}
 
     assert edges(XA_HANDLE) == set()  # taken and dropped before the tree_lock
     unlock = "\tspin_unlock_irq(&mapping->tree_lock);\n"
@@ -339,14 +330,7 @@ def test_an_xarray_state_takes_the_lock_of_the_array_it_was_declared_on(tmp_path
 
 
 def _dirties(tmp_path: Path, source: str, root: str) -> set[tuple[str, bool]]:
-    tree = tmp_path / "linux"
-    if not tree.exists():
-        shutil.copytree(TREE, tree)
-    (tree / "mm" / "precision.c").write_text(source)
-    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
-    engine = Engine(index)
-    engine.run(index.definitions(root)[0])
-    return {(d.site.function, d.safe) for d in engine.obs.dirties}
+    return {(d.site.function, d.safe) for d in _walked(tmp_path, source, root).obs.dirties}
 
 
 ONE_PATH_LOCKED = """\
