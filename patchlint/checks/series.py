@@ -9,6 +9,7 @@ locks, what), never by line numbers, which a patch moves.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 from patchlint.checks.docorder import load_documented_order
@@ -22,10 +23,10 @@ from patchlint.checks.kinds import (
     UnsafeSetPageDirty,
 )
 from patchlint.checks.scope import analyse_scope
-from patchlint.cparse.cache import SummaryCache
+from patchlint.cparse.cache import SummaryCache, code_digest
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import Profile, load_profile
-from patchlint.extract.vocab import load_vocabulary
+from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.findings import Finding
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
@@ -64,16 +65,49 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
         touched = touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
         if not touched:
             continue
-        states = []
-        for overlay in (before_overlay, after_overlay):
-            index = FunctionIndex(applied.tree, profile, cache, overlay=overlay)
-            scope = analyse_scope(index, touched, vocab)
-            docs = load_documented_order(index.read, vocab)
-            states.append(list(static_findings(scope, docs)))
+        before, after = (analyse_state(FunctionIndex(applied.tree, profile, cache, overlay=overlay), touched,
+                                       vocab, cache) for overlay in (before_overlay, after_overlay))
         if explanations is not None:
-            explanations.extend(SafeSite(patch.index, *site) for site in UnsafeSetPageDirty().safe_sites(scope))
-        findings.extend(classify(patch.index, states[0], states[1]))
+            explanations.extend(SafeSite(patch.index, *site) for site in after.safe)
+        findings.extend(classify(patch.index, list(before.findings), list(after.findings)))
     return sorted(findings, key=Finding.sort_key)
+
+
+@dataclass(frozen=True)
+class StateResult:
+    """What the static checks found in one state of the tree for one set of touched functions,
+    and the set_page_dirty() sites they found safe (file, line, function, rule)."""
+
+    findings: tuple[Finding, ...]
+    safe: tuple[tuple[str, int, str, str], ...]
+
+
+def analyse_state(index: FunctionIndex, touched: set[str], vocab: Vocabulary, cache: SummaryCache) -> StateResult:
+    """The static checks on one state, kept in the cache under everything they read: the tree's
+    identity, the overlay's bytes, the profile, the lock table, the touched functions and
+    patchlint's own code.  A patch's before state is the tree as it was, so re-checking a
+    series (or a new version of a patch touching the same functions) walks only what changed."""
+    key = _state_key(index, touched, vocab, cache)
+    if key is not None:
+        found = cache.get(key, StateResult, counted=False)
+        if found is not None:
+            return found
+    scope = analyse_scope(index, touched, vocab)
+    docs = load_documented_order(index.read, vocab)
+    result = StateResult(tuple(static_findings(scope, docs)),
+                         tuple(tuple(site) for site in UnsafeSetPageDirty().safe_sites(scope)))
+    if key is not None:
+        cache.put(key, result)
+    return result
+
+
+def _state_key(index: FunctionIndex, touched: set[str], vocab: Vocabulary, cache: SummaryCache) -> str | None:
+    ident = index.tree.identity()
+    if ident is None or cache.directory is None:
+        return None
+    overlay = sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in index.overlay.items())
+    material = (ident, overlay, index.configuration(), sorted(touched), vocab.fingerprint, code_digest())
+    return "state-" + hashlib.sha256(repr(material).encode()).hexdigest()
 
 
 def static_findings(scope, docs) -> list[Finding]:

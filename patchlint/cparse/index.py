@@ -69,6 +69,7 @@ class FunctionIndex:
     _defs_index: _LazyIndex | None = field(default=None, repr=False)
     _overlay_defs: dict[str, set[str]] = field(default_factory=dict, repr=False)
     _ops_values: dict[str, list[tuple[str, str]]] | None = field(default=None, repr=False)
+    _ops_memo: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     # -- configuration -------------------------------------------------------------------------
     def defines(self) -> dict[str, str]:
@@ -214,13 +215,16 @@ class FunctionIndex:
         file-scope tables and local ones alike, read from the initializer lines of a tree-wide
         index (and the overlay's text): no file is parsed for it.  Names that are not functions
         resolve to nothing later."""
+        if member in self._ops_memo:
+            return list(self._ops_memo[member])
         names = {value for value, path in self._ops_table().get(member, ()) if path not in self.overlay}
         line = re.compile(rb"^[ \t]*\." + re.escape(member.encode())
                           + rb"[ \t]*=[ \t]*&?([A-Za-z_]\w*)[ \t]*,?[ \t]*$", re.MULTILINE)
         for path, data in sorted(self.overlay.items()):
             if data is not None and _glob_match(path, C_GLOBS):
                 names.update(m.group(1).decode() for m in line.finditer(data))
-        return sorted(names)
+        self._ops_memo[member] = sorted(names)
+        return list(self._ops_memo[member])
 
     def definitions(self, name: str) -> list[FunctionDef]:
         out = []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from patchlint.checks.series import classify, overlays, touched_functions
 from patchlint.cparse import ir
-from patchlint.cparse.cache import SummaryCache
+from patchlint.cparse.cache import SummaryCache, code_digest
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.explore.explorer import Result, explore
@@ -166,21 +166,6 @@ def _names(names: set[str] | list[str]) -> str:
     return f"{len(names)} call(s): {', '.join(names[:SHOWN])}{more}"
 
 
-_CODE: str | None = None
-
-
-def _code_digest() -> str:
-    """The model's own code: a cached result is only as good as the interpreter that made it."""
-    global _CODE
-    if _CODE is None:
-        digest = hashlib.sha256()
-        for d in (Path(__file__).parent, Path(__file__).parent.parent / "model"):
-            for f in sorted(d.glob("*.py")):
-                digest.update(f.name.encode() + b"\0" + f.read_bytes())
-        _CODE = digest.hexdigest()
-    return _CODE
-
-
 def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: SummaryCache,
                    keep_incomplete: bool = False, **budget) -> Result:
     """explore(), its results kept in the cache.  A result is a function of the whole tree (what
@@ -193,7 +178,7 @@ def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: Summar
         return explore(index, sc, bound, **budget)
     overlay = sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in index.overlay.items())
     key = "model-" + hashlib.sha256(repr((ident, overlay, index.configuration(), sc.digest, bound,
-                                          _code_digest())).encode()).hexdigest()
+                                          code_digest())).encode()).hexdigest()
     found = cache.get(key, Result, counted=False)
     # a complete run is the same under any budget that lets it complete
     if found is not None and found.states <= budget.get("max_states", found.states) and \
@@ -235,13 +220,56 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
     cache = cache if cache is not None else SummaryCache()
     loaded = scenarios if scenarios is not None else load_catalog(catalog if catalog is not None else
                                                                   scenario_files())
+    budget = dict(bound=bound, max_states=max_states, max_steps=max_steps, total_steps=total_steps)
+    key = _series_key(applied, profile, cache, loaded, budget)
+    if key is not None:
+        found = cache.get(key, tuple, counted=False)
+        if found is not None:
+            if notes is not None:
+                notes.extend(found[1])
+            return list(found[0])
+    mine: list[Note] = []
+    timed: list[str] = []
+    findings = _model_findings(applied, profile, cache, loaded, bound, progress, max_seconds, max_states,
+                               total_seconds, mine, max_steps, total_steps, timed)
+    if notes is not None:
+        notes.extend(mine)
+    # a run the clock cut short says something about this machine, not about the series
+    if key is not None and not timed:
+        cache.put(key, (tuple(findings), tuple(mine)))
+    return findings
+
+
+def _series_key(applied: AppliedSeries, profile: Profile, cache: SummaryCache, loaded: list[Scenario],
+                budget: dict) -> str | None:
+    """Everything the model's verdicts on a series are a function of: the tree, each patch's
+    before and after bytes, the profile, the scenarios, the step budgets and the code."""
+    ident = applied.tree.identity()
+    if ident is None or cache.directory is None or not all(sc.digest for sc in loaded):
+        return None
+    patches = []
+    for patch in applied.series.patches:
+        if not applied.results[patch.index - 1].applied:
+            patches.append((patch.index, None))
+            continue
+        states = [sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in o.items())
+                  for o in overlays(applied, patch.index)]
+        patches.append((patch.index, states))
+    material = (ident, patches, FunctionIndex(applied.tree, profile, cache).configuration(),
+                [sc.digest for sc in loaded], sorted(budget.items()), code_digest())
+    return "model-series-" + hashlib.sha256(repr(material).encode()).hexdigest()
+
+
+def _model_findings(applied: AppliedSeries, profile: Profile, cache: SummaryCache, loaded: list[Scenario],
+                    bound: int, progress, max_seconds: float, max_states: int, total_seconds: float,
+                    notes: list[Note], max_steps: int, total_steps: int, timed: list[str]) -> list[Finding]:
     deadline = time.monotonic() + total_seconds
     spent = 0  # interpreter steps, over the check
     graph_key = None
     ident = applied.tree.identity()
     if ident is not None and cache.directory is not None:
         probe = FunctionIndex(applied.tree, profile, cache)
-        graph_key = "reach-" + hashlib.sha256(repr((ident, probe.configuration(), _code_digest())).encode()).hexdigest()
+        graph_key = "reach-" + hashlib.sha256(repr((ident, probe.configuration(), code_digest())).encode()).hexdigest()
     base: dict = (cache.get(graph_key, dict, counted=False) if graph_key else None) or {}
     known = len(base)
     findings: list[Finding] = []
@@ -260,11 +288,15 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
             # a reach not worked out in time counts as reaching: the scenario is then reported as
             # not replayed for want of time, never left out as if the patch could not affect it
             reached = [reach(index, calls, deadline=deadline, memo=m) for index, m in zip(indexes, memos, strict=True)]
+            if None in reached:
+                timed.append(sc.name)
             if not any(r is None or touched & r for r in reached):
                 continue
             left = deadline - time.monotonic()
             steps_left = total_steps - spent
             if left <= 0 or steps_left <= 0:
+                if steps_left > 0:
+                    timed.append(sc.name)
                 unsure = " before it could tell whether the patch reaches it" if None in reached else ""
                 what = (f"{total_steps} interpreter steps" if steps_left <= 0 else f"{total_seconds:.0f} s")
                 skipped = [_incomplete(sc.name, f"not replayed: the model's budget for this check ({what}) "
@@ -279,6 +311,8 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
             before = explore_cached(indexes[0], sc, bound, cache, full, max_states=max_states,
                                     max_seconds=min(max_seconds, left), max_steps=min(max_steps, steps_left))
             spent += before.steps
+            if before.incomplete == "budget hit: time":
+                timed.append(sc.name)
             if not before.complete:
                 # the run after the patch would be cut short the same way: its hazards could not be
                 # compared, so neither side's are reported, only that the model could not decide
@@ -292,6 +326,8 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
             after = explore_cached(indexes[1], sc, bound, cache, full, max_states=max_states,
                                    max_seconds=min(max_seconds, left), max_steps=min(max_steps, steps_left))
             spent += after.steps
+            if after.incomplete == "budget hit: time":
+                timed.append(sc.name)
             was, now = result_findings(before), result_findings(after)
             # a call not followed changes nothing the model sees: verdicts hold only as far as that is
             # true, so the calls are always listed, and those the patch brings are a finding
