@@ -8,41 +8,19 @@ import os
 import sys
 from dataclasses import replace
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from patchlint import __version__
-from patchlint.checks import analyse_series, fails
-from patchlint.checks.tree import call_paths, lock_graph
-from patchlint.checks.tree import scan as scan_tree
-from patchlint.cparse.cache import SummaryCache
-from patchlint.cparse.index import FunctionIndex
-from patchlint.cparse.survey import c_files, compare_with_bare, survey
 from patchlint.errors import PatchlintError
-from patchlint.explore.explorer import explore, render_replay
-from patchlint.explore.scenario import catalog as scenario_catalog
-from patchlint.explore.scenario import load as load_scenario
-from patchlint.explore.scenario import load_catalog, scenario_path
-from patchlint.explore.series import model_findings, result_findings
-from patchlint.findings import Finding
-from patchlint.ingest import read_series
-from patchlint.ingest.gitrange import read_range
-from patchlint.records import Note, Series
-from patchlint.report.doctor import render_doctor
-from patchlint.report.document import document, finding_dict
-from patchlint.report.formats import render
-from patchlint.report.json_doc import render_json
-from patchlint.report.kinds import explain as explain_kind
-from patchlint.report.kinds import render_explain, render_kind_list
-from patchlint.report.show import render_show_text
-from patchlint.report.tree import render_dot, render_locks, render_paths, render_safe_sites
-from patchlint.source.apply import apply_series
-from patchlint.source.findings import apply_findings
-from patchlint.source.tree import open_tree
-from patchlint.workflow import hook as sendemail_hook
-from patchlint.workflow.base import made_on
 from patchlint.workflow.config import load_config, render_config
+
+if TYPE_CHECKING:
+    from patchlint.cparse.index import FunctionIndex
+
+# Each command imports what it uses: a warm `check` answered from the cache should not pay for
+# the parser, the walkers and the model on every start (a send-email hook runs once per series).
 
 EXIT_USAGE = 2
 
@@ -176,8 +154,19 @@ def check(
     introduces (new), removes (fixed) or leaves (existing).  Settings come from the
     command line, the tree's .patchlint.toml and the user's config file (see
     `patchlint config`)."""
+    from patchlint.checks import analyse_series, fails
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.explore.catalog import catalog as scenario_catalog
+    from patchlint.explore.series import model_findings
+    from patchlint.findings import Finding
+    from patchlint.records import Note
+    from patchlint.report.document import document
+    from patchlint.report.formats import render
+    from patchlint.source.apply import apply_series
+
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, scenarios, model))
-    catalog = load_catalog(scenario_catalog(cfg.scenarios)) if cfg.model else []
+    # loaded (and checked) only when the model runs: a series checked before is answered from the cache
+    catalog = scenario_catalog(cfg.scenarios) if cfg.model else []
     parsed, kernel = _load(series, range_, tree, base, lenient)
     applied = apply_series(kernel, parsed)
     safe: list = []
@@ -186,7 +175,7 @@ def check(
     found = analyse_series(applied, profile=profile_, cache=cache, progress=_progress(quiet), explanations=safe)
     if cfg.model:
         model_notes: list[Note] = []
-        found += model_findings(applied, profile=profile_, cache=cache, scenarios=catalog,
+        found += model_findings(applied, profile=profile_, cache=cache, catalog=catalog,
                                 progress=_progress(quiet), notes=model_notes)
         parsed = replace(parsed, notes=parsed.notes + tuple(model_notes))
     findings = cfg.filter(sorted(found, key=Finding.sort_key))
@@ -197,6 +186,8 @@ def check(
     doc = document(parsed, applied, findings, kernel.describe())
     sys.stdout.write(render(fmt.value, doc, color=_use_color(color)))
     if explain and fmt is CheckFormat.text:
+        from patchlint.report.tree import render_safe_sites
+
         sys.stdout.write(render_safe_sites(safe))
     if fails(findings, cfg.fail_on):
         raise typer.Exit(1)
@@ -222,9 +213,15 @@ def _load(series: list[str] | None, range_: str | None, tree: str | None, base: 
           command: str = "patchlint", open_kernel=None):
     """The series and the tree it applies to.  `open_kernel(base, series_base)` opens the tree
     for a mailed series (show's may be absent); a range is always read from its repository."""
+    from patchlint.ingest import read_series
+    from patchlint.source.tree import open_tree
+    from patchlint.workflow.base import made_on
+
     if range_ and series:
         raise PatchlintError("--range", "give either series files or --range, not both", None, None)
     if range_:
+        from patchlint.ingest.gitrange import read_range  # GitPython: only for a range
+
         parsed, base_sha = read_range(tree or ".", range_, lenient=lenient)
         return parsed, open_tree(tree, base_sha)
     if not series:
@@ -252,6 +249,12 @@ def show(
 ) -> None:
     """Show the series as patchlint reads it: patches, files, hunks, the functions each
     hunk touches, and whether and where each hunk applies to the tree."""
+    from patchlint.report.document import document
+    from patchlint.report.json_doc import render_json
+    from patchlint.report.show import render_show_text
+    from patchlint.source.apply import apply_series
+    from patchlint.source.findings import apply_findings
+
     parsed, kernel = _load(series, range_, tree, base, lenient, "patchlint show",
                            lambda rev, series_base: _tree_for(tree, rev, series_base, lenient))
     applied = apply_series(kernel, parsed) if kernel is not None else None
@@ -275,6 +278,12 @@ def doctor(
 ) -> None:
     """Parse quality for a tree: functions with and without parse errors, the constructs
     that still defeat the parser, the configuration profile, cache state and throughput."""
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.cparse.index import FunctionIndex
+    from patchlint.cparse.survey import c_files, compare_with_bare, survey
+    from patchlint.report.doctor import render_doctor
+    from patchlint.source.tree import open_tree
+
     cfg = load_config(tree, _cli_config(profile=profile, define=define))
     kernel = open_tree(tree, base)
     index = FunctionIndex(kernel, cfg.load_profile(), SummaryCache(enabled=not no_cache))
@@ -289,12 +298,18 @@ def doctor(
 
 
 def _tree_index(tree: str | None, base: str | None, profile: str | None, define: list[str] | None):
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.cparse.index import FunctionIndex
+    from patchlint.source.tree import open_tree
+
     cfg = load_config(tree, _cli_config(profile=profile, define=define))
     kernel = open_tree(tree, base)
     return cfg, FunctionIndex(kernel, cfg.load_profile(), SummaryCache())
 
 
 def _functions_under(index: FunctionIndex, paths: list[str], what: str) -> list:
+    from patchlint.cparse.survey import c_files
+
     files = c_files(index, paths)
     if not files:
         raise PatchlintError(index.tree.name, f"no C files under {' '.join(paths) or 'the tree'}", None,
@@ -318,6 +333,9 @@ def paths(
 ) -> None:
     """The call paths into FUNCTION, with the locks held at each call (e.g. page_remove_rmap()
     from zap_pte_range() with the PTL held, from reclaim with the page lock and the PTL held)."""
+    from patchlint.checks.tree import call_paths
+    from patchlint.report.tree import render_paths
+
     if not function.isidentifier():
         raise PatchlintError(function, "is not a C function name", None,
                              "give a function name such as page_remove_rmap")
@@ -343,6 +361,9 @@ def locks(
 ) -> None:
     """The lock-order graph of a tree or part of it: which lock is taken while which is held,
     where, and the cycles among them."""
+    from patchlint.checks.tree import lock_graph
+    from patchlint.report.tree import render_dot, render_locks
+
     _, index = _tree_index(tree, base, profile, define)
     graph = lock_graph(index, _functions_under(index, list(paths_ or []), "reading"))
     sys.stdout.write(render_locks(graph))
@@ -367,6 +388,12 @@ def scan(
 ) -> None:
     """All static checks over a tree or part of it, without a series (every finding is
     `existing`)."""
+    from patchlint.checks import fails
+    from patchlint.checks.tree import scan as scan_tree
+    from patchlint.records import Series
+    from patchlint.report.document import document
+    from patchlint.report.formats import render
+
     cfg, index = _tree_index(tree, base, profile, define)
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))
     functions = _functions_under(index, list(paths_ or []), "scanning")
@@ -415,6 +442,19 @@ def replay(
 ) -> None:
     """Replay one race scenario in the s390 mm model: every interleaving of its threads within
     the preemption bound, and the hazards found, each with its counterexample."""
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.cparse.index import FunctionIndex
+    from patchlint.explore.explorer import explore, render_replay
+    from patchlint.explore.scenario import load as load_scenario
+    from patchlint.explore.scenario import scenario_path
+    from patchlint.explore.series import result_findings
+    from patchlint.ingest import read_series
+    from patchlint.report.document import finding_dict
+    from patchlint.report.json_doc import render_json
+    from patchlint.source.apply import apply_series
+    from patchlint.source.tree import open_tree
+    from patchlint.workflow.base import made_on
+
     cfg = load_config(tree, _cli_config(profile=profile, define=define, scenarios=scenarios))
     path = scenario_path(scenario_, cfg.scenarios)
     sc = load_scenario(path)
@@ -447,6 +487,9 @@ def explain(
                                                "(without one: the list of kinds).", show_default=False)] = None,
 ) -> None:
     """What a finding kind means, why it matters and what to do about it."""
+    from patchlint.report.kinds import explain as explain_kind
+    from patchlint.report.kinds import render_explain, render_kind_list
+
     sys.stdout.write(render_kind_list() if kind is None else render_explain(explain_kind(kind)))
 
 
@@ -482,6 +525,8 @@ def hook_install(
 ) -> None:
     """Install .git/hooks/sendemail-validate: git send-email then runs `patchlint check` on the
     series and sends nothing when it fails."""
+    from patchlint.workflow import hook as sendemail_hook
+
     typer.echo(f"patchlint: {sendemail_hook.describe(sendemail_hook.install(tree, force))}", err=True)
 
 
@@ -491,11 +536,15 @@ def hook_uninstall(
                                              "directory).", show_default=False)] = None,
 ) -> None:
     """Remove patchlint's sendemail-validate hook (a hook patchlint did not write is left alone)."""
+    from patchlint.workflow import hook as sendemail_hook
+
     typer.echo(f"patchlint: {sendemail_hook.describe(sendemail_hook.uninstall(tree))}", err=True)
 
 
 def _tree_for(tree: str | None, base: str | None, series_base: str | None, lenient: bool):
     """The explicit tree must be a kernel tree; the implicit one (cwd) may be absent."""
+    from patchlint.source.tree import open_tree
+
     if tree is not None or base is not None or lenient:
         if lenient and tree is None and base is None:
             try:

@@ -26,6 +26,7 @@ KINDS: dict[str, str] = {
 
 STATUSES = ("new", "fixed", "existing")
 SEVERITIES = ("error", "warning", "check")
+FAIL_ON = ("new-error", "new", "any", "never")  # what --fail-on and the fail-on setting accept
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,26 @@ def test_ruff_clean():
         pytest.skip("ruff is not installed")
     proc = subprocess.run([ruff, "check", "patchlint", "tests"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_a_check_answered_from_the_cache_loads_neither_parser_walkers_model_nor_git(tmp_path):
+    """A warm `check` of a plain directory pays only for reading the series and the cache: the
+    IR, the walkers, the model, GitPython and pydantic are imported when something is computed."""
+    from .conftest import SERIES, TREE
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    env = {**__import__("os").environ, "PATCHLINT_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["check", "--tree", str(tree), str(SERIES / "storage-key-rfc.mbox")]
+    heavy = ("git", "pydantic", "patchlint.cparse.ir", "patchlint.extract.walker", "patchlint.extract.engine",
+             "patchlint.checks.scope", "patchlint.model", "patchlint.explore.explorer")
+    probe = ("import sys, runpy\n"
+             f"sys.argv = ['patchlint', *{args!r}]\n"
+             "try:\n    runpy.run_module('patchlint', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} or m.startswith({heavy!r})),"
+             " file=sys.stderr)\n")
+    cold = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert "patchlint.extract.engine" in cold.stderr  # the first check computes
+    warm = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert warm.stdout == cold.stdout and warm.stderr.strip().splitlines()[-1] == "[]", warm.stderr

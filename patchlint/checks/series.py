@@ -12,17 +12,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from patchlint.checks.docorder import load_documented_order
-from patchlint.checks.kinds import (
-    AnalysisIncomplete,
-    DocumentedOrderViolation,
-    LockImbalance,
-    LockOrderInversion,
-    SleepInAtomic,
-    SpinOnTrylock,
-    UnsafeSetPageDirty,
-)
-from patchlint.checks.scope import analyse_scope
 from patchlint.cparse.cache import SummaryCache, code_digest
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import Profile, load_profile
@@ -30,8 +19,6 @@ from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.findings import Finding
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
-
-FAIL_ON = ("new-error", "new", "any", "never")
 
 
 @dataclass(frozen=True)
@@ -92,6 +79,11 @@ def analyse_state(index: FunctionIndex, touched: set[str], vocab: Vocabulary, ca
         found = cache.get(key, StateResult, counted=False)
         if found is not None:
             return found
+    # the analyses themselves are imported only when a state is not in the cache
+    from patchlint.checks.docorder import load_documented_order
+    from patchlint.checks.kinds import UnsafeSetPageDirty
+    from patchlint.checks.scope import analyse_scope
+
     scope = analyse_scope(index, touched, vocab)
     docs = load_documented_order(index.read, vocab)
     result = StateResult(tuple(static_findings(scope, docs)),
@@ -111,6 +103,16 @@ def _state_key(index: FunctionIndex, touched: set[str], vocab: Vocabulary, cache
 
 
 def static_findings(scope, docs) -> list[Finding]:
+    from patchlint.checks.kinds import (
+        AnalysisIncomplete,
+        DocumentedOrderViolation,
+        LockImbalance,
+        LockOrderInversion,
+        SleepInAtomic,
+        SpinOnTrylock,
+        UnsafeSetPageDirty,
+    )
+
     out: list[Finding] = []
     for checker in (LockOrderInversion(), SpinOnTrylock(), DocumentedOrderViolation(docs), SleepInAtomic(),
                     UnsafeSetPageDirty(), LockImbalance(), AnalysisIncomplete()):

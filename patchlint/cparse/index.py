@@ -13,15 +13,18 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
+from typing import TYPE_CHECKING
 
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.defs import FunctionDef, ParsedFile
 from patchlint.cparse.dialect import load_dialect
-from patchlint.cparse.ir import Body, build_body
 from patchlint.cparse.parse import content_id, parse_source, parse_tree, prepare
 from patchlint.cparse.preproc import MacroDef
 from patchlint.cparse.profile import Profile, arch_defines
 from patchlint.source.tree import Tree
+
+if TYPE_CHECKING:
+    from patchlint.cparse.ir import Body
 
 C_GLOBS = ("*.c", "*.h")
 # the name a definition line defines: `#define NAME`, else the last identifier before "("
@@ -391,6 +394,8 @@ class FunctionIndex:
         data = self.read(parsed.path)
         if data is None:
             return None
+        from patchlint.cparse.ir import build_body  # the IR's many node classes: only when a body is walked
+
         buf, _, _ = prepare(data, self.defines())
         tree = parse_tree(buf)
         text = bytes(buf)

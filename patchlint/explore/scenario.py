@@ -20,32 +20,13 @@ from pathlib import Path
 from patchlint.cparse.ir import build_body
 from patchlint.cparse.parse import parse_tree
 from patchlint.errors import PatchlintError
+from patchlint.explore.catalog import catalog, scenario_path  # noqa: F401 - where they always were
 from patchlint.model.state import FLAGS, Obj, Page, Scenario, Space, State
 from patchlint.resources import grammars_dir
 
 _THREAD = re.compile(rb"(?m)^(P\d+)\s*\(([^)]*)\)\s*\{")
 _TYPED_THREAD = re.compile(rb"(?m)^void (P\d+)\s*\(([^)]*)\)\s*\{")
 HAZARDS = ("kernel-bug", "deadlock", "livelock", "lost-dirty", "sleep-in-atomic")
-
-
-def catalog(extra: list[str] | tuple[str, ...] = ()) -> list[Path]:
-    """The shipped scenarios, then those of each extra directory (the `scenarios` setting)."""
-    out = sorted((grammars_dir() / "scenarios").glob("*.litmus"))
-    for d in extra:
-        out.extend(sorted(Path(d).glob("*.litmus")))
-    return out
-
-
-def scenario_path(name: str, extra: list[str] | tuple[str, ...] = ()) -> Path:
-    """A scenario file given by path, or by its name in the catalog or an extra directory."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    for candidate in catalog(extra):
-        if candidate.stem == name or candidate.name == name:
-            return candidate
-    names = ", ".join(p.stem for p in catalog(extra))
-    raise PatchlintError(name, "no such scenario file or catalog scenario", None, f"the catalog has: {names}")
 
 
 def load_catalog(paths: list[Path]) -> list[Scenario]:

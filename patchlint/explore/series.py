@@ -9,19 +9,20 @@ import re
 import time
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from patchlint.checks.series import classify, overlays, touched_functions
-from patchlint.cparse import ir
 from patchlint.cparse.cache import SummaryCache, code_digest
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import Profile, load_profile
-from patchlint.explore.explorer import Result, explore
-from patchlint.explore.scenario import catalog as scenario_files
-from patchlint.explore.scenario import load_catalog
+from patchlint.explore.catalog import catalog as scenario_files
 from patchlint.findings import Finding
-from patchlint.model.state import Scenario
 from patchlint.records import Note
 from patchlint.source.apply import AppliedSeries
+
+if TYPE_CHECKING:
+    from patchlint.explore.explorer import Result
+    from patchlint.model.state import Scenario
 
 SEVERITY = {"kernel-bug": "error", "deadlock": "error", "livelock": "error", "lost-dirty": "error",
             "sleep-in-atomic": "error"}
@@ -30,6 +31,8 @@ REACH_DEPTH = 8
 
 def thread_calls(sc) -> set[str]:
     """Functions the scenario's threads call directly."""
+    from patchlint.cparse import ir
+
     out: set[str] = set()
     for _, body, _ in sc.threads:
         out.update(node.name for node in ir.walk(body.block) if isinstance(node, ir.Call) and node.name)
@@ -173,6 +176,8 @@ def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: Summar
     scenario and the model's code.  A run cut short also depends on its budget and the machine:
     it is kept (under its budget) only when `keep_incomplete`, so that a tree the model cannot
     finish costs its budget once, not at every check; it never claims more than "undecided"."""
+    from patchlint.explore.explorer import Result, explore
+
     ident = index.tree.identity()
     if ident is None or cache.directory is None or not sc.digest:
         return explore(index, sc, bound, **budget)
@@ -218,16 +223,19 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
     after it, followed or absent before) are an analysis-incomplete finding too."""
     profile = profile or load_profile()
     cache = cache if cache is not None else SummaryCache()
-    loaded = scenarios if scenarios is not None else load_catalog(catalog if catalog is not None else
-                                                                  scenario_files())
+    paths = None if scenarios is not None else (catalog if catalog is not None else scenario_files())
     budget = dict(bound=bound, max_states=max_states, max_steps=max_steps, total_steps=total_steps)
-    key = _series_key(applied, profile, cache, loaded, budget)
+    key = _series_key(applied, profile, cache, scenarios, paths, budget)
     if key is not None:
         found = cache.get(key, tuple, counted=False)
         if found is not None:
             if notes is not None:
                 notes.extend(found[1])
             return list(found[0])
+    # parsed (and checked) only now: files already in a kept result loaded cleanly then
+    from patchlint.explore.scenario import load_catalog
+
+    loaded = scenarios if scenarios is not None else load_catalog(paths or [])
     mine: list[Note] = []
     timed: list[str] = []
     findings = _model_findings(applied, profile, cache, loaded, bound, progress, max_seconds, max_states,
@@ -240,13 +248,23 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
     return findings
 
 
-def _series_key(applied: AppliedSeries, profile: Profile, cache: SummaryCache, loaded: list[Scenario],
-                budget: dict) -> str | None:
+def _series_key(applied: AppliedSeries, profile: Profile, cache: SummaryCache, loaded: list[Scenario] | None,
+                paths: list[Path] | None, budget: dict) -> str | None:
     """Everything the model's verdicts on a series are a function of: the tree, each patch's
-    before and after bytes, the profile, the scenarios, the step budgets and the code."""
+    before and after bytes, the profile, the scenarios (their files' names and bytes), the step
+    budgets and the code."""
     ident = applied.tree.identity()
-    if ident is None or cache.directory is None or not all(sc.digest for sc in loaded):
+    if ident is None or cache.directory is None:
         return None
+    if loaded is not None:
+        if not all(sc.digest for sc in loaded):
+            return None
+        scenarios = [(sc.file, sc.digest) for sc in loaded]
+    else:
+        try:
+            scenarios = [(str(p), hashlib.sha256(Path(p).read_bytes()).hexdigest()) for p in paths or []]
+        except OSError:
+            return None  # loading says which file, and why
     patches = []
     for patch in applied.series.patches:
         if not applied.results[patch.index - 1].applied:
@@ -256,7 +274,7 @@ def _series_key(applied: AppliedSeries, profile: Profile, cache: SummaryCache, l
                   for o in overlays(applied, patch.index)]
         patches.append((patch.index, states))
     material = (ident, patches, FunctionIndex(applied.tree, profile, cache).configuration(),
-                [sc.digest for sc in loaded], sorted(budget.items()), code_digest())
+                scenarios, sorted(budget.items()), code_digest())
     return "model-series-" + hashlib.sha256(repr(material).encode()).hexdigest()
 
 

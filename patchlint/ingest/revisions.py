@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import git
+from typing import TYPE_CHECKING
 
 from patchlint.errors import PatchlintError
+
+if TYPE_CHECKING:
+    import git
 
 
 def check_revision(rev: str, what: str) -> str:
@@ -16,6 +19,8 @@ def check_revision(rev: str, what: str) -> str:
 
 def resolve_commit(repo: git.Repo, rev: str, what: str) -> git.Commit:
     """GitPython's own rev-parse, so the name is parsed in Python, not by a git command line."""
+    import git  # only for a git tree: GitPython costs a plain directory's check a third of its time
+
     check_revision(rev, what)
     try:
         obj = repo.rev_parse(rev)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from patchlint.checks.tree import CallPath, LockGraph
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from patchlint.checks.tree import CallPath, LockGraph
 
 
 def render_paths(name: str, paths: list[CallPath], budget_hit: bool) -> str:

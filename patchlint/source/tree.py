@@ -13,12 +13,14 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from patchlint.errors import PatchlintError
 from patchlint.ingest.paths import check_tree_path
 from patchlint.ingest.revisions import check_revision, resolve_commit
+
+if TYPE_CHECKING:
+    import git
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _MAKE_VAR = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=[ \t]*(\S*)", re.MULTILINE)
@@ -223,6 +225,12 @@ class GitTree(Tree):
 
 
 def open_repo(path: Path, name: str) -> git.Repo | None:
+    # GitPython only where there is a repository: a plain directory (an unpacked tarball) is
+    # checked without it.  Repo(path) looks no further up than path itself either.
+    if not (path / ".git").exists() and not ((path / "HEAD").is_file() and (path / "objects").is_dir()):
+        return None
+    import git
+
     try:
         return git.Repo(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):

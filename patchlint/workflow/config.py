@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from patchlint.checks import FAIL_ON
 from patchlint.cparse.profile import Profile, load_profile, profile_names
 from patchlint.errors import PatchlintError
-from patchlint.findings import KINDS, Finding
+from patchlint.findings import FAIL_ON, KINDS, Finding
 
 TREE_FILE = ".patchlint.toml"
 USER_FILE = Path("patchlint") / "config.toml"
