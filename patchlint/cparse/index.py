@@ -93,9 +93,12 @@ class FunctionIndex:
         return self._key_suffix
 
     def _arch_defines(self) -> dict[str, str]:
-        """Cached by the stamps of the arch headers, which are read only when one changed."""
-        headers = [p for p in self.tree.list_files(f"arch/{self.profile.arch}/include/asm") if p.endswith(".h")]
-        stamps = "\n".join(f"{p}={self.tree.stamp(p)}" for p in headers if p not in self.overlay)
+        """Cached by the stamps of the arch headers (or the tree's identity, which covers them),
+        which are read only when one changed."""
+        stamps = self.tree.identity()
+        if stamps is None:
+            headers = [p for p in self.tree.list_files(f"arch/{self.profile.arch}/include/asm") if p.endswith(".h")]
+            stamps = "\n".join(f"{p}={self.tree.stamp(p)}" for p in headers if p not in self.overlay)
         overlaid = "\n".join(f"{p}={content_id(d)}" for p, d in sorted(self.overlay.items())
                               if d is not None and p.startswith(f"arch/{self.profile.arch}/include/asm/"))
         key = "arch-" + hashlib.sha256(f"{self.profile.arch}\n{stamps}\n{overlaid}".encode()).hexdigest()

@@ -153,17 +153,26 @@ class DirTree(Tree):
         return self._identity
 
     def _compute_identity(self) -> str:
-        digest = hashlib.sha256()
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if d != ".git")
-            for f in sorted(filenames):
-                if f.endswith((".c", ".h")):
+        parts: list[str] = []
+
+        def visit(directory: str, rel: str) -> None:
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except OSError:
+                return
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".git":
+                        visit(entry.path, f"{rel}{entry.name}/")
+                elif entry.name.endswith((".c", ".h")):
                     try:
-                        st = os.stat(os.path.join(dirpath, f))
+                        st = entry.stat()
                     except OSError:
                         continue
-                    digest.update(f"{dirpath}/{f}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-        return "dir-" + digest.hexdigest()
+                    parts.append(f"{rel}{entry.name}:{st.st_size}:{st.st_mtime_ns}")
+
+        visit(str(self.root), "")
+        return "dir-" + hashlib.sha256(f"{self.root.resolve()}\n{chr(10).join(parts)}".encode()).hexdigest()
 
     def stamp(self, path: str) -> str | None:
         try:
