@@ -12,6 +12,7 @@ from dataclasses import dataclass
 KINDS: dict[str, str] = {
     "damaged-patch": "the patch was whitespace-damaged and had to be recovered",
     "lock-order-inversion": "two code paths take the same locks in opposite orders",
+    "recursive-locking": "a lock taken again on the same object by the path that holds it",
     "spin-on-trylock": "a trylock retry loop while another lock is held",
     "sleep-in-atomic": "a call that may sleep, reached in atomic context",
     "unsafe-set-page-dirty": "set_page_dirty() without the page lock or a pinned mapping",

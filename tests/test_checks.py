@@ -95,6 +95,34 @@ def test_the_same_trylock_without_a_spin_loop_stays_quiet(rfc_repo: Path):
     assert not kinds & {"spin-on-trylock", "lock-order-inversion", "documented-order"}
 
 
+def test_spinning_for_the_page_lock_reclaim_already_holds_is_recursive_locking(rfc_repo: Path):
+    """The RFC spins only where it was told the page is not locked (page_remove_rmap_nolock()
+    from zap_pte_range()).  Told to spin on reclaim's path too, it waits for the page lock
+    shrink_page_list() took on the same page: recursive locking.  Once reclaim unlocks the page
+    before unmapping (try_to_unmap() then only asserts it), the spin is on a page nobody on
+    that path holds."""
+    _, findings = _check("--range", "HEAD~1..HEAD", "--tree", str(rfc_repo))
+    assert not [f for f in findings if f["kind"] == "recursive-locking"]
+    _amend(rfc_repo, "mm/rmap.c", "\tpropogate_storage_key(page, false);\n", "\tpropogate_storage_key(page, true);\n")
+    _, findings = _check("--range", "HEAD~1..HEAD", "--tree", str(rfc_repo))
+    found = [f for f in findings if f["kind"] == "recursive-locking"]
+    assert [(f["status"], f["function"], f["locks"]) for f in found] == [("new", "propogate_storage_key",
+                                                                          ["page_lock"])]
+    assert [t["function"] for t in found[0]["trace"]] == ["shrink_page_list", "propogate_storage_key"]
+    rfc = git(rfc_repo, "rev-parse", "HEAD").strip()
+    git(rfc_repo, "checkout", "-q", "HEAD~1")
+    vmscan = rfc_repo / "mm" / "vmscan.c"
+    old = "\t\tif (page_mapped(page) && mapping) {"
+    text = vmscan.read_text()
+    assert old in text
+    vmscan.write_text(text.replace(old, "\t\tunlock_page(page);\n" + old, 1))
+    git(rfc_repo, "commit", "-q", "-a", "-m", "reclaim: unmap unlocked")
+    git(rfc_repo, "cherry-pick", rfc)
+    _, findings = _check("--range", "HEAD~1..HEAD", "--tree", str(rfc_repo))
+    assert not [f for f in findings if f["kind"] == "recursive-locking"]
+    assert ("spin-on-trylock", "propogate_storage_key") in _kinds(findings, "new")  # still a spin under the PTL
+
+
 def test_sleeping_for_the_page_lock_under_the_ptl_is_sleep_in_atomic(rfc_repo: Path):
     _amend(rfc_repo, "mm/rmap.c",
            "\t\t\twhile ((locked = trylock_page(page)) == false) {\n\t\t\t\tcpu_relax();\n"

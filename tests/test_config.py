@@ -191,7 +191,8 @@ def test_every_kind_has_an_explanation_and_nothing_else_does():
     assert list(data) == list(KINDS)
     for kind, info in kind_table().items():
         assert len(info.explanation.split()) >= 40, kind  # a paragraph, not a label
-        assert info.level in ("error", "warning", "check") and info.scenario in ("circular", "interleaving", "none")
+        assert info.level in ("error", "warning", "check")
+        assert info.scenario in ("circular", "recursive", "interleaving", "none")
 
 
 def test_explain_command(home):

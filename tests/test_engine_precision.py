@@ -481,3 +481,111 @@ def test_a_chained_assignment_gives_every_target_the_value(tmp_path: Path):
     assert _sleeps(tmp_path, CHAINED, "cold_range") == set()
     tested_elsewhere = CHAINED.replace("\tif (!start_pte)\n\t\tgoto out;\n", "\tif (!addr)\n\t\tgoto out;\n")
     assert ("cold_range", "cond_resched", ("pte_lock",)) in _sleeps(tmp_path, tested_elsewhere, "cold_range")
+
+
+def _recursive(tmp_path: Path, source: str, root: str) -> set[tuple[str, str, str, str]]:
+    engine = _walked(tmp_path, source, root)
+    return {(r.site.function, r.lock.cls, r.instance, r.first.function) for r in engine.obs.recursive.values()}
+
+
+SAME_PAGE = """\
+static void wait_for_page(struct page *page)
+{
+	while (!trylock_page(page))
+		cpu_relax();
+	unlock_page(page);
+}
+
+void age_page(struct page *page, struct page *other)
+{
+	if (!trylock_page(page))
+		return;
+	wait_for_page(page);
+	unlock_page(page);
+}
+"""
+
+
+def test_a_callee_waiting_for_the_lock_of_the_object_its_caller_locked_is_recursive_locking(tmp_path: Path):
+    """The page the caller locked is passed down; the callee spins for that page's lock: the task
+    waits for itself.  Passed another page, or after the caller unlocked it, it is only a wait."""
+    assert _recursive(tmp_path, SAME_PAGE, "age_page") == {("wait_for_page", "page_lock", "page", "age_page")}
+    assert _recursive(tmp_path, SAME_PAGE.replace("\twait_for_page(page);\n\tunlock_page(page);\n",
+                                                  "\twait_for_page(other);\n\tunlock_page(page);\n"),
+                      "age_page") == set()
+    assert _recursive(tmp_path, SAME_PAGE.replace("\twait_for_page(page);\n\tunlock_page(page);\n",
+                                                  "\tunlock_page(page);\n\twait_for_page(page);\n"),
+                      "age_page") == set()
+
+
+POINTER_MOVED = """\
+struct walk {
+	spinlock_t *ptl;
+};
+
+void walk_two(struct walk *w, struct mm_struct *mm, pmd_t *pmd, pmd_t *next)
+{
+	w->ptl = pte_lockptr(mm, pmd);
+	spin_lock(w->ptl);
+	w->ptl = pte_lockptr(mm, next);
+	spin_lock(w->ptl);
+}
+"""
+
+
+def test_a_lock_pointer_assigned_again_names_another_lock(tmp_path: Path):
+    """`w->ptl` pointed at another page table's lock before the second spin_lock(): two locks of
+    one class (as page_vma_mapped_walk() moves from table to table), not one lock taken twice."""
+    assert _recursive(tmp_path, POINTER_MOVED, "walk_two") == set()
+    twice = POINTER_MOVED.replace("\tw->ptl = pte_lockptr(mm, next);\n", "")
+    assert _recursive(tmp_path, twice, "walk_two") == {("walk_two", "pte_lock", "w->ptl", "walk_two")}
+
+
+HANDED_TO_OPS = """\
+void write_then_wait(struct page *page, const struct address_space_operations *ops, struct writeback_control *wbc)
+{
+	if (!trylock_page(page))
+		return;
+	ops->writepage(page, wbc);
+	lock_page(page);
+	unlock_page(page);
+}
+"""
+
+
+def test_an_object_handed_to_code_the_walk_cannot_see_may_come_back_unlocked(tmp_path: Path):
+    """->writepage() unlocks the page it is given: after an indirect call that took the page, a
+    lock_page() on it is not judged recursive.  Without that call, it is."""
+    assert _recursive(tmp_path, HANDED_TO_OPS, "write_then_wait") == set()
+    direct = HANDED_TO_OPS.replace("\tops->writepage(page, wbc);\n", "")
+    assert _recursive(tmp_path, direct, "write_then_wait") == {
+        ("write_then_wait", "page_lock", "page", "write_then_wait")}
+
+
+NULL_UNTIL_LOCKED = """\
+void nest(struct mm_struct *mm, pmd_t *pmd)
+{
+	spinlock_t *pml = NULL;
+	spinlock_t *ptl = pte_lockptr(mm, pmd);
+
+	if (!pml)
+		spin_lock(ptl);
+	if (!pml)
+		spin_unlock(ptl);
+	if (!pml) {
+		pml = pmd_lock(mm, pmd);
+		spin_lock(ptl);
+	}
+	spin_unlock(ptl);
+	spin_unlock(pml);
+}
+"""
+
+
+def test_a_pointer_set_to_null_takes_the_same_branch_at_each_test(tmp_path: Path):
+    """khugepaged's `if (!pml) spin_lock(ptl); ... if (!pml) spin_unlock(ptl);`: with pml NULL
+    both tests pass, so ptl is not still held at the third; with pml unknown, the path that
+    skips only the unlock is taken to be possible."""
+    assert _recursive(tmp_path, NULL_UNTIL_LOCKED, "nest") == set()
+    unknown = NULL_UNTIL_LOCKED.replace("spinlock_t *pml = NULL;", "spinlock_t *pml = pick_lock(mm);")
+    assert _recursive(tmp_path, unknown, "nest") == {("nest", "pte_lock", "ptl", "nest")}

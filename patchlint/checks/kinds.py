@@ -74,6 +74,33 @@ class LockOrderInversion:
             )
 
 
+class RecursiveLocking:
+    kind = "recursive-locking"
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        done = set()
+        for r in scope.obs.recursive.values():
+            if not in_scope([f.function for f in r.path], scope.touched):
+                continue
+            key = (r.site.function, r.lock.cls, r.lock.how)
+            if key in done:
+                continue
+            done.add(key)
+            verb = "spins on a trylock of" if r.lock.how == "spin" else "takes"
+            cls = r.lock.cls
+            yield Finding(
+                kind=self.kind, status="new", severity="error", patch=None, file=r.site.file, line=r.site.line,
+                function=r.site.function,
+                message=(f"{r.site.function}() {verb} {cls} on {r.instance}, which this path already holds: "
+                         f"taken in {r.first.function}() at {r.first.file}:{r.first.line} and passed down via "
+                         f"{_via(r.path)}; the task waits for itself"),
+                locks=(cls,),
+                trace=(TraceStep(0, _lock_event(cls, r.first.how), r.first.file, r.first.line, r.first.function),
+                       TraceStep(0, _lock_event(cls, r.lock.how), r.site.file, r.site.line, r.site.function)),
+                identity=f"{self.kind}|{r.site.function}|{cls}|{r.lock.how}",
+            )
+
+
 class SpinOnTrylock:
     kind = "spin-on-trylock"
 

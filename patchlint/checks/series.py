@@ -108,14 +108,15 @@ def static_findings(scope, docs) -> list[Finding]:
         DocumentedOrderViolation,
         LockImbalance,
         LockOrderInversion,
+        RecursiveLocking,
         SleepInAtomic,
         SpinOnTrylock,
         UnsafeSetPageDirty,
     )
 
     out: list[Finding] = []
-    for checker in (LockOrderInversion(), SpinOnTrylock(), DocumentedOrderViolation(docs), SleepInAtomic(),
-                    UnsafeSetPageDirty(), LockImbalance(), AnalysisIncomplete()):
+    for checker in (LockOrderInversion(), RecursiveLocking(), SpinOnTrylock(), DocumentedOrderViolation(docs),
+                    SleepInAtomic(), UnsafeSetPageDirty(), LockImbalance(), AnalysisIncomplete()):
         out.extend(checker.findings(scope))
     return out
 

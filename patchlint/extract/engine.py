@@ -73,6 +73,17 @@ class Dirty:
 
 
 @dataclass(frozen=True)
+class Recursive:
+    """A lock taken (or spun for) on an object whose lock the same path already holds."""
+
+    site: Site
+    lock: Held  # the second acquisition
+    first: Held  # where the path took it before
+    instance: str  # what the second acquisition names (`folio`, `&n->list_lock`)
+    path: tuple[Frame, ...]
+
+
+@dataclass(frozen=True)
 class Unresolved:
     site: Site
     callee: str
@@ -88,6 +99,7 @@ class Observations:
     # (where, the locks on that path, the function, the classes held on entry)
     returns: list[tuple[Site, Variant, FunctionDef, frozenset[str]]] = field(default_factory=list)
     unresolved: dict[tuple[str, int, str], Unresolved] = field(default_factory=dict)
+    recursive: dict[tuple[str, int, str], Recursive] = field(default_factory=dict)
     incomplete: set[tuple[str, str]] = field(default_factory=set)  # (file, function) with opaque parts
     calls_to: list[tuple[str, tuple[Frame, ...], tuple[Variant, ...]]] = field(default_factory=list)
     budget_hit: bool = False
@@ -185,8 +197,11 @@ class Engine:
                   consts: dict[str, object], path: tuple[Frame, ...], depth: int,
                   params: dict[int, str] | None, binds: tuple[tuple[str, str], ...]) -> list[Outcome]:
         cut = depth >= self.max_depth  # its callees are summarised, not walked: not reused above the bound
+        # which parameter points at an object whose lock the caller holds decides a recursive
+        # acquisition below: part of what a walk is remembered by
+        objects = tuple(sorted({f for v in entry for f in v.facts if f[0] == "inst"}))
         key = (fn.file, fn.start_byte, classes, tuple(sorted(consts.items())),
-               tuple(sorted((params or {}).items())), cut, binds)
+               tuple(sorted((params or {}).items())), cut, binds, objects)
         if key in self._memo:
             return self._outcomes.get(key, [])
         if self.obs.walks >= self._limit:
@@ -298,6 +313,10 @@ class _EngineSink(Sink):
             key2 = (site.file, site.line, ",".join(h.cls for h in v.held))
             self.e.obs.spins.setdefault(key2, Spin(lock, v.held, loop_line, self.frames(site.line)))
 
+    def recursive(self, site: Site, lock: Held, first: Held, instance: str, variant: Variant) -> None:
+        key = (site.file, site.line, lock.cls)
+        self.e.obs.recursive.setdefault(key, Recursive(site, lock, first, instance, self.frames(site.line)))
+
     def sleep(self, site: Site, what: str, variants: list[Variant]) -> None:
         for v in variants:
             atomic = v.atomic_reasons()
@@ -380,15 +399,15 @@ class _EngineSink(Sink):
                 self.e.obs.calls_to.append((name, path, tuple(dict.fromkeys(Variant(v.held) for v in variants))))
         if any(f.function in names for f in path):
             return None  # recursion
-        entry = list(dict.fromkeys(Variant(v.held) for v in variants))
         # parameters that point to a lock the caller holds: a release through them releases it
-        held = {h.cls for v in entry for h in v.held}
+        held = {h.cls for v in variants for h in v.held}
         params = {i: cls for i, cls in enumerate(arg_classes) if cls in held}
         effects: list[Outcome] = []
         for callee in targets:
             if callee.name not in self.e.touched and not self.e.watch and self.e.inert(callee):
                 continue  # no lock, no sleep, no dirtying anywhere below: walking it shows nothing
             consts = _constant_args(callee, call)
+            entry = _callee_entry(callee, call, variants)
             effects += self.e._walk(callee, entry, consts, path, self.depth + 1, params, self.binds)
         if len(targets) != 1:
             return None  # one of several implementations: which one runs is unknown, so none is assumed
@@ -449,6 +468,23 @@ def _handed_off(outcomes: list[Outcome]) -> list[Outcome]:
     kept = [(tuple(h for h in added if h.cls not in dropped), released, truth, entry)
             for added, released, truth, entry in outcomes]
     return list(dict.fromkeys(kept))
+
+
+def _callee_entry(callee: FunctionDef, call: ir.Call, variants: list[Variant]) -> list[Variant]:
+    """The caller's lock sets as the callee starts with them: its locks, and which of its
+    parameters points at an object whose lock is held (`folio_referenced_one(folio, ...)` called
+    with the folio locked), so that taking that lock again below is seen as the same object."""
+    names = [p.name for p in callee.params()]
+    args = {a.id: i for i, a in enumerate(call.args) if isinstance(a, ir.Name)}
+    out = []
+    for v in variants:
+        facts = set()
+        for f in v.facts:
+            if f[0] == "inst" and f[1] in args and args[f[1]] < len(names) and names[args[f[1]]]:
+                param = names[args[f[1]]]
+                facts.add(("inst", param, f[2], re.sub(rf"\b{re.escape(f[1])}\b", param, f[3], count=1)))
+        out.append(Variant(v.held, frozenset(facts)))
+    return list(dict.fromkeys(out))
 
 
 def _constant_args(callee: FunctionDef, call: ir.Call) -> dict[str, object]:

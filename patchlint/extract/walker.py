@@ -72,8 +72,19 @@ class Variant:
 
     def rebind(self, var: str, f: tuple) -> Variant:
         """`var` was assigned again: forget what it held before."""
-        kept = frozenset(x for x in self.facts if not (x[0] in ("var", "nonnull") and x[1] == var))
+        kept = frozenset(x for x in self.facts if not (x[0] in ("var", "nonnull", "inst") and x[1] == var))
         return replace(self, facts=kept | {f})
+
+    def holder(self, cls: str, text: str) -> Held | None:
+        """The held lock of class `cls` taken on the object `text` names (`folio`, `&n->list_lock`),
+        if this path knows it took it there."""
+        if ("inst", _base_of(text), cls, text) not in self.facts:
+            return None
+        return next((h for h in reversed(self.held) if h.cls == cls), None)
+
+    def instances_cleared(self) -> Variant:
+        facts = frozenset(f for f in self.facts if f[0] != "inst")
+        return self if facts == self.facts else Variant(self.held, facts)
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,7 @@ class Sink:
     def dirty(self, site: Site, call: ir.Call, variants: list[Variant]) -> None: ...
     def returned(self, site: Site, variants: list[Variant]) -> None: ...
     def release(self, site: Site, lock: Held, before: list[Variant]) -> None: ...
+    def recursive(self, site: Site, lock: Held, first: Held, instance: str, variant: Variant) -> None: ...
 
 
 @dataclass
@@ -231,6 +243,7 @@ class Walker:
             lock = self.held_for(prim, call, "spin")
             self.took.add(lock.cls)
             self.sink.spin(self.site(call.line), lock, vs, s.line)
+            self._recursive(self.site(call.line), lock, _instance(prim, call), vs)
         if s.init is not None:
             vs = self.stmt(s.init, vs)
         exits: list[Variant] = []
@@ -264,6 +277,9 @@ class Walker:
                     after = self.expr(s.update, after)
                 nxt = after
             exits += flow.breaks
+            # round the loop again, a lock taken on `folio` was taken on last time's folio: which
+            # object a name points to is not carried over the back edge
+            nxt = [x.instances_cleared() for x in nxt]
             new = [x for x in nxt if x not in seen]
             seen.update(nxt)
             if not new:
@@ -352,15 +368,15 @@ class Walker:
                     return vs
                 lock = self.held_for(prim, e, "trylock")
                 self.took.add(lock.cls)
-                return [v.with_held(lock) for v in vs]
+                return [self._take(v, lock, _instance(prim, e)) for v in vs]
             if prim is not None and prim.op == "acquire_killable":
                 if value:
                     return vs  # an error: interrupted, nothing taken
-                return [v.with_held(self.held_for(prim, e, "lock")) for v in vs]
+                return [self._take(v, self.held_for(prim, e, "lock"), _instance(prim, e)) for v in vs]
             if name in self.v.locked_predicates and e.args:
                 if value:
                     lock = Held("page_lock", "page_lock", "assert", self.body.file, e.line, self.body.function, False)
-                    return [v.with_held(lock) for v in vs]
+                    return [self._take(v, lock, _text(e.args[0])) for v in vs]
                 return vs
             if (name in self.v.anon_predicates or name in self.v.swapcache_predicates) and e.args:
                 arg = _text(e.args[0])
@@ -416,11 +432,17 @@ class Walker:
         copied = value.id if isinstance(value, ir.Name) else None
         out = []
         for v in vs:
-            kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull") and f[1] == var))
+            kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull", "inst") and f[1] == var or
+                                                          f[0] == "inst" and _names_through(f[3], var)))
             if copied is not None:
                 kept |= {("nonnull", var, f[2]) for f in v.facts if f[0] == "nonnull" and f[1] == copied}
             out.append(v if kept == v.facts else replace(v, facts=kept))
         vs = out
+        if "*" in self.types.get(var, "") and (isinstance(value, ir.Name) and value.id == "NULL" or
+                                               isinstance(value, ir.Literal) and value.text in ("NULL", "0")):
+            # `spinlock_t *pml = NULL;` ... `if (!pml) spin_lock(ptl);` ... `if (!pml) spin_unlock(ptl);`:
+            # each test of the pointer takes the same branch until it is assigned again
+            return [v.rebind(var, ("var", var, "", False)) for v in vs]
         if isinstance(value, ir.Call) and value.name not in self.v.primitives:
             # a callee that returned holding a lock: what it returned says whether it did
             ret, took = _call_key(value), _took_key(value)
@@ -458,7 +480,7 @@ class Walker:
                 self.took.add(got.cls)
                 out = []
                 for v in vs:
-                    out.append(v.with_held(got).rebind(var, ("var", var, cls, True)))
+                    out.append(self._take(v, got, _instance(prim, value)).rebind(var, ("var", var, cls, True)))
                     out.append(v.rebind(var, ("var", var, cls, False)))
                 return _dedupe(out)
         if isinstance(value, ir.Unary) and value.op == "&" and isinstance(value.operand, (ir.Field, ir.Name)):
@@ -480,7 +502,10 @@ class Walker:
                 if prim.sleeps:
                     self.sink.sleep(site, name, vs)
                 # held where it returned 0: decided by the condition or the binding around it
-                return vs if in_condition else _dedupe([v.with_held(lock) for v in vs])
+                if in_condition:
+                    return vs
+                self._recursive(site, lock, _instance(prim, c), vs)
+                return _dedupe([self._take(v, lock, _instance(prim, c)) for v in vs])
             if prim.op in ("acquire", "acquire_nonnull"):
                 lock = self.held_for(prim, c, "lock")
                 for arg in c.args:
@@ -493,14 +518,16 @@ class Walker:
                     self.sink.sleep(site, name, vs)
                 owner = _owner_var(c.args[prim.lock]) if isinstance(prim.lock, int) and prim.lock < len(c.args) \
                     else None
-                return _dedupe([self._owned(v.with_held(lock), owner, lock.cls) for v in vs])
+                instance = _instance(prim, c) if prim.op == "acquire" else None
+                self._recursive(site, lock, instance, vs)
+                return _dedupe([self._owned(self._take(v, lock, instance), owner, lock.cls) for v in vs])
             if prim.op == "release":
                 lock = self.held_for(prim, c, "release")
                 self.sink.release(site, lock, vs)
-                return _dedupe([v.without(lock.cls) for v in vs])
+                return _dedupe([_released(v, lock.cls, _instance(prim, c)) for v in vs])
             if prim.op == "assert":
                 lock = self.held_for(prim, c, "assert")
-                return _dedupe([v.with_held(lock) for v in vs])
+                return _dedupe([self._take(v, lock, _instance(prim, c)) for v in vs])
             return vs  # trylock: decided by the condition (or the binding) around it
         if name in self.v.lock_handles and len(c.args) > self.v.lock_handles[name] and \
                 isinstance(c.args[0], ir.Name):
@@ -516,7 +543,12 @@ class Walker:
             return vs
         if name in self.v.dirtying:
             self.sink.dirty(site, c, vs)
-        effects = self.sink.call(site, c, self.callee(c), vs, tuple(self._lock_arg(a) for a in c.args))
+        target = self.callee(c)
+        effects = self.sink.call(site, c, target, vs, tuple(self._lock_arg(a) for a in c.args))
+        if not isinstance(target, ir.Name):
+            # code the walk cannot see was handed the object (->writepage() unlocks its page):
+            # whether its lock is still the one this path took is no longer known
+            vs = _forget_instances(vs, {w for a in c.args for w in _words(a)})
         if not effects:
             return vs
         out = []
@@ -549,6 +581,23 @@ class Walker:
                     w = w.rebind(_call_key(c), ("var", _call_key(c), "", truth))
                 out.append(w)
         return _dedupe(out)
+
+    def _take(self, v: Variant, lock: Held, instance: str | None) -> Variant:
+        """`v` with `lock` held, taken on the object `instance` names where that is known."""
+        w = v.with_held(lock)
+        if instance is None or lock.kind in CONTEXT_KINDS:
+            return w
+        return w.fact(("inst", _base_of(instance), lock.cls, instance))
+
+    def _recursive(self, site: Site, lock: Held, instance: str | None, vs: list[Variant]) -> None:
+        """Taking (or spinning for) a lock this path already holds on the same object: lockdep's
+        "possible recursive locking", a task waiting for itself."""
+        if instance is None:
+            return
+        for v in vs:
+            first = v.holder(lock.cls, instance)
+            if first is not None and first.how != "assert":
+                self.sink.recursive(site, lock, first, instance, v)
 
     def _owned(self, v: Variant, owner: str | None, cls: str) -> Variant:
         """`spin_lock(&n->list_lock)`: on this path n is not NULL, so where a later test finds
@@ -779,8 +828,56 @@ def _lock_facts(facts: frozenset) -> frozenset:
     page predicates (`if (!PageSwapCache(page)) spin_lock(...)` ... the same test again before
     the unlock)."""
     took = {f[1].replace("<took ", "<ret ", 1) for f in facts if f[0] == "took"}
-    return frozenset(f for f in facts if f[0] in ("nonnull", "took", "pred") or (
+    return frozenset(f for f in facts if f[0] in ("nonnull", "took", "pred", "inst") or (
         f[0] == "var" and (f[2] or f[1] in took)))
+
+
+# Locks whose second acquisition on the same object is judged recursive.  Not the sleeping
+# locks a callee may drop and a caller retake through a protocol the walk does not follow
+# (mmap_lock across VM_FAULT_RETRY, `*locked` out-parameters), nor reader-recursive rwlocks.
+INSTANCE_KINDS = frozenset({"page_lock", "spinlock"})
+
+
+def _instance(prim: Primitive, call: ir.Call) -> str | None:
+    """The text of the object a lock primitive takes the lock of: its lock argument
+    (`&n->list_lock`, `ptl`), or for the page lock, named by class, its first argument
+    (`folio`).  None where there is no plain name at its root, or for other kinds of lock."""
+    if prim.kind not in INSTANCE_KINDS or isinstance(prim.lock, str) and prim.kind != "page_lock":
+        return None
+    idx = prim.lock if isinstance(prim.lock, int) else 0
+    if idx >= len(call.args):
+        return None
+    text = _text(call.args[idx])
+    return text if _base_of(text) else None
+
+
+def _base_of(text: str) -> str:
+    m = re.match(r"[&*(\s]*([A-Za-z_]\w*)", text)
+    return m.group(1) if m else ""
+
+
+def _forget_instances(vs: list[Variant], names: set[str]) -> list[Variant]:
+    out = []
+    for v in vs:
+        drop = {f for f in v.facts if f[0] == "inst" and f[1] in names}
+        out.append(Variant(v.held, v.facts - drop) if drop else v)
+    return out
+
+
+def _names_through(instance: str, target: str) -> bool:
+    """Whether the object `instance` names is reached through `target` (`pvmw->ptl` for
+    `pvmw->ptl`, `&n->list_lock` for `n`): assigning `target` points it elsewhere."""
+    bare = instance.lstrip("&*( ")
+    return bare == target or bare.startswith((target + "->", target + "."))
+
+
+def _released(v: Variant, cls: str, instance: str | None) -> Variant:
+    w = v.without(cls)
+    if w.holds(cls):
+        drop = {f for f in w.facts if f[0] == "inst" and f[2] == cls and f[3] == instance}
+    else:
+        drop = {f for f in w.facts if f[0] == "inst" and f[2] == cls}
+    return Variant(w.held, w.facts - drop) if drop else w
 
 
 def _owner_var(arg: ir.Expr) -> str | None:

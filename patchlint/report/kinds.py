@@ -12,7 +12,7 @@ from importlib import resources
 from patchlint.errors import PatchlintError
 from patchlint.findings import KINDS, SEVERITIES
 
-SCENARIOS = ("circular", "interleaving", "none")
+SCENARIOS = ("circular", "recursive", "interleaving", "none")
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class KindInfo:
     summary: str  # the one-line description from patchlint.findings.KINDS
     title: str
     level: str  # error | warning | check
-    scenario: str  # circular | interleaving | none
+    scenario: str  # circular | recursive | interleaving | none
     verdict: str
     explanation: str  # one paragraph, unwrapped
 

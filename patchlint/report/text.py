@@ -138,6 +138,10 @@ def _scenario(f: dict[str, Any], info) -> list[str]:
     """lockdep's report shape, from the finding's locks, chain and trace."""
     out: list[str] = []
     circular = info.scenario == "circular"
+    recursive = info.scenario == "recursive"
+    trace = f.get("trace") or []
+    if recursive and trace:
+        return _recursive(f, trace, info)
     if circular:
         title = "WARNING: possible circular locking dependency detected"
         out += ["=" * len(title), title, "-" * len(title)]
@@ -172,7 +176,6 @@ def _scenario(f: dict[str, Any], info) -> list[str]:
                 out.append(f"       {at}")
             out.extend(f"       [{s}]" for s in step.get("state") or [])
         out.append("")
-    trace = f.get("trace") or []
     if trace:
         if circular:
             out.append("other info that might help us debug this:")
@@ -194,6 +197,21 @@ def _scenario(f: dict[str, Any], info) -> list[str]:
             out.append(f" *** {info.verdict} ***")
     while out and out[-1] == "":
         out.pop()
+    return out
+
+
+def _recursive(f: dict[str, Any], trace: list[dict[str, Any]], info) -> list[str]:
+    """lockdep's "possible recursive locking detected" block: the lock wanted, the same lock
+    held, and the one-CPU scenario."""
+    title = "WARNING: possible recursive locking detected"
+    lock = (f.get("locks") or [_lock_of(trace[-1]["event"])])[-1]
+    first, second = trace[0], trace[-1]
+    out = ["=" * len(title), title, "-" * len(title),
+           f"{f['function']}() is trying to acquire lock:" if f.get("function") else "task is trying to acquire lock:",
+           f" ({lock}), at: {_at(second)}", "", "but task is already holding lock:", f" ({lock}), at: {_at(first)}",
+           "", "other info that might help us debug this:", " Possible unsafe locking scenario:", ""]
+    out.extend(_table(trace))
+    out += ["", f" *** {info.verdict or 'DEADLOCK'} ***", "", " May be due to missing lock nesting notation"]
     return out
 
 
