@@ -589,3 +589,33 @@ def test_a_pointer_set_to_null_takes_the_same_branch_at_each_test(tmp_path: Path
     assert _recursive(tmp_path, NULL_UNTIL_LOCKED, "nest") == set()
     unknown = NULL_UNTIL_LOCKED.replace("spinlock_t *pml = NULL;", "spinlock_t *pml = pick_lock(mm);")
     assert _recursive(tmp_path, unknown, "nest") == {("nest", "pte_lock", "ptl", "nest")}
+
+
+RELOCK_HELPER = """\
+static void resched_rcu(void)
+{
+	rcu_read_unlock();
+	cond_resched();
+	rcu_read_lock();
+}
+
+void scan_then_collapse(struct xarray *xa, int n)
+{
+	int i;
+
+	rcu_read_lock();
+	for (i = 0; i < n; i++)
+		resched_rcu();
+	rcu_read_unlock();
+	might_sleep();
+}
+"""
+
+
+def test_a_helper_that_unlocks_the_callers_lock_and_takes_it_again_leaves_one_held(tmp_path: Path):
+    """cond_resched_rcu() gives the caller's RCU read section back before it opens its own: after
+    it, the caller holds one section, which its rcu_read_unlock() closes.  A helper that only
+    opens a section of its own leaves the caller in two."""
+    assert _sleeps(tmp_path, RELOCK_HELPER, "scan_then_collapse") == set()
+    nested = RELOCK_HELPER.replace("\trcu_read_unlock();\n\tcond_resched();\n", "")
+    assert ("scan_then_collapse", "might_sleep", ("rcu_read",)) in _sleeps(tmp_path, nested, "scan_then_collapse")

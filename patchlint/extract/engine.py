@@ -226,10 +226,15 @@ class Engine:
         walker.run(entry)
         before = {h for v in entry for h in v.held}
         outcomes = []
+        # a class it takes itself is released for its caller only where it gave the caller's lock
+        # back on every path (`cond_resched_rcu()`: unlock, cond_resched(), lock again), not where
+        # the walk merely could not pair one of its own acquisitions with its release
+        gave = {c for c in walker.took if walker.returns and all(("gave", c) in r.facts for r in walker.returns)}
         for site_variant in walker.returns:
             self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn, frozenset(classes)))
             added = tuple(h for h in site_variant.held if h not in before and h.how != "assert")
-            released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took}))
+            released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took or
+                                     c in gave and not any(h.cls == c and h in before for h in site_variant.held)}))
             truth = next((f[1] for f in site_variant.facts if f[0] == "returns"), None)
             outcomes.append((added, released, truth, classes))
         outcomes = _handed_off(list(dict.fromkeys(outcomes)))

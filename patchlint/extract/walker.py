@@ -148,9 +148,11 @@ class Walker:
         # releases one on a path the walk could not pair with its own acquisition, that is its
         # own lock, not its caller's
         self.took: set[str] = set()
+        self.entry_held: set[Held] = set()  # the caller's locks, as the walk came in
 
     # -- entry -----------------------------------------------------------------------------------
     def run(self, entry: list[Variant]) -> list[Variant]:
+        self.entry_held = {h for v in entry for h in v.held}
         out = self.stmt(self.body.block, entry)
         end_line = self.body.block.line
         if out:
@@ -524,7 +526,7 @@ class Walker:
             if prim.op == "release":
                 lock = self.held_for(prim, c, "release")
                 self.sink.release(site, lock, vs)
-                return _dedupe([_released(v, lock.cls, _instance(prim, c)) for v in vs])
+                return _dedupe([self._release(v, lock.cls, _instance(prim, c)) for v in vs])
             if prim.op == "assert":
                 lock = self.held_for(prim, c, "assert")
                 return _dedupe([self._take(v, lock, _instance(prim, c)) for v in vs])
@@ -564,7 +566,7 @@ class Walker:
             for added, released, truth, _ in mine:
                 w = v
                 for cls in released:
-                    w = w.without(self._actual(cls, c))
+                    w = self._release(w, self._actual(cls, c), None)
                 for h in added:
                     w = w.with_held(replace(h, cls=self._actual(h.cls, c)))
                     if h.cls.startswith("@param") and int(h.cls[6:]) < len(c.args):
@@ -581,6 +583,17 @@ class Walker:
                     w = w.rebind(_call_key(c), ("var", _call_key(c), "", truth))
                 out.append(w)
         return _dedupe(out)
+
+    def _release(self, v: Variant, cls: str, instance: str | None) -> Variant:
+        """`v` without its last lock of class `cls`.  Where that lock was taken above this
+        function, the release gives the caller's lock back (`cond_resched_rcu()` unlocks the
+        caller's RCU read section before it locks its own): remembered, so that the function's
+        own later acquisition of the class is not mistaken for the caller's lock kept."""
+        last = next((h for h in reversed(v.held) if h.cls == cls), None)
+        w = _released(v, cls, instance)
+        if last is not None and last in self.entry_held and ("gave", cls) not in w.facts:
+            w = w.fact(("gave", cls))
+        return w
 
     def _take(self, v: Variant, lock: Held, instance: str | None) -> Variant:
         """`v` with `lock` held, taken on the object `instance` names where that is known."""
@@ -828,7 +841,7 @@ def _lock_facts(facts: frozenset) -> frozenset:
     page predicates (`if (!PageSwapCache(page)) spin_lock(...)` ... the same test again before
     the unlock)."""
     took = {f[1].replace("<took ", "<ret ", 1) for f in facts if f[0] == "took"}
-    return frozenset(f for f in facts if f[0] in ("nonnull", "took", "pred", "inst") or (
+    return frozenset(f for f in facts if f[0] in ("nonnull", "took", "pred", "inst", "gave") or (
         f[0] == "var" and (f[2] or f[1] in took)))
 
 
