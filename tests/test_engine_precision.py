@@ -619,3 +619,59 @@ def test_a_helper_that_unlocks_the_callers_lock_and_takes_it_again_leaves_one_he
     assert _sleeps(tmp_path, RELOCK_HELPER, "scan_then_collapse") == set()
     nested = RELOCK_HELPER.replace("\trcu_read_unlock();\n\tcond_resched();\n", "")
     assert ("scan_then_collapse", "might_sleep", ("rcu_read",)) in _sleeps(tmp_path, nested, "scan_then_collapse")
+
+
+FILLED_THROUGH_ITS_ADDRESS = """\
+struct lruvec { spinlock_t lru_lock; };
+
+static void relock(struct page *page, struct lruvec **lruvecp)
+{
+	struct lruvec *lruvec = page_lruvec(page);
+
+	spin_lock(&lruvec->lru_lock);
+	*lruvecp = lruvec;
+}
+
+void drain(struct page *page)
+{
+	struct lruvec *locked = NULL;
+
+	relock(page, &locked);
+	if (locked) {
+		cond_resched();
+		spin_unlock(&locked->lru_lock);
+	}
+}
+"""
+
+
+def test_a_null_pointer_passed_by_address_may_come_back_set(tmp_path: Path):
+    """`locked = NULL; relock(page, &locked); if (locked) ...`: the callee stored through the
+    pointer, so the branch is walked (and the sleep under the lock in it is seen).  Passed by
+    value, the NULL pointer still decides the branch."""
+    assert ("drain", "cond_resched", ("lruvec->lru_lock",)) in _sleeps(tmp_path, FILLED_THROUGH_ITS_ADDRESS, "drain")
+    by_value = FILLED_THROUGH_ITS_ADDRESS.replace("relock(page, &locked);", "relock(page, NULL);")
+    assert _sleeps(tmp_path, by_value, "drain") == set()
+
+
+ANOTHER_OBJECT = """\
+void lock_next(struct page *page, struct page *next, struct page **pages, int i)
+{
+	lock_page(page);
+	page++;
+	lock_page(page);
+}
+"""
+
+
+def test_a_lock_on_an_object_the_names_no_longer_point_to_is_not_recursive(tmp_path: Path):
+    """`page++`, an index moved on, a head looked up again: the same text, another object."""
+    assert _recursive(tmp_path, ANOTHER_OBJECT, "lock_next") == set()
+    same = ANOTHER_OBJECT.replace("\tpage++;\n", "")
+    assert _recursive(tmp_path, same, "lock_next") == {("lock_next", "page_lock", "page", "lock_next")}
+    for first, between, second in (("pages[i]", "\ti++;\n", "pages[i]"),
+                                   ("compound_head(page)", "\tpage = next;\n", "compound_head(page)"),
+                                   ("i ? page : next", "", "i ? next : page")):
+        body = f"\tlock_page({first});\n{between}\tlock_page({second});\n"
+        source = ANOTHER_OBJECT.replace("\tlock_page(page);\n\tpage++;\n\tlock_page(page);\n", body)
+        assert _recursive(tmp_path, source, "lock_next") == set(), body

@@ -91,3 +91,21 @@ def test_the_models_verdicts_are_kept_per_series_and_follow_the_tree(tree: Path,
     swap_state.write_text(text.replace(old, ".set_page_dirty\t= __set_page_dirty_no_writeback,"))
     changed = model_findings(_applied(tree), profile=profile, cache=cache)
     assert "kernel-bug" not in {f.kind for f in changed}
+
+
+def test_a_patch_deleting_an_arch_header_changes_the_configuration(tmp_path: Path):
+    """The arch headers' feature macros are cached under the tree's identity: a header the
+    patch deletes must not be answered with the macros it defined in the tree."""
+    from patchlint.cparse.index import FunctionIndex
+
+    header = "arch/s390/include/asm/pgtable.h"
+    tree = open_tree(str(TREE))
+
+    def defined(overlay: dict, cache: SummaryCache) -> bool:
+        index = FunctionIndex(tree, load_profile("s390"), cache, overlay=overlay)
+        return "__HAVE_ARCH_PAGE_TEST_AND_CLEAR_DIRTY" in index.defines()
+
+    cache = SummaryCache(tmp_path / "cache")
+    assert defined({}, cache)
+    assert not defined({header: None}, cache)
+    assert not defined({header: None}, SummaryCache(tmp_path / "cache"))

@@ -40,6 +40,14 @@ def code_digest() -> str:
         files = sorted(package.rglob("*.py")) + sorted(p for p in grammars_dir().rglob("*") if p.is_file())
         for f in files:
             digest.update(str(f.relative_to(f.parents[1])).encode() + b"\0" + f.read_bytes() + b"\0")
+        # the C parser it runs on: a new tree-sitter or grammar may read the same bytes otherwise
+        from importlib import metadata
+
+        for dist in ("tree-sitter", "tree-sitter-c"):
+            try:
+                digest.update(f"{dist}={metadata.version(dist)}\0".encode())
+            except metadata.PackageNotFoundError:
+                digest.update(f"{dist}=?\0".encode())
         override = os.environ.get("PATCHLINT_GRAMMARS")
         if override and Path(override).is_dir():
             for f in sorted(p for p in Path(override).rglob("*") if p.is_file()):

@@ -99,8 +99,9 @@ class FunctionIndex:
         if stamps is None:
             headers = [p for p in self.tree.list_files(f"arch/{self.profile.arch}/include/asm") if p.endswith(".h")]
             stamps = "\n".join(f"{p}={self.tree.stamp(p)}" for p in headers if p not in self.overlay)
-        overlaid = "\n".join(f"{p}={content_id(d)}" for p, d in sorted(self.overlay.items())
-                              if d is not None and p.startswith(f"arch/{self.profile.arch}/include/asm/"))
+        # a header the overlay deletes counts as much as one it changes
+        overlaid = "\n".join(f"{p}={content_id(d) if d is not None else '-'}" for p, d in sorted(self.overlay.items())
+                              if p.startswith(f"arch/{self.profile.arch}/include/asm/"))
         key = "arch-" + hashlib.sha256(f"{self.profile.arch}\n{stamps}\n{overlaid}".encode()).hexdigest()
         found = self.cache.get(key, dict, counted=False)
         if found is None:

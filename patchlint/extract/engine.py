@@ -487,7 +487,7 @@ def _callee_entry(callee: FunctionDef, call: ir.Call, variants: list[Variant]) -
         for f in v.facts:
             if f[0] == "inst" and f[1] in args and args[f[1]] < len(names) and names[args[f[1]]]:
                 param = names[args[f[1]]]
-                facts.add(("inst", param, f[2], re.sub(rf"\b{re.escape(f[1])}\b", param, f[3], count=1)))
+                facts.add(("inst", param, f[2], re.sub(rf"\b{re.escape(f[1])}\b", param, f[3], count=1), f[4]))
         out.append(Variant(v.held, frozenset(facts)))
     return list(dict.fromkeys(out))
 

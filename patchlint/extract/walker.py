@@ -78,9 +78,11 @@ class Variant:
     def holder(self, cls: str, text: str) -> Held | None:
         """The held lock of class `cls` taken on the object `text` names (`folio`, `&n->list_lock`),
         if this path knows it took it there."""
-        if ("inst", _base_of(text), cls, text) not in self.facts:
-            return None
-        return next((h for h in reversed(self.held) if h.cls == cls), None)
+        for f in self.facts:
+            if f[0] == "inst" and f[2] == cls and f[3] == text:
+                return next((h for h in reversed(self.held) if h.cls == cls and (h.file, h.line) == f[4]),
+                            None)
+        return None
 
     def instances_cleared(self) -> Variant:
         facts = frozenset(f for f in self.facts if f[0] != "inst")
@@ -378,7 +380,7 @@ class Walker:
             if name in self.v.locked_predicates and e.args:
                 if value:
                     lock = Held("page_lock", "page_lock", "assert", self.body.file, e.line, self.body.function, False)
-                    return [self._take(v, lock, _text(e.args[0])) for v in vs]
+                    return [v.with_held(lock) for v in vs]  # asserted, not taken here: never a first acquisition
                 return vs
             if (name in self.v.anon_predicates or name in self.v.swapcache_predicates) and e.args:
                 arg = _text(e.args[0])
@@ -413,6 +415,10 @@ class Walker:
             if not vs:
                 return vs
             vs = self.call(call, vs, in_condition)
+        stepped = {n.operand.id for n in ir.walk(e) if isinstance(n, ir.Unary) and n.op in _STEPS and
+                   isinstance(n.operand, ir.Name)}
+        if stepped:
+            vs = _forget(vs, stepped, ("inst",))  # `page++`: a lock taken on `page` was on the last one
         # `start_pte = pte = pte_offset_map_lock(...)`: the innermost target takes the value, and
         # each one outside it is a copy of the one inside
         chain: list[str] = []
@@ -436,6 +442,7 @@ class Walker:
         for v in vs:
             kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull", "inst") and f[1] == var or
                                                           f[0] == "inst" and _names_through(f[3], var)))
+            kept = _forget([Variant(v.held, kept)], {var}, ("inst",))[0].facts
             if copied is not None:
                 kept |= {("nonnull", var, f[2]) for f in v.facts if f[0] == "nonnull" and f[1] == copied}
             out.append(v if kept == v.facts else replace(v, facts=kept))
@@ -495,6 +502,13 @@ class Walker:
         name = c.name or ""
         site = self.site(c.line)
         prim = self.v.primitives.get(name)
+        written = {a.operand.id for a in c.args
+                   if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
+        if written:
+            # `struct folio *folio = NULL; shmem_get_folio(..., &folio); if (folio) ...`: the call
+            # may have stored through the pointer, so what the variable said before is forgotten
+            # (a lock primitive's own lock argument, `spin_lock(&lock)`, is not a store)
+            vs = _forget(vs, written, ("var",) if prim is not None else ("var", "nonnull", "inst"))
         if prim is not None:
             if prim.op == "acquire_killable":
                 # it waits for the lock whatever it returns: the order and the sleep are there
@@ -529,7 +543,7 @@ class Walker:
                 return _dedupe([self._release(v, lock.cls, _instance(prim, c)) for v in vs])
             if prim.op == "assert":
                 lock = self.held_for(prim, c, "assert")
-                return _dedupe([self._take(v, lock, _instance(prim, c)) for v in vs])
+                return _dedupe([v.with_held(lock) for v in vs])
             return vs  # trylock: decided by the condition (or the binding) around it
         if name in self.v.lock_handles and len(c.args) > self.v.lock_handles[name] and \
                 isinstance(c.args[0], ir.Name):
@@ -600,7 +614,7 @@ class Walker:
         w = v.with_held(lock)
         if instance is None or lock.kind in CONTEXT_KINDS:
             return w
-        return w.fact(("inst", _base_of(instance), lock.cls, instance))
+        return w.fact(("inst", _base_of(instance), lock.cls, instance, (lock.file, lock.line)))
 
     def _recursive(self, site: Site, lock: Held, instance: str | None, vs: list[Variant]) -> None:
         """Taking (or spinning for) a lock this path already holds on the same object: lockdep's
@@ -609,7 +623,7 @@ class Walker:
             return
         for v in vs:
             first = v.holder(lock.cls, instance)
-            if first is not None and first.how != "assert":
+            if first is not None:
                 self.sink.recursive(site, lock, first, instance, v)
 
     def _owned(self, v: Variant, owner: str | None, cls: str) -> Variant:
@@ -858,10 +872,24 @@ def _instance(prim: Primitive, call: ir.Call) -> str | None:
     if prim.kind not in INSTANCE_KINDS or isinstance(prim.lock, str) and prim.kind != "page_lock":
         return None
     idx = prim.lock if isinstance(prim.lock, int) else 0
-    if idx >= len(call.args):
+    if idx >= len(call.args) or not _plain_path(call.args[idx]):
         return None
-    text = _text(call.args[idx])
-    return text if _base_of(text) else None
+    return _text(call.args[idx])
+
+
+def _plain_path(e: ir.Expr) -> bool:
+    """A name, its fields, `&`/`*` of those, a constant index: an expression that names one
+    object for as long as none of its names is assigned (not `compound_head(page)`, `pages[i]`,
+    `x ? a : b`)."""
+    if isinstance(e, ir.Name):
+        return True
+    if isinstance(e, ir.Field):
+        return _plain_path(e.obj)
+    if isinstance(e, ir.Unary) and e.op in ("&", "*"):
+        return _plain_path(e.operand)
+    if isinstance(e, ir.Index):
+        return isinstance(e.index, ir.Literal) and _plain_path(e.obj)
+    return False
 
 
 def _base_of(text: str) -> str:
@@ -869,12 +897,22 @@ def _base_of(text: str) -> str:
     return m.group(1) if m else ""
 
 
-def _forget_instances(vs: list[Variant], names: set[str]) -> list[Variant]:
+_STEPS = ("++", "--", "post++", "post--")
+
+
+def _forget(vs: list[Variant], names: set[str], kinds: tuple[str, ...]) -> list[Variant]:
+    """`vs` without the facts of `kinds` about `names`: an instance fact goes when any name in
+    the object's text does (`pages[0]` when `pages` is assigned)."""
     out = []
     for v in vs:
-        drop = {f for f in v.facts if f[0] == "inst" and f[1] in names}
+        drop = {f for f in v.facts if f[0] in kinds and (
+            f[1] in names or f[0] == "inst" and any(w in names for w in re.findall(r"\w+", f[3])))}
         out.append(Variant(v.held, v.facts - drop) if drop else v)
     return out
+
+
+def _forget_instances(vs: list[Variant], names: set[str]) -> list[Variant]:
+    return _forget(vs, names, ("inst",))
 
 
 def _names_through(instance: str, target: str) -> bool:
