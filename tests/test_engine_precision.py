@@ -675,3 +675,47 @@ def test_a_lock_on_an_object_the_names_no_longer_point_to_is_not_recursive(tmp_p
         body = f"\tlock_page({first});\n{between}\tlock_page({second});\n"
         source = ANOTHER_OBJECT.replace("\tlock_page(page);\n\tpage++;\n\tlock_page(page);\n", body)
         assert _recursive(tmp_path, source, "lock_next") == set(), body
+
+
+LOCKED_FLAG_BY_ADDRESS = """\
+static bool unlock_should_abort(spinlock_t *lock, bool *locked)
+{
+	if (*locked) {
+		spin_unlock(lock);
+		*locked = false;
+	}
+	cond_resched();
+	return false;
+}
+
+static bool take_lock(spinlock_t *lock)
+{
+	spin_lock(lock);
+	return true;
+}
+
+void isolate(struct zone *zone, int n)
+{
+	bool locked = false;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (unlock_should_abort(&zone->lock, &locked))
+			break;
+		if (!locked)
+			locked = take_lock(&zone->lock);
+	}
+	if (locked)
+		spin_unlock(&zone->lock);
+}
+"""
+
+
+def test_a_flag_passed_by_address_tells_the_callee_whether_the_lock_is_held(tmp_path: Path):
+    """compaction's `compact_unlock_should_abort(lock, flags, &locked, cc)`: `locked` is true
+    exactly where take_lock() took the lock, so the callee's `if (*locked)` unlocks it before
+    cond_resched().  A callee that clears the flag without unlocking sleeps under the lock."""
+    assert _sleeps(tmp_path, LOCKED_FLAG_BY_ADDRESS, "isolate") == set()
+    forgets = LOCKED_FLAG_BY_ADDRESS.replace("\t\tspin_unlock(lock);\n\t\t*locked = false;\n",
+                                             "\t\t*locked = false;\n")
+    assert ("unlock_should_abort", "cond_resched", ("zone->lock",)) in _sleeps(tmp_path, forgets, "isolate")

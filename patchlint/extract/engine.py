@@ -199,7 +199,7 @@ class Engine:
         cut = depth >= self.max_depth  # its callees are summarised, not walked: not reused above the bound
         # which parameter points at an object whose lock the caller holds decides a recursive
         # acquisition below: part of what a walk is remembered by
-        objects = tuple(sorted({f for v in entry for f in v.facts if f[0] == "inst"}))
+        objects = tuple(sorted({f for v in entry for f in v.facts}, key=repr))
         key = (fn.file, fn.start_byte, classes, tuple(sorted(consts.items())),
                tuple(sorted((params or {}).items())), cut, binds, objects)
         if key in self._memo:
@@ -481,10 +481,17 @@ def _callee_entry(callee: FunctionDef, call: ir.Call, variants: list[Variant]) -
     with the folio locked), so that taking that lock again below is seen as the same object."""
     names = [p.name for p in callee.params()]
     args = {a.id: i for i, a in enumerate(call.args) if isinstance(a, ir.Name)}
+    # `compact_unlock_should_abort(lock, flags, &locked, cc)`: what the caller's `locked` says
+    # about its lock, the callee's `*locked` says too
+    by_address = {a.operand.id: i for i, a in enumerate(call.args)
+                  if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
     out = []
     for v in variants:
         facts = set()
         for f in v.facts:
+            if f[0] in ("var", "nonnull") and f[1] in by_address and by_address[f[1]] < len(names) and \
+                    names[by_address[f[1]]] and (f[0] == "nonnull" or f[2]):
+                facts.add((f[0], "*" + names[by_address[f[1]]], *f[2:]))
             if f[0] == "inst" and f[1] in args and args[f[1]] < len(names) and names[args[f[1]]]:
                 param = names[args[f[1]]]
                 facts.add(("inst", param, f[2], re.sub(rf"\b{re.escape(f[1])}\b", param, f[3], count=1), f[4]))

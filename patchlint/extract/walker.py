@@ -359,6 +359,8 @@ class Walker:
             return self._assume_name(e.id, value, vs)
         if isinstance(e, ir.Field):
             return self._assume_name(_text(e), value, vs)
+        if isinstance(e, ir.Unary) and e.op == "*" and isinstance(e.operand, ir.Name):
+            return self._assume_name(_text(e), value, vs)  # `if (*locked)`: the caller's flag
         if isinstance(e, ir.Call):
             name = e.name or ""
             if name in ("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE", "WARN", "WARN_ONCE") and e.args:
@@ -423,7 +425,8 @@ class Walker:
         # each one outside it is a copy of the one inside
         chain: list[str] = []
         value: ir.Expr = e
-        while isinstance(value, ir.Assign) and value.op == "=" and isinstance(value.target, (ir.Name, ir.Field)):
+        while isinstance(value, ir.Assign) and value.op == "=" and (
+                isinstance(value.target, (ir.Name, ir.Field)) or _deref_name(value.target)):
             chain.append(value.target.id if isinstance(value.target, ir.Name) else _text(value.target))
             value = value.value
         if not chain and isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
@@ -447,6 +450,9 @@ class Walker:
                 kept |= {("nonnull", var, f[2]) for f in v.facts if f[0] == "nonnull" and f[1] == copied}
             out.append(v if kept == v.facts else replace(v, facts=kept))
         vs = out
+        if var.startswith("*") and _is_literal(value) and _literal_truth(value) is not None:
+            # `*locked = false;`: what the caller's flag now says
+            return [v.rebind(var, ("var", var, "", _literal_truth(value))) for v in vs]
         if "*" in self.types.get(var, "") and (isinstance(value, ir.Name) and value.id == "NULL" or
                                                isinstance(value, ir.Literal) and value.text in ("NULL", "0")):
             # `spinlock_t *pml = NULL;` ... `if (!pml) spin_lock(ptl);` ... `if (!pml) spin_unlock(ptl);`:
@@ -460,7 +466,8 @@ class Walker:
                 truths = [f[3] for f in v.facts if f[0] == "var" and f[1] == ret]
                 locks = next((f[2] for f in v.facts if f[0] == "took" and f[1] == took), ())
                 if truths:
-                    v = v.rebind(var, ("var", var, "", truths[0]))
+                    # `locked = compact_lock_irqsave(...)`: what it returned, and the lock it took then
+                    v = v.rebind(var, ("var", var, locks[0] if locks and truths[0] else "", truths[0]))
                 elif locks:
                     v = v.rebind(var, ("nonnull", var, locks[0]))
                     if _LOCK_TYPE.search(self.types.get(var, "")):
@@ -504,11 +511,8 @@ class Walker:
         prim = self.v.primitives.get(name)
         written = {a.operand.id for a in c.args
                    if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
-        if written:
-            # `struct folio *folio = NULL; shmem_get_folio(..., &folio); if (folio) ...`: the call
-            # may have stored through the pointer, so what the variable said before is forgotten
-            # (a lock primitive's own lock argument, `spin_lock(&lock)`, is not a store)
-            vs = _forget(vs, written, ("var",) if prim is not None else ("var", "nonnull", "inst"))
+        if written and prim is not None:
+            vs = _forget(vs, written, ("var",))  # `spin_lock(&lock)` does not store a value in lock
         if prim is not None:
             if prim.op == "acquire_killable":
                 # it waits for the lock whatever it returns: the order and the sleep are there
@@ -561,6 +565,11 @@ class Walker:
             self.sink.dirty(site, c, vs)
         target = self.callee(c)
         effects = self.sink.call(site, c, target, vs, tuple(self._lock_arg(a) for a in c.args))
+        if written:
+            # `struct folio *folio = NULL; shmem_get_folio(..., &folio); if (folio) ...`: the call
+            # may have stored through the pointer (the callee saw what it said, as `*param`), so
+            # what the variable said before is forgotten
+            vs = _forget(vs, written, ("var", "nonnull", "inst"))
         if not isinstance(target, ir.Name):
             # code the walk cannot see was handed the object (->writepage() unlocks its page):
             # whether its lock is still the one this path took is no longer known
@@ -754,6 +763,10 @@ def _leaves_loop(s: ir.Stmt | None) -> bool:
     if isinstance(s, ir.Block) and s.body:
         return _leaves_loop(s.body[-1])
     return False
+
+
+def _deref_name(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Unary) and e.op == "*" and isinstance(e.operand, ir.Name)
 
 
 def _is_literal(e: ir.Expr) -> bool:
