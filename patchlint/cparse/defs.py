@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from patchlint.cparse.dialect import Annotation
@@ -83,6 +84,7 @@ class ParsedFile:
 _PARAM_NAME = re.compile(r"\(\s*\*+\s*([A-Za-z_]\w*)\s*\)|([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*$")
 
 
+@lru_cache(maxsize=16384)  # the walks ask for the same callees' parameters again and again
 def split_params(text: str) -> tuple[Param, ...]:
     inner = " ".join(text.strip()[1:-1].split())
     if inner in ("", "void"):

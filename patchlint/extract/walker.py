@@ -34,11 +34,33 @@ class Held:
     function: str
     atomic: bool
 
+    # Locks and variants are hashed over and over (every merge of paths dedupes them): the hash
+    # is kept once made.  It is never pickled, since str hashes differ from process to process.
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_h")
+        if h is None:
+            h = hash((self.cls, self.kind, self.how, self.file, self.line, self.function, self.atomic))
+            object.__setattr__(self, "_h", h)
+        return h
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_h"}
+
 
 @dataclass(frozen=True)
 class Variant:
     held: tuple[Held, ...] = ()
     facts: frozenset = frozenset()  # ("var", name, cls, bool), ("pred", pred, arg, bool), ("nonnull", var, cls)
+
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_h")
+        if h is None:
+            h = hash((self.held, self.facts))
+            object.__setattr__(self, "_h", h)
+        return h
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_h"}
 
     def holds(self, cls: str) -> bool:
         return any(h.cls == cls for h in self.held)
@@ -53,7 +75,7 @@ class Variant:
             # nesting one class twice is real (two page-table locks, spin_lock_nested); a third
             # is a loop the walk went round with the lock still counted, and multiplies paths
             return self
-        return replace(self, held=self.held + (h,))
+        return Variant(self.held + (h,), self.facts)
 
     def without(self, cls: str) -> Variant:
         for i in range(len(self.held) - 1, -1, -1):
@@ -68,12 +90,12 @@ class Variant:
         return sum(h.cls == cls for h in self.held) > 1
 
     def fact(self, f: tuple) -> Variant:
-        return replace(self, facts=self.facts | {f})
+        return Variant(self.held, self.facts | {f})
 
     def rebind(self, var: str, f: tuple) -> Variant:
         """`var` was assigned again: forget what it held before."""
         kept = frozenset(x for x in self.facts if not (x[0] in ("var", "nonnull", "inst") and x[1] == var))
-        return replace(self, facts=kept | {f})
+        return Variant(self.held, kept | {f})
 
     def holder(self, cls: str, text: str) -> Held | None:
         """The held lock of class `cls` taken on the object `text` names (`folio`, `&n->list_lock`),
@@ -417,8 +439,7 @@ class Walker:
             if not vs:
                 return vs
             vs = self.call(call, vs, in_condition)
-        stepped = {n.operand.id for n in ir.walk(e) if isinstance(n, ir.Unary) and n.op in _STEPS and
-                   isinstance(n.operand, ir.Name)}
+        stepped = _stepped(e)
         if stepped:
             vs = _forget(vs, stepped, ("inst",))  # `page++`: a lock taken on `page` was on the last one
         # `start_pte = pte = pte_offset_map_lock(...)`: the innermost target takes the value, and
@@ -448,7 +469,7 @@ class Walker:
             kept = _forget([Variant(v.held, kept)], {var}, ("inst",))[0].facts
             if copied is not None:
                 kept |= {("nonnull", var, f[2]) for f in v.facts if f[0] == "nonnull" and f[1] == copied}
-            out.append(v if kept == v.facts else replace(v, facts=kept))
+            out.append(v if kept == v.facts else Variant(v.held, kept))
         vs = out
         if var.startswith("*") and _is_literal(value) and _literal_truth(value) is not None:
             # `*locked = false;`: what the caller's flag now says
@@ -585,7 +606,7 @@ class Walker:
             # what this call returned the last time round a loop says nothing about this time
             keys = (_call_key(c), _took_key(c))
             fresh = frozenset(f for f in v.facts if not (f[0] in ("var", "took") and f[1] in keys))
-            v = v if fresh == v.facts else replace(v, facts=fresh)
+            v = v if fresh == v.facts else Variant(v.held, fresh)
             for added, released, truth, _ in mine:
                 w = v
                 for cls in released:
@@ -855,7 +876,7 @@ def _dedupe(vs: list[Variant]) -> list[Variant]:
         return out
     # too many paths: first forget the facts that say nothing about locks (page predicates,
     # constant returns), then, if that is not enough, all of them
-    slim = list(dict.fromkeys(replace(v, facts=_lock_facts(v.facts)) for v in out))
+    slim = list(dict.fromkeys(Variant(v.held, _lock_facts(v.facts)) for v in out))
     if len(slim) <= MAX_VARIANTS:
         return slim
     merged = list(dict.fromkeys(Variant(v.held) for v in out))
@@ -911,6 +932,21 @@ def _base_of(text: str) -> str:
 
 
 _STEPS = ("++", "--", "post++", "post--")
+_STEPPED: dict[int, tuple[ir.Expr, frozenset[str]]] = {}
+
+
+def _stepped(e: ir.Expr) -> frozenset[str]:
+    """Names `e` steps with ++ or --, worked out once per expression (the IR does not change
+    while it is walked, and the same statements are walked under many lock sets)."""
+    hit = _STEPPED.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    names = frozenset(n.operand.id for n in ir.walk(e) if isinstance(n, ir.Unary) and n.op in _STEPS and
+                      isinstance(n.operand, ir.Name))
+    if len(_STEPPED) > 200_000:
+        _STEPPED.clear()
+    _STEPPED[id(e)] = (e, names)
+    return names
 
 
 def _forget(vs: list[Variant], names: set[str], kinds: tuple[str, ...]) -> list[Variant]:
