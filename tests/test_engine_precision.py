@@ -719,3 +719,112 @@ def test_a_flag_passed_by_address_tells_the_callee_whether_the_lock_is_held(tmp_
     forgets = LOCKED_FLAG_BY_ADDRESS.replace("\t\tspin_unlock(lock);\n\t\t*locked = false;\n",
                                              "\t\t*locked = false;\n")
     assert ("unlock_should_abort", "cond_resched", ("zone->lock",)) in _sleeps(tmp_path, forgets, "isolate")
+
+
+FLAG_HANDED_ON = """\
+struct zone { spinlock_t lock; };
+
+static bool take(struct zone *zone)
+{
+	spin_lock(&zone->lock);
+	return true;
+}
+
+static void forget(bool *locked)
+{
+	*locked = false;
+}
+
+static void helper(struct zone *zone, bool *locked)
+{
+	forget(locked);
+	if (!*locked)
+		msleep(10);
+}
+
+void caller(struct zone *zone)
+{
+	bool locked;
+
+	locked = take(zone);
+	helper(zone, &locked);
+	if (locked)
+		spin_unlock(&zone->lock);
+}
+"""
+
+
+def test_a_flag_is_no_longer_known_once_its_pointer_is_handed_on_or_pointed_elsewhere(tmp_path: Path):
+    """`forget(locked)` may store `*locked`, and `locked = &tmp` points the flag elsewhere: after
+    either, `if (!*locked)` may go both ways, and the sleep under the zone lock is possible."""
+    sleep = ("helper", "msleep", ("zone->lock",))
+    assert sleep in _sleeps(tmp_path, FLAG_HANDED_ON, "caller")
+    repointed = FLAG_HANDED_ON.replace("\tforget(locked);\n", "\tbool tmp = false;\n\n\tlocked = &tmp;\n")
+    assert sleep in _sleeps(tmp_path, repointed, "caller")
+    kept = FLAG_HANDED_ON.replace("\tforget(locked);\n", "")
+    assert sleep not in _sleeps(tmp_path, kept, "caller")
+
+
+TWO_WAYS_TO_THE_FLAG = """\
+struct zone { spinlock_t lock; };
+
+static bool take(struct zone *zone)
+{
+	spin_lock(&zone->lock);
+	return true;
+}
+
+static void helper(bool *locked)
+{
+	if (!*locked)
+		msleep(10);
+}
+
+void caller1(struct zone *zone)
+{
+	bool locked;
+
+	locked = take(zone);
+	helper(&locked);
+	spin_unlock(&zone->lock);
+}
+
+void caller2(struct zone *zone, int c)
+{
+	bool locked;
+
+	if (c) {
+		locked = take(zone);
+	} else {
+		spin_lock(&zone->lock);
+		locked = zone_flag(zone);
+	}
+	helper(&locked);
+	spin_unlock(&zone->lock);
+}
+
+void top(struct zone *zone, int c)
+{
+	caller1(zone);
+	caller2(zone, c);
+}
+"""
+
+
+def test_a_callee_walked_for_one_flag_is_walked_again_for_a_caller_that_may_not_have_set_it(tmp_path: Path):
+    """caller2 reaches helper() once with `locked` set by take() and once with it unknown: the
+    walk remembered for caller1 (flag set) does not stand for caller2's second path."""
+    sleep = ("helper", "msleep", ("zone->lock",))
+    assert sleep in _sleeps(tmp_path, TWO_WAYS_TO_THE_FLAG, "caller2")
+    assert sleep in _sleeps(tmp_path, TWO_WAYS_TO_THE_FLAG, "top")
+
+
+def test_the_lock_an_object_was_locked_by_is_found_whatever_the_order_of_facts():
+    """A site remembered for a lock that was not added (a third of one class) does not hide
+    the lock that was: the answer does not depend on how a set happens to iterate."""
+    from patchlint.extract.walker import Held, Variant
+
+    first = Held("zone->lock", "spinlock", "lock", "mm/x.c", 5, "f", True)
+    v = Variant((first,), frozenset({("inst", "a", "zone->lock", "&a->lock", ("mm/x.c", 5)),
+                                     ("inst", "a", "zone->lock", "&a->lock", ("mm/x.c", 8))}))
+    assert v.holder("zone->lock", "&a->lock") is first

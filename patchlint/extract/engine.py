@@ -199,7 +199,8 @@ class Engine:
         cut = depth >= self.max_depth  # its callees are summarised, not walked: not reused above the bound
         # which parameter points at an object whose lock the caller holds decides a recursive
         # acquisition below: part of what a walk is remembered by
-        objects = tuple(sorted({f for v in entry for f in v.facts}, key=repr))
+        # per variant: two entries whose facts merge to the same union are not the same entry
+        objects = tuple(sorted({tuple(sorted(v.facts, key=repr)) for v in entry}, key=repr))
         key = (fn.file, fn.start_byte, classes, tuple(sorted(consts.items())),
                tuple(sorted((params or {}).items())), cut, binds, objects)
         if key in self._memo:
@@ -485,12 +486,14 @@ def _callee_entry(callee: FunctionDef, call: ir.Call, variants: list[Variant]) -
     # about its lock, the callee's `*locked` says too
     by_address = {a.operand.id: i for i, a in enumerate(call.args)
                   if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
+    # and a flag pointer passed on as it is: the caller's `*locked` is the callee's `*param`
+    by_address |= {"*" + a.id: i for i, a in enumerate(call.args) if isinstance(a, ir.Name)}
     out = []
     for v in variants:
         facts = set()
         for f in v.facts:
             if f[0] in ("var", "nonnull") and f[1] in by_address and by_address[f[1]] < len(names) and \
-                    names[by_address[f[1]]] and (f[0] == "nonnull" or f[2]):
+                    names[by_address[f[1]]] and (f[0] == "nonnull" or f[2] or f[1].startswith("*")):
                 facts.add((f[0], "*" + names[by_address[f[1]]], *f[2:]))
             if f[0] == "inst" and f[1] in args and args[f[1]] < len(names) and names[args[f[1]]]:
                 param = names[args[f[1]]]

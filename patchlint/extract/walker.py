@@ -100,11 +100,8 @@ class Variant:
     def holder(self, cls: str, text: str) -> Held | None:
         """The held lock of class `cls` taken on the object `text` names (`folio`, `&n->list_lock`),
         if this path knows it took it there."""
-        for f in self.facts:
-            if f[0] == "inst" and f[2] == cls and f[3] == text:
-                return next((h for h in reversed(self.held) if h.cls == cls and (h.file, h.line) == f[4]),
-                            None)
-        return None
+        sites = {f[4] for f in self.facts if f[0] == "inst" and f[2] == cls and f[3] == text}
+        return next((h for h in reversed(self.held) if h.cls == cls and (h.file, h.line) in sites), None)
 
     def instances_cleared(self) -> Variant:
         facts = frozenset(f for f in self.facts if f[0] != "inst")
@@ -465,6 +462,7 @@ class Walker:
         out = []
         for v in vs:
             kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull", "inst") and f[1] == var or
+                                                          f[0] in ("var", "nonnull") and f[1] == "*" + var or
                                                           f[0] == "inst" and _names_through(f[3], var)))
             kept = _forget([Variant(v.held, kept)], {var}, ("inst",))[0].facts
             if copied is not None:
@@ -591,6 +589,9 @@ class Walker:
             # may have stored through the pointer (the callee saw what it said, as `*param`), so
             # what the variable said before is forgotten
             vs = _forget(vs, written, ("var", "nonnull", "inst"))
+        passed_on = {"*" + a.id for a in c.args if isinstance(a, ir.Name)}
+        if passed_on:
+            vs = _forget(vs, passed_on, ("var", "nonnull"))  # `forget(locked)` may store `*locked`
         if not isinstance(target, ir.Name):
             # code the walk cannot see was handed the object (->writepage() unlocks its page):
             # whether its lock is still the one this path took is no longer known
@@ -642,8 +643,8 @@ class Walker:
     def _take(self, v: Variant, lock: Held, instance: str | None) -> Variant:
         """`v` with `lock` held, taken on the object `instance` names where that is known."""
         w = v.with_held(lock)
-        if instance is None or lock.kind in CONTEXT_KINDS:
-            return w
+        if instance is None or lock.kind in CONTEXT_KINDS or w is v:
+            return w  # (with_held() keeps no third lock of a class: then there is nothing to point at)
         return w.fact(("inst", _base_of(instance), lock.cls, instance, (lock.file, lock.line)))
 
     def _recursive(self, site: Site, lock: Held, instance: str | None, vs: list[Variant]) -> None:
