@@ -197,9 +197,9 @@ class Engine:
                   consts: dict[str, object], path: tuple[Frame, ...], depth: int,
                   params: dict[int, str] | None, binds: tuple[tuple[str, str], ...]) -> list[Outcome]:
         cut = depth >= self.max_depth  # its callees are summarised, not walked: not reused above the bound
-        # which parameter points at an object whose lock the caller holds decides a recursive
-        # acquisition below: part of what a walk is remembered by
-        # per variant: two entries whose facts merge to the same union are not the same entry
+        # what the caller's paths say about the parameters (which points at an object whose lock
+        # is held, what a flag passed by address says) decides paths below: part of what a walk is
+        # remembered by, per path, since two entries whose facts merge alike are not the same entry
         objects = tuple(sorted({tuple(sorted(v.facts, key=repr)) for v in entry}, key=repr))
         key = (fn.file, fn.start_byte, classes, tuple(sorted(consts.items())),
                tuple(sorted((params or {}).items())), cut, binds, objects)
@@ -477,9 +477,10 @@ def _handed_off(outcomes: list[Outcome]) -> list[Outcome]:
 
 
 def _callee_entry(callee: FunctionDef, call: ir.Call, variants: list[Variant]) -> list[Variant]:
-    """The caller's lock sets as the callee starts with them: its locks, and which of its
-    parameters points at an object whose lock is held (`folio_referenced_one(folio, ...)` called
-    with the folio locked), so that taking that lock again below is seen as the same object."""
+    """The caller's paths as the callee starts with them: their locks; which of its parameters
+    points at an object whose lock is held (`folio_referenced_one(folio, ...)` called with the
+    folio locked), so that taking that lock again below is seen as the same object; and what a
+    lock flag passed by address says (`*locked`)."""
     names = [p.name for p in callee.params()]
     args = {a.id: i for i, a in enumerate(call.args) if isinstance(a, ir.Name)}
     # `compact_unlock_should_abort(lock, flags, &locked, cc)`: what the caller's `locked` says
