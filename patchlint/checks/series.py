@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, replace
 
 from patchlint.cparse.cache import SummaryCache, code_digest
-from patchlint.cparse.index import FunctionIndex
+from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.findings import Finding
@@ -97,7 +97,7 @@ def _state_key(index: FunctionIndex, touched: set[str], vocab: Vocabulary, cache
     ident = index.tree.identity()
     if ident is None or cache.directory is None:
         return None
-    overlay = sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in index.overlay.items())
+    overlay = overlay_digest(index.overlay)
     material = (ident, overlay, index.configuration(), sorted(touched), vocab.fingerprint, code_digest())
     return "state-" + hashlib.sha256(repr(material).encode()).hexdigest()
 

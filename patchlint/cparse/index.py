@@ -426,5 +426,10 @@ def _not_a_prototype(line: str) -> bool:
     return text.lstrip().startswith("#") or not text.endswith(";")
 
 
+def overlay_digest(overlay: dict[str, bytes | None]) -> list[tuple[str, str]]:
+    """An overlay as part of a cache key: each path with the hash of its bytes, or "-" deleted."""
+    return sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in overlay.items())
+
+
 def _glob_match(path: str, globs: tuple[str, ...]) -> bool:
     return any(fnmatch(path.rsplit("/", 1)[-1], g) for g in globs)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from patchlint.checks.series import classify, overlays, touched_functions
 from patchlint.cparse.cache import SummaryCache, code_digest
-from patchlint.cparse.index import FunctionIndex
+from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.explore.catalog import catalog as scenario_files
 from patchlint.findings import Finding
@@ -181,7 +181,7 @@ def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: Summar
     ident = index.tree.identity()
     if ident is None or cache.directory is None or not sc.digest:
         return explore(index, sc, bound, **budget)
-    overlay = sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in index.overlay.items())
+    overlay = overlay_digest(index.overlay)
     key = "model-" + hashlib.sha256(repr((ident, overlay, index.configuration(), sc.digest, bound,
                                           code_digest())).encode()).hexdigest()
     found = cache.get(key, Result, counted=False)
@@ -270,8 +270,7 @@ def _series_key(applied: AppliedSeries, profile: Profile, cache: SummaryCache, l
         if not applied.results[patch.index - 1].applied:
             patches.append((patch.index, None))
             continue
-        states = [sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in o.items())
-                  for o in overlays(applied, patch.index)]
+        states = [overlay_digest(o) for o in overlays(applied, patch.index)]
         patches.append((patch.index, states))
     material = (ident, patches, FunctionIndex(applied.tree, profile, cache).configuration(),
                 scenarios, sorted(budget.items()), code_digest())
@@ -324,13 +323,17 @@ def _model_findings(applied: AppliedSeries, profile: Profile, cache: SummaryCach
                 continue
             if progress:
                 progress(f"patch {patch.index}: replaying scenario {sc.name}")
-            # a run given less than its full budget (the check's is running out) is not kept if cut
-            full = left >= max_seconds and steps_left >= max_steps
-            before = explore_cached(indexes[0], sc, bound, cache, full, max_states=max_states,
-                                    max_seconds=min(max_seconds, left), max_steps=min(max_steps, steps_left))
+            def replay(index: FunctionIndex, left: float, steps_left: int, sc: Scenario = sc) -> Result:
+                # a run given less than its full budget (the check's is running out) is not kept if cut
+                full = left >= max_seconds and steps_left >= max_steps
+                result = explore_cached(index, sc, bound, cache, full, max_states=max_states,
+                                        max_seconds=min(max_seconds, left), max_steps=min(max_steps, steps_left))
+                if result.incomplete == "budget hit: time":
+                    timed.append(sc.name)
+                return result
+
+            before = replay(indexes[0], left, steps_left)
             spent += before.steps
-            if before.incomplete == "budget hit: time":
-                timed.append(sc.name)
             if not before.complete:
                 # the run after the patch would be cut short the same way: its hazards could not be
                 # compared, so neither side's are reported, only that the model could not decide
@@ -338,14 +341,8 @@ def _model_findings(applied: AppliedSeries, profile: Profile, cache: SummaryCach
                 states[0].extend(cut)
                 states[1].extend(cut)
                 continue
-            left = max(deadline - time.monotonic(), 0.1)
-            steps_left = max(total_steps - spent, 1000)
-            full = left >= max_seconds and steps_left >= max_steps
-            after = explore_cached(indexes[1], sc, bound, cache, full, max_states=max_states,
-                                   max_seconds=min(max_seconds, left), max_steps=min(max_steps, steps_left))
+            after = replay(indexes[1], max(deadline - time.monotonic(), 0.1), max(total_steps - spent, 1000))
             spent += after.steps
-            if after.incomplete == "budget hit: time":
-                timed.append(sc.name)
             was, now = result_findings(before), result_findings(after)
             # a call not followed changes nothing the model sees: verdicts hold only as far as that is
             # true, so the calls are always listed, and those the patch brings are a finding

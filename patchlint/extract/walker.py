@@ -464,7 +464,6 @@ class Walker:
             kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull", "inst") and f[1] == var or
                                                           f[0] in ("var", "nonnull") and f[1] == "*" + var or
                                                           f[0] == "inst" and _names_through(f[3], var)))
-            kept = _forget([Variant(v.held, kept)], {var}, ("inst",))[0].facts
             if copied is not None:
                 kept |= {("nonnull", var, f[2]) for f in v.facts if f[0] == "nonnull" and f[1] == copied}
             out.append(v if kept == v.facts else Variant(v.held, kept))
@@ -595,7 +594,7 @@ class Walker:
         if not isinstance(target, ir.Name):
             # code the walk cannot see was handed the object (->writepage() unlocks its page):
             # whether its lock is still the one this path took is no longer known
-            vs = _forget_instances(vs, {w for a in c.args for w in _words(a)})
+            vs = _forget(vs, {w for a in c.args for w in _words(a)}, ("inst",))
         if not effects:
             return vs
         out = []
@@ -956,20 +955,18 @@ def _forget(vs: list[Variant], names: set[str], kinds: tuple[str, ...]) -> list[
     out = []
     for v in vs:
         drop = {f for f in v.facts if f[0] in kinds and (
-            f[1] in names or f[0] == "inst" and any(w in names for w in re.findall(r"\w+", f[3])))}
+            f[1] in names or f[0] == "inst" and any(_names_through(f[3], n) for n in names))}
         out.append(Variant(v.held, v.facts - drop) if drop else v)
     return out
 
 
-def _forget_instances(vs: list[Variant], names: set[str]) -> list[Variant]:
-    return _forget(vs, names, ("inst",))
-
-
 def _names_through(instance: str, target: str) -> bool:
-    """Whether the object `instance` names is reached through `target` (`pvmw->ptl` for
-    `pvmw->ptl`, `&n->list_lock` for `n`): assigning `target` points it elsewhere."""
+    """Whether assigning `target` points the object `instance` names elsewhere: the object is
+    `target` or reached through it (`pvmw->ptl` for `pvmw->ptl`, `&n->list_lock` for `n`), or
+    `target` is any name in its text (`pages[0]` when `pages` is assigned)."""
     bare = instance.lstrip("&*( ")
-    return bare == target or bare.startswith((target + "->", target + "."))
+    return bare == target or bare.startswith((target + "->", target + ".")) or \
+        target in re.findall(r"\w+", instance)
 
 
 def _released(v: Variant, cls: str, instance: str | None) -> Variant:
