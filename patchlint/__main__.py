@@ -1,3 +1,3 @@
-from patchlint.cli import main
+from patchlint.launch import main
 
 main()

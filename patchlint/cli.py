@@ -8,6 +8,7 @@ import os
 import sys
 from dataclasses import replace
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -154,6 +155,7 @@ def check(
     introduces (new), removes (fixed) or leaves (existing).  Settings come from the
     command line, the tree's .patchlint.toml and the user's config file (see
     `patchlint config`)."""
+    from patchlint import answers
     from patchlint.checks import analyse_series, fails
     from patchlint.cparse.cache import SummaryCache
     from patchlint.explore.catalog import catalog as scenario_catalog
@@ -164,10 +166,16 @@ def check(
     from patchlint.report.formats import render
     from patchlint.source.apply import apply_series
 
+    if answers.recording():
+        _check_inputs(tree, series or [])
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, scenarios, model))
+    for d in cfg.scenarios if cfg.model else []:
+        answers.depend("dir", os.path.abspath(d))
     # loaded (and checked) only when the model runs: a series checked before is answered from the cache
     catalog = scenario_catalog(cfg.scenarios) if cfg.model else []
     parsed, kernel = _load(series, range_, tree, base, lenient)
+    if answers.recording() and kernel.revision is None:
+        _patched_inputs(tree, parsed)
     applied = apply_series(kernel, parsed)
     safe: list = []
     profile_ = cfg.load_profile()
@@ -175,22 +183,62 @@ def check(
     found = analyse_series(applied, profile=profile_, cache=cache, progress=_progress(quiet), explanations=safe)
     if cfg.model:
         model_notes: list[Note] = []
+        cut: list[str] = []
         found += model_findings(applied, profile=profile_, cache=cache, catalog=catalog,
-                                progress=_progress(quiet), notes=model_notes)
+                                progress=_progress(quiet), notes=model_notes, cut=cut)
         parsed = replace(parsed, notes=parsed.notes + tuple(model_notes))
+        if cut:
+            answers.spoil()
     findings = cfg.filter(sorted(found, key=Finding.sort_key))
-    if not quiet and fmt is CheckFormat.text:
-        # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
-        # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
-        _notes(parsed)
+    # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
+    # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
+    err = _notes_text(parsed) if not quiet and fmt is CheckFormat.text else ""
     doc = document(parsed, applied, findings, kernel.describe())
-    sys.stdout.write(render(fmt.value, doc, color=_use_color(color)))
+    out = render(fmt.value, doc, color=_use_color(color))
     if explain and fmt is CheckFormat.text:
         from patchlint.report.tree import render_safe_sites
 
-        sys.stdout.write(render_safe_sites(safe))
-    if fails(findings, cfg.fail_on):
-        raise typer.Exit(1)
+        out += render_safe_sites(safe)
+    code = 1 if fails(findings, cfg.fail_on) else 0
+    answers.remember(answers.Answer(out, err, code))
+    sys.stderr.write(err)
+    sys.stdout.write(out)
+    if code:
+        raise typer.Exit(code)
+
+
+def _check_inputs(tree: str | None, series: list[str]) -> None:
+    """Stamp what a check reads, for patchlint.answers: its own code, the tree, the series
+    files and the configuration files (absent ones too: one created later is read).  The
+    scenario directories the configuration names are stamped once it is read."""
+    from patchlint import answers
+    from patchlint.workflow.config import TREE_FILE, user_config_path
+
+    answers.depend("code", "")
+    answers.depend("tree", os.path.abspath(tree or "."))
+    for arg in series:
+        answers.depend("dir" if os.path.isdir(arg) else "file", os.path.abspath(arg))
+    for path in (Path(tree or ".") / TREE_FILE, user_config_path()):
+        answers.depend("file", os.path.abspath(path))
+    # a plain directory's identity covers its C files; its Makefile names the kernel version
+    answers.depend("file", os.path.abspath(Path(tree or ".") / "Makefile"))
+
+
+def _patched_inputs(tree: str | None, parsed) -> None:
+    """A plain directory's files that the series patches, whatever their kind (Kconfig,
+    Documentation): whether and how a hunk applies is read from them.  The diff's paths were
+    checked to stay inside the tree; a symlink that leaves it is not stamped, and the run is
+    not remembered."""
+    from patchlint import answers
+
+    root = Path(tree or ".").resolve()
+    paths = {p for patch in parsed.patches for fc in patch.files for p in (fc.old_path, fc.new_path) if p}
+    for rel in sorted(paths):
+        full = (root / rel).resolve()
+        if full.is_relative_to(root):
+            answers.depend("file", str(full))
+        else:
+            answers.spoil()
 
 
 def _progress(quiet: bool):
@@ -233,9 +281,15 @@ def _load(series: list[str] | None, range_: str | None, tree: str | None, base: 
 
 
 def _notes(parsed) -> None:
+    sys.stderr.write(_notes_text(parsed))
+
+
+def _notes_text(parsed) -> str:
+    lines = []
     for note in parsed.notes:
         where = f"{note.source}:{note.line}" if note.line else note.source
-        typer.echo(f"patchlint: note: {where}: {note.message}", err=True)
+        lines.append(f"patchlint: note: {where}: {note.message}\n")
+    return "".join(lines)
 
 
 @app.command()

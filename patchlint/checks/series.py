@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from patchlint.cparse.cache import SummaryCache, code_digest
+from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.findings import Finding
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
+from patchlint.stamps import code_digest
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ rebuilt, never reported as an error.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import tempfile
@@ -19,50 +18,12 @@ from pathlib import Path
 
 from patchlint import __version__
 from patchlint.cparse.defs import ParsedFile
-from patchlint.resources import grammars_dir
+from patchlint.resources import default_cache_dir
 
 _MAGIC = "patchlint-summary"
 # Bumped whenever the summary records change shape, so old entries are rebuilt
 # (the directory also carries patchlint's version).
 SUMMARY_FORMAT = 4
-
-
-_CODE: str | None = None
-
-
-def code_digest() -> str:
-    """patchlint's own code and tables: a cached analysis result is only as good as the code
-    that made it, and a development tree changes without its version changing."""
-    global _CODE
-    if _CODE is None:
-        digest = hashlib.sha256(__version__.encode())
-        package = Path(__file__).resolve().parent.parent
-        files = sorted(package.rglob("*.py")) + sorted(p for p in grammars_dir().rglob("*") if p.is_file())
-        for f in files:
-            digest.update(str(f.relative_to(f.parents[1])).encode() + b"\0" + f.read_bytes() + b"\0")
-        # the C parser it runs on: a new tree-sitter or grammar may read the same bytes otherwise
-        # (their compiled modules' size and time; importlib.metadata would cost a start 30 ms)
-        import tree_sitter._binding
-        import tree_sitter_c._binding
-
-        for module in (tree_sitter._binding, tree_sitter_c._binding):
-            st = os.stat(module.__file__ or "")
-            digest.update(f"{module.__name__}:{st.st_size}:{st.st_mtime_ns}\0".encode())
-        override = os.environ.get("PATCHLINT_GRAMMARS")
-        if override and Path(override).is_dir():
-            for f in sorted(p for p in Path(override).rglob("*") if p.is_file()):
-                digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-        _CODE = digest.hexdigest()
-    return _CODE
-
-
-def default_cache_dir() -> Path | None:
-    env = os.environ.get("PATCHLINT_CACHE_DIR")
-    if env is not None:
-        return None if env in ("", "off", "none") else Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "patchlint"
 
 
 @dataclass

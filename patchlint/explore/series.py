@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patchlint.checks.series import classify, overlays, touched_functions
-from patchlint.cparse.cache import SummaryCache, code_digest
+from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.explore.catalog import catalog as scenario_files
 from patchlint.findings import Finding
 from patchlint.records import Note
 from patchlint.source.apply import AppliedSeries
+from patchlint.stamps import code_digest
 
 if TYPE_CHECKING:
     from patchlint.explore.explorer import Result
@@ -213,14 +214,15 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
                    scenarios: list[Scenario] | None = None, max_seconds: float = MAX_SECONDS,
                    max_states: int = MAX_STATES, total_seconds: float = TOTAL_SECONDS,
                    notes: list[Note] | None = None, max_steps: int = MAX_STEPS,
-                   total_steps: int = TOTAL_STEPS) -> list[Finding]:
+                   total_steps: int = TOTAL_STEPS, cut: list[str] | None = None) -> list[Finding]:
     """`scenarios` (already loaded) or the scenario files `catalog` (default: the shipped catalog).
 
     Each run is bounded by max_steps and max_states, the whole series by total_steps (and, as
     backstops, by max_seconds and total_seconds); a run cut short, or one not made for want of
     budget, is an analysis-incomplete finding.  Calls
     the model could not follow are listed in `notes`; those the patch brings (not followed
-    after it, followed or absent before) are an analysis-incomplete finding too."""
+    after it, followed or absent before) are an analysis-incomplete finding too.  The scenarios
+    the clock cut short are added to `cut`."""
     profile = profile or load_profile()
     cache = cache if cache is not None else SummaryCache()
     paths = None if scenarios is not None else (catalog if catalog is not None else scenario_files())
@@ -242,6 +244,8 @@ def model_findings(applied: AppliedSeries, profile: Profile | None = None, cache
                                total_seconds, mine, max_steps, total_steps, timed)
     if notes is not None:
         notes.extend(mine)
+    if cut is not None:
+        cut.extend(timed)
     # a run the clock cut short says something about this machine, not about the series
     if key is not None and not timed:
         cache.put(key, (tuple(findings), tuple(mine)))

@@ -7,7 +7,6 @@ and refused when they could be taken for an option.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import subprocess
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from patchlint.errors import PatchlintError
 from patchlint.ingest.paths import check_tree_path
 from patchlint.ingest.revisions import check_revision, resolve_commit
+from patchlint.stamps import dir_identity
 
 if TYPE_CHECKING:
     import git
@@ -149,30 +149,8 @@ class DirTree(Tree):
         # every C file's size and mtime: cheap next to reading them, and changes when any does;
         # computed once per run (a check reads a tree that is not being edited under it)
         if self._identity is None:
-            self._identity = self._compute_identity()
+            self._identity = dir_identity(self.root)
         return self._identity
-
-    def _compute_identity(self) -> str:
-        parts: list[str] = []
-
-        def visit(directory: str, rel: str) -> None:
-            try:
-                entries = sorted(os.scandir(directory), key=lambda e: e.name)
-            except OSError:
-                return
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != ".git":
-                        visit(entry.path, f"{rel}{entry.name}/")
-                elif entry.name.endswith((".c", ".h")):
-                    try:
-                        st = entry.stat()
-                    except OSError:
-                        continue
-                    parts.append(f"{rel}{entry.name}:{st.st_size}:{st.st_mtime_ns}")
-
-        visit(str(self.root), "")
-        return "dir-" + hashlib.sha256(f"{self.root.resolve()}\n{chr(10).join(parts)}".encode()).hexdigest()
 
     def stamp(self, path: str) -> str | None:
         try:

@@ -1,0 +1,173 @@
+"""A check's whole answer, remembered with the inputs it read: ccache's "direct mode".
+
+`patchlint check` is run again and again on the same series (the send-email hook after
+`b4 prep --check`, CI re-runs, an author reading the report twice).  The first run records
+what the command line, the working directory and the environment that matter asked for,
+the stamps of every input it read (the series files, the tree, the configuration files, the
+scenario directories, patchlint's own code) and what it printed.  A later run with the same
+request re-stamps those inputs and, when every stamp matches, prints the same bytes and
+exits with the same status, before typer, the parser or the model are imported.  A stamp
+that differs, or anything unreadable, is a miss and the check runs in full.
+
+Not remembered: a series read from standard input (its bytes are gone once read), a run the
+clock cut short (it says something about the machine, not the series), errors, and any run
+of a tree whose revisions cannot be stamped.  Progress lines are not part of an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from patchlint import __version__
+from patchlint.resources import default_cache_dir
+from patchlint.stamps import code_digest, dir_digest, file_digest, tree_stamp
+
+FORMAT = 1
+KEEP = 256  # answers kept, the most recently used: a hook checks a new temporary file each time
+# what in the environment can change a check's output (colour, config and cache places, how
+# git and Python find and print things); the rest of it cannot
+_ENV_NAMES = ("NO_COLOR", "TERM", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "LANG", "LC_ALL", "LC_CTYPE",
+              "PYTHONIOENCODING", "PYTHONUTF8")
+_ENV_PREFIXES = ("PATCHLINT_", "GIT_")
+
+
+# (not dataclasses: their import is 8 ms of an answer's 90)
+class Answer(NamedTuple):
+    stdout: str
+    stderr: str
+    code: int
+
+
+class Recording:
+    """The run under way that may be remembered: its request key and the stamps taken."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.deps: list[tuple[str, str, str]] = []
+        self.keep = True
+
+
+_pending: Recording | None = None
+
+
+def request_key(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None,
+                stdout_tty: bool | None = None) -> str | None:
+    """The key of a `check` request, or None when it is not one an answer can be kept for."""
+    if not argv or argv[0] != "check" or "-" in argv[1:] or default_cache_dir() is None:
+        return None
+    env = dict(os.environ) if env is None else env
+    picked = sorted((k, v) for k, v in env.items() if k in _ENV_NAMES or k.startswith(_ENV_PREFIXES))
+    tty = sys.stdout.isatty() if stdout_tty is None else stdout_tty
+    material = [FORMAT, __version__, sys.executable, argv, cwd or os.getcwd(), picked, tty]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()
+
+
+def _stamp(kind: str, arg: str) -> str | None:
+    if kind == "code":
+        return code_digest()
+    if kind == "file":
+        return file_digest(Path(arg))
+    if kind == "dir":
+        return dir_digest(Path(arg))
+    if kind == "tree":
+        return tree_stamp(Path(arg))
+    return None
+
+
+def _entry(key: str) -> Path | None:
+    root = default_cache_dir()
+    return None if root is None else root / "answers" / f"{key}.json"
+
+
+def recall(key: str) -> Answer | None:
+    """The answer kept for `key` if every input it read stamps the same now."""
+    path = _entry(key)
+    try:
+        if path is None or not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            return None
+        for kind, arg, stamp in data["deps"]:
+            if _stamp(kind, arg) != stamp:
+                return None
+        os.utime(path)  # used: the last to be pruned
+        return Answer(str(data["stdout"]), str(data["stderr"]), int(data["code"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a broken entry is a miss, rewritten by the run that follows
+
+
+def expect(key: str) -> None:
+    """The run about to start may be remembered under `key`."""
+    global _pending
+    _pending = Recording(key)
+
+
+def recording() -> bool:
+    return _pending is not None and _pending.keep
+
+
+def depend(kind: str, arg: str) -> None:
+    """The run read this input: stamp it now, before it is read (a file changed while the
+    check runs then fails the next run's comparison, never passes it)."""
+    if not recording():
+        return
+    assert _pending is not None
+    stamp = _stamp(kind, arg)
+    if stamp is None:
+        _pending.keep = False  # an input that cannot be stamped (a linked work tree's refs)
+    else:
+        _pending.deps.append((kind, arg, stamp))
+
+
+def spoil() -> None:
+    """This run's answer must not be kept (the clock cut part of it short)."""
+    if _pending is not None:
+        _pending.keep = False
+
+
+def remember(answer: Answer) -> None:
+    """Keep the finished run's answer; a cache that cannot be written is only a slower next run."""
+    global _pending
+    pending, _pending = _pending, None
+    if pending is None or not pending.keep:
+        return
+    path = _entry(pending.key)
+    if path is None:
+        return
+    data = {"format": FORMAT, "deps": pending.deps, "stdout": answer.stdout, "stderr": answer.stderr,
+            "code": answer.code}
+    import tempfile
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+        tmp = None
+        _prune(path.parent, KEEP)
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _prune(directory: Path, keep: int) -> None:
+    """Drop all but the `keep` answers used last (another process may be pruning too)."""
+    kept = []
+    for entry in os.scandir(directory):
+        if entry.name.endswith(".json"):
+            try:
+                kept.append((entry.stat().st_mtime_ns, entry.name))
+            except OSError:
+                continue
+    for _, name in sorted(kept, reverse=True)[keep:]:
+        (directory / name).unlink(missing_ok=True)

@@ -1,0 +1,30 @@
+"""The `patchlint` command's entry point: a check asked before, of inputs that have not
+changed, is answered from what it printed then (patchlint.answers); everything else goes to
+the command line proper (patchlint.cli), imported only then."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    from patchlint import answers
+
+    key = answers.request_key(sys.argv[1:])
+    if key is not None:
+        found = answers.recall(key)
+        if found is not None:
+            try:
+                sys.stderr.write(found.stderr)
+                sys.stdout.write(found.stdout)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # the reader went away (`| head`), as patchlint.cli treats it
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(0)
+            sys.exit(found.code)
+        answers.expect(key)
+    from patchlint.cli import main as cli_main
+
+    cli_main()
