@@ -231,8 +231,11 @@ class Engine:
         # back on every path (`cond_resched_rcu()`: unlock, cond_resched(), lock again), not where
         # the walk merely could not pair one of its own acquisitions with its release
         gave = {c for c in walker.took if walker.returns and all(("gave", c) in r.facts for r in walker.returns)}
+        # how it returns is judged (lock-imbalance) only for the functions a check is about
+        record = not self.touched or fn.name in self.touched
         for site_variant in walker.returns:
-            self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn, frozenset(classes)))
+            if record:
+                self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn, frozenset(classes)))
             added = tuple(h for h in site_variant.held if h not in before and h.how != "assert")
             released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took or
                                      c in gave and not any(h.cls == c and h in before for h in site_variant.held)}))
