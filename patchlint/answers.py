@@ -19,21 +19,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
+import time
 from pathlib import Path
 from typing import NamedTuple
 
 from patchlint import __version__
 from patchlint.resources import default_cache_dir
-from patchlint.stamps import code_digest, dir_digest, file_digest, tree_stamp
+from patchlint.stamps import code_digest, dir_digest, file_digest, tree_file_stamp, tree_stamp
 
 FORMAT = 1
 KEEP = 256  # answers kept, the most recently used: a hook checks a new temporary file each time
 # what in the environment can change a check's output (colour, config and cache places, how
 # git and Python find and print things); the rest of it cannot
 _ENV_NAMES = ("NO_COLOR", "TERM", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "LANG", "LC_ALL", "LC_CTYPE",
-              "PYTHONIOENCODING", "PYTHONUTF8")
+              "PYTHONIOENCODING", "PYTHONUTF8", "PATH")
 _ENV_PREFIXES = ("PATCHLINT_", "GIT_")
+# these send git to a repository other than the tree's own, whose history is not stamped
+_GIT_ELSEWHERE = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
+                  "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_INDEX_FILE", "GIT_NAMESPACE")
 
 
 # (not dataclasses: their import is 8 ms of an answer's 90)
@@ -61,6 +66,8 @@ def request_key(argv: list[str], cwd: str | None = None, env: dict[str, str] | N
     if not argv or argv[0] != "check" or "-" in argv[1:] or default_cache_dir() is None:
         return None
     env = dict(os.environ) if env is None else env
+    if any(name in env for name in _GIT_ELSEWHERE):
+        return None
     picked = sorted((k, v) for k, v in env.items() if k in _ENV_NAMES or k.startswith(_ENV_PREFIXES))
     tty = sys.stdout.isatty() if stdout_tty is None else stdout_tty
     material = [FORMAT, __version__, sys.executable, argv, cwd or os.getcwd(), picked, tty]
@@ -76,6 +83,9 @@ def _stamp(kind: str, arg: str) -> str | None:
         return dir_digest(Path(arg))
     if kind == "tree":
         return tree_stamp(Path(arg))
+    if kind == "treefile":
+        root, _, rel = arg.partition("\0")
+        return tree_file_stamp(Path(root), rel)
     return None
 
 
@@ -96,7 +106,10 @@ def recall(key: str) -> Answer | None:
         for kind, arg, stamp in data["deps"]:
             if _stamp(kind, arg) != stamp:
                 return None
-        os.utime(path)  # used: the last to be pruned
+        try:
+            os.utime(path)  # used: the last to be pruned
+        except OSError:
+            pass  # a cache shared read-only still answers
         return Answer(str(data["stdout"]), str(data["stderr"]), int(data["code"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None  # a broken entry is a miss, rewritten by the run that follows
@@ -123,6 +136,60 @@ def depend(kind: str, arg: str) -> None:
         _pending.keep = False  # an input that cannot be stamped (a linked work tree's refs)
     else:
         _pending.deps.append((kind, arg, stamp))
+
+
+def check_inputs(tree: str | None, series: list[str]) -> None:
+    """Stamp what a check reads first: patchlint's code, the tree, the series files (a pipe is
+    read once, by the check: such a run is not kept) and the configuration files (absent ones
+    too: one created later is read).  A plain directory's identity covers its C files; its
+    Makefile names the kernel version.  A git tree's history is read through git, as the
+    user's git configuration says."""
+    if not recording():
+        return
+    from patchlint.stamps import git_config_files, git_dir
+    from patchlint.workflow.config import TREE_FILE, user_config_path
+
+    # absolute() keeps `..` after a symlink as the check's own reads resolve it
+    top = Path(tree or ".").absolute()
+    depend("code", "")
+    depend("tree", str(top))
+    for arg in series:
+        try:
+            mode = os.stat(arg).st_mode
+        except OSError:
+            spoil()
+            continue
+        if stat.S_ISDIR(mode):
+            depend("dir", str(Path(arg).absolute()))
+        elif stat.S_ISREG(mode):
+            depend("file", str(Path(arg).absolute()))
+        else:
+            spoil()
+    for path in (top / TREE_FILE, user_config_path()):
+        depend("file", str(path.absolute()))
+    if git_dir(top) is None:
+        depend("treefile", f"{top}\0Makefile")
+    else:
+        for path in git_config_files():
+            depend("file", str(path))
+
+
+def opened_tree(tree: str | None, is_git: bool, patched: set[str]) -> None:
+    """The tree the check opened: of the kind stamped (a `.git` that GitPython refuses is read
+    as a plain directory, whose files its history's stamp does not cover), and, for a plain
+    directory, the files the series patches whatever their kind (Kconfig, Documentation):
+    whether and how a hunk applies is read from them."""
+    if not recording():
+        return
+    assert _pending is not None
+    stamped = next((stamp for kind, _, stamp in _pending.deps if kind == "tree"), "")
+    if stamped.startswith("git-") != is_git:
+        spoil()
+        return
+    if not is_git:
+        top = Path(tree or ".").absolute()
+        for rel in sorted(patched):
+            depend("treefile", f"{top}\0{rel}")
 
 
 def spoil() -> None:
@@ -161,13 +228,18 @@ def remember(answer: Answer) -> None:
 
 
 def _prune(directory: Path, keep: int) -> None:
-    """Drop all but the `keep` answers used last (another process may be pruning too)."""
+    """Drop all but the `keep` answers used last (another process may be pruning too), and what
+    a run killed while writing left behind."""
     kept = []
+    stale = time.time_ns() - 3600 * 10**9
     for entry in os.scandir(directory):
+        try:
+            mtime = entry.stat().st_mtime_ns
+        except OSError:
+            continue
         if entry.name.endswith(".json"):
-            try:
-                kept.append((entry.stat().st_mtime_ns, entry.name))
-            except OSError:
-                continue
+            kept.append((mtime, entry.name))
+        elif entry.name.startswith(".tmp-") and mtime < stale:
+            (directory / entry.name).unlink(missing_ok=True)
     for _, name in sorted(kept, reverse=True)[keep:]:
         (directory / name).unlink(missing_ok=True)

@@ -166,16 +166,15 @@ def check(
     from patchlint.report.formats import render
     from patchlint.source.apply import apply_series
 
-    if answers.recording():
-        _check_inputs(tree, series or [])
+    answers.check_inputs(tree, series or [])
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, scenarios, model))
     for d in cfg.scenarios if cfg.model else []:
-        answers.depend("dir", os.path.abspath(d))
+        answers.depend("dir", str(Path(d).absolute()))
     # loaded (and checked) only when the model runs: a series checked before is answered from the cache
     catalog = scenario_catalog(cfg.scenarios) if cfg.model else []
     parsed, kernel = _load(series, range_, tree, base, lenient)
-    if answers.recording() and kernel.revision is None:
-        _patched_inputs(tree, parsed)
+    answers.opened_tree(tree, kernel.revision is not None,
+                        {p for patch in parsed.patches for fc in patch.files for p in (fc.old_path, fc.new_path) if p})
     applied = apply_series(kernel, parsed)
     safe: list = []
     profile_ = cfg.load_profile()
@@ -200,45 +199,12 @@ def check(
 
         out += render_safe_sites(safe)
     code = 1 if fails(findings, cfg.fail_on) else 0
-    answers.remember(answers.Answer(out, err, code))
     sys.stderr.write(err)
     sys.stdout.write(out)
+    sys.stdout.flush()
+    answers.remember(answers.Answer(out, err, code))  # only what was printed in full
     if code:
         raise typer.Exit(code)
-
-
-def _check_inputs(tree: str | None, series: list[str]) -> None:
-    """Stamp what a check reads, for patchlint.answers: its own code, the tree, the series
-    files and the configuration files (absent ones too: one created later is read).  The
-    scenario directories the configuration names are stamped once it is read."""
-    from patchlint import answers
-    from patchlint.workflow.config import TREE_FILE, user_config_path
-
-    answers.depend("code", "")
-    answers.depend("tree", os.path.abspath(tree or "."))
-    for arg in series:
-        answers.depend("dir" if os.path.isdir(arg) else "file", os.path.abspath(arg))
-    for path in (Path(tree or ".") / TREE_FILE, user_config_path()):
-        answers.depend("file", os.path.abspath(path))
-    # a plain directory's identity covers its C files; its Makefile names the kernel version
-    answers.depend("file", os.path.abspath(Path(tree or ".") / "Makefile"))
-
-
-def _patched_inputs(tree: str | None, parsed) -> None:
-    """A plain directory's files that the series patches, whatever their kind (Kconfig,
-    Documentation): whether and how a hunk applies is read from them.  The diff's paths were
-    checked to stay inside the tree; a symlink that leaves it is not stamped, and the run is
-    not remembered."""
-    from patchlint import answers
-
-    root = Path(tree or ".").resolve()
-    paths = {p for patch in parsed.patches for fc in patch.files for p in (fc.old_path, fc.new_path) if p}
-    for rel in sorted(paths):
-        full = (root / rel).resolve()
-        if full.is_relative_to(root):
-            answers.depend("file", str(full))
-        else:
-            answers.spoil()
 
 
 def _progress(quiet: bool):

@@ -23,6 +23,11 @@ def main() -> None:
                 # the reader went away (`| head`), as patchlint.cli treats it
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 sys.exit(0)
+            except (OSError, UnicodeError) as exc:
+                # a full disk, an encoding that cannot print the report: one line, as patchlint.cli
+                # renders every error, never a traceback and never "findings" (1)
+                sys.stderr.write(f"patchlint: cannot write the report: {exc.__class__.__name__}: {exc}\n")
+                sys.exit(2)
             sys.exit(found.code)
         answers.expect(key)
     from patchlint.cli import main as cli_main

@@ -187,3 +187,142 @@ def test_only_the_answers_used_last_are_kept(tmp_path: Path, monkeypatch):
     answers.expect(keys[3])
     answers.remember(answers.Answer("3", "", 0))
     assert [answers.recall(k) is not None for k in keys] == [True, False, False, True]
+
+
+
+UNLOCK = "\t\tunlock_page(page);\n"
+RECLAIM = "\t\tif (page_mapped(page) && mapping) {"
+
+
+def unlock_in_reclaim(tree: Path, instead_of: str = "") -> None:
+    """Reclaim drops the page lock before unmapping: the text report changes."""
+    vmscan = tree / "mm" / "vmscan.c"
+    text = vmscan.read_text()
+    assert instead_of + RECLAIM in text
+    vmscan.write_text(text.replace(instead_of + RECLAIM, UNLOCK + RECLAIM, 1))
+
+
+def fresh(env: dict[str, str], *args: str, cwd: Path = ROOT) -> Run:
+    """A run that must not be an answer kept before, and that prints what no cache would."""
+    run = check(env, *args, cwd=cwd)
+    assert run.loaded, "answered from the cache although an input changed"
+    assert run.same(check(env, *args, cwd=cwd, cache=False))
+    return run
+
+
+def test_a_series_read_from_a_pipe_is_read_by_the_check_alone(tree: Path, env: dict[str, str]):
+    command = f'cat "$S" | {sys.executable} -c "$P" check --no-model --format terse --tree "$T" /dev/stdin'
+    for _ in range(2):
+        proc = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=300,
+                              env={**env, "P": PROBE, "S": str(RFC), "T": str(tree)})
+        run = Run(proc)
+        assert run.code == 1 and "ERROR" in run.out and run.loaded, proc.stderr
+    assert entries(env) == []
+
+
+def test_odd_files_where_the_series_patches_are_the_checks_business(tmp_path: Path, env: dict[str, str]):
+    rename = SERIES / "rename-delete.mbox"
+    looped = tmp_path / "looped"
+    shutil.copytree(TREE, looped)
+    (looped / "Kconfig").unlink()
+    (looped / "Kconfig").symlink_to("Kconfig")  # a symlink loop
+    args = ("--no-model", "--format", "terse", "--tree", str(looped), str(rename))
+    fresh(env, *args)
+    assert entries(env) == []
+    fifo = tmp_path / "fifo"
+    shutil.copytree(TREE, fifo)
+    (fifo / "Kconfig").unlink()
+    os.mkfifo(fifo / "Kconfig")
+    run = check(env, "--no-model", "--format", "terse", "--tree", str(fifo), str(rename))
+    assert run.loaded and run.code in (0, 1) and entries(env) == []
+
+
+def test_a_symlink_pointed_elsewhere_is_another_input(tmp_path: Path, env: dict[str, str]):
+    rename = SERIES / "rename-delete.mbox"
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    (tree / "Kconfig").rename(tree / "Kconfig.real")
+    (tree / "Kconfig.other").write_text('# another\nmainmenu "x"\n')
+    (tree / "Kconfig").symlink_to("Kconfig.real")
+    args = ("--no-model", "--format", "terse", "--tree", str(tree), str(rename))
+    first = fresh(env, *args)
+    (tree / "Kconfig").unlink()
+    (tree / "Kconfig").symlink_to("Kconfig.other")
+    assert not fresh(env, *args).same(first)
+    # a directory of the tree that is a symlink
+    (tree / "mm").rename(tree / "mm.a")
+    shutil.copytree(tree / "mm.a", tree / "mm.b")
+    (tree / "mm").symlink_to("mm.a")
+    args = ("--no-model", "--tree", str(tree), str(RFC))
+    first = fresh(env, *args)
+    (tree / "mm.b" / "rmap.c").write_text("/* the patch does not apply here */\n")
+    (tree / "mm").unlink()
+    (tree / "mm").symlink_to("mm.b")
+    assert not fresh(env, *args).same(first)
+
+
+def test_an_edit_that_keeps_the_size_and_the_mtime_is_seen(tree: Path, env: dict[str, str]):
+    pad = "\t\t/* padding padd */\n"
+    assert len(pad) == len(UNLOCK)
+    vmscan = tree / "mm" / "vmscan.c"
+    vmscan.write_text(vmscan.read_text().replace(RECLAIM, pad + RECLAIM, 1))
+    args = ("--no-model", "--tree", str(tree), str(RFC))
+    first = fresh(env, *args)
+    st = vmscan.stat()
+    unlock_in_reclaim(tree, instead_of=pad)
+    os.utime(vmscan, ns=(st.st_atime_ns, st.st_mtime_ns))  # as `touch -r` or `rsync -a` would
+    assert vmscan.stat().st_size == st.st_size
+    assert not fresh(env, *args).same(first)
+
+
+def test_the_tree_is_stamped_as_what_was_opened(tmp_path: Path, env: dict[str, str]):
+    # a .git that is no repository: the check reads the directory, so its files are the input
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    (tree / ".git" / "objects" / "pack").mkdir(parents=True)
+    args = ("--no-model", "--tree", str(tree), str(RFC))
+    first = fresh(env, *args)
+    unlock_in_reclaim(tree)
+    assert not fresh(env, *args).same(first)
+    # `..` after a symlink is where the system takes it, not where the text seems to point
+    (tmp_path / "deep" / "sub").mkdir(parents=True)
+    shutil.copytree(TREE, tmp_path / "deep" / "linux")
+    shutil.copytree(TREE, tmp_path / "linux2")
+    (tmp_path / "lnk").symlink_to(tmp_path / "deep" / "sub")
+    args = ("--no-model", "--tree", "lnk/../linux", str(RFC))
+    first = fresh(env, *args, cwd=tmp_path)
+    unlock_in_reclaim(tmp_path / "deep" / "linux")
+    assert not fresh(env, *args, cwd=tmp_path).same(first)
+
+
+def test_a_report_that_could_not_be_written_is_not_kept(tree: Path, env: dict[str, str]):
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    for _ in range(2):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-c", PROBE, "check", "--no-model", "--tree", str(tree), str(RFC)],
+                                  stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert len(proc.stderr.rpartition(MARK)[0].strip().splitlines()) == 1
+    assert entries(env) == []
+
+
+def test_patchlints_own_data_is_part_of_its_code(tmp_path: Path):
+    copy = tmp_path / "patchlint"
+    shutil.copytree(ROOT / "patchlint", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "grammars", tmp_path / "grammars")
+    probe = "from patchlint.stamps import code_digest; print(code_digest())"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+    def digest() -> str:
+        return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, check=True).stdout
+
+    before = digest()
+    kinds = copy / "data" / "kinds.toml"
+    kinds.write_text(kinds.read_text() + "\n")
+    assert digest() != before
+
+
+def test_git_pointed_at_another_repository_is_not_answered():
+    assert answers.request_key(["check", "x"], cwd="/", env={"GIT_DIR": "/elsewhere"}, stdout_tty=False) is None
