@@ -828,3 +828,38 @@ def test_the_lock_an_object_was_locked_by_is_found_whatever_the_order_of_facts()
     v = Variant((first,), frozenset({("inst", "a", "zone->lock", "&a->lock", ("mm/x.c", 5)),
                                      ("inst", "a", "zone->lock", "&a->lock", ("mm/x.c", 8))}))
     assert v.holder("zone->lock", "&a->lock") is first
+
+
+WAIT_FOR_FIRST = """\
+struct zspage {
+	int inuse;
+};
+
+static struct page *first_page(struct zspage *zspage);
+
+void lock_first(struct zspage *zspage, int tries)
+{
+	struct page *page;
+
+	while (1) {
+		page = first_page(zspage);
+		if (trylock_page(page))
+			break;
+		wait_on_page_locked(page);
+	}
+}
+"""
+
+
+def _returns_holding(tmp_path: Path, source: str, root: str) -> list[tuple[str, ...]]:
+    engine = _walked(tmp_path, source, root)
+    return sorted(tuple(h.cls for h in v.held) for _, v, fn, _ in engine.obs.returns if fn.name == root)
+
+
+def test_a_loop_on_a_constant_true_condition_is_left_only_by_break(tmp_path: Path):
+    """`while (1)` leaves only where the trylock succeeded: every return holds the page lock."""
+    assert _returns_holding(tmp_path, WAIT_FOR_FIRST, "lock_first") == [("page_lock",)]
+    for counted in ("while (tries--) {", "while (0x0) {"):
+        assert () in _returns_holding(tmp_path, WAIT_FOR_FIRST.replace("while (1) {", counted), "lock_first")
+    assert _returns_holding(tmp_path, WAIT_FOR_FIRST.replace("while (1) {", "while (1UL) {"),
+                            "lock_first") == [("page_lock",)]

@@ -347,6 +347,10 @@ class Walker:
     # -- conditions ------------------------------------------------------------------------------
     def assume(self, e: ir.Expr, value: bool, vs: list[Variant]) -> list[Variant]:
         """The variants in which `e` evaluates to `value` (pruning those where it cannot)."""
+        if _is_literal(e):
+            # `while (1)` leaves only by break, return or goto; `do { } while (0)` runs once
+            truth = _literal_truth(e)
+            return vs if truth is None or truth == value else []
         if isinstance(e, ir.Unary) and e.op == "!":
             return self.assume(e.operand, not value, vs)
         if isinstance(e, ir.Unary) and e.op in ("post++", "post--"):
@@ -796,11 +800,16 @@ def _is_literal(e: ir.Expr) -> bool:
 
 def _literal_truth(e: ir.Expr) -> bool | None:
     text = e.text if isinstance(e, ir.Literal) else e.id  # type: ignore[union-attr]
-    if text in ("false", "NULL", "0"):
+    if text in ("false", "NULL"):
         return False
-    if text in ("true",) or (text.isdigit() and text != "0"):
+    if text == "true":
         return True
-    return None
+    digits = text.rstrip("uUlL")
+    try:
+        # C's integer constants: 1, 0x1, 1UL (a leading 0 is octal; Python's int() refuses it)
+        return int(digits, 8 if digits[:1] == "0" and digits.isdigit() else 0) != 0
+    except ValueError:
+        return None  # a character or string literal, a float: not judged
 
 
 def _calls(e: ir.Expr) -> list[ir.Call]:
