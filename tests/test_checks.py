@@ -612,6 +612,30 @@ def test_an_error_return_that_keeps_the_lock_is_an_imbalance(tmp_path: Path):
     assert kinds(fixed) == []
 
 
+def test_an_imbalance_shows_where_the_lock_was_taken_and_the_two_returns(tmp_path: Path):
+    """The evidence a reader compares: the acquisition, a return that still holds the lock and one
+    that does not.  Moving the error return moves the evidence with it."""
+    from patchlint.checks.kinds import LockImbalance
+    from patchlint.checks.scope import analyse_scope
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+
+    def evidence(source: str) -> list[tuple[str, int | None]]:
+        (tree / "mm" / "imbalance.c").write_text(source)
+        index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+        (finding,) = LockImbalance().findings(analyse_scope(index, {"bump"}))
+        assert finding.line == finding.chain[1].line and finding.file == "mm/imbalance.c"
+        return [(step.event, step.line) for step in finding.chain]
+
+    assert evidence(ERROR_RETURN) == [("lock(counter->lock)", 8), ("return holding counter->lock", 10),
+                                      ("return without counter->lock", 13)]
+    later = ERROR_RETURN.replace("\tif (c->n >= limit)\n\t\treturn -EINVAL;\n\tc->n++;\n",
+                                 "\tc->n++;\n\tif (c->n >= limit)\n\t\treturn -EINVAL;\n")
+    assert evidence(later) == [("lock(counter->lock)", 8), ("return holding counter->lock", 11),
+                               ("return without counter->lock", 13)]
+
+
 def test_a_helper_cut_by_one_roots_allowance_is_walked_for_the_next_root():
     """scan gives each root an allowance: a helper one root could not afford is not remembered
     as doing nothing, so the next root that reaches it sees its locks."""

@@ -215,7 +215,8 @@ def test_check_stdin_and_format_on_stdin_names_it_dash():
 def synthetic_document() -> dict:
     """The RFC applied to the fixture tree, with findings built here: a lock-order inversion with
     chain and three-CPU trace, a model hazard with state, an existing one, a fixed one, a hunk-less
-    analysis-incomplete, a series-wide finding, and characters that need escaping."""
+    analysis-incomplete, a series-wide finding, a lock imbalance with its two returns, and
+    characters that need escaping."""
     with contextlib.chdir(ROOT):  # input names as a user in the checkout would type them
         series = read_series([str(SERIES_ARG / "storage-key-rfc.mbox")])
         tree = open_tree(TREE_ARG, None, series.base_commit)
@@ -257,6 +258,12 @@ def synthetic_document() -> dict:
                 line=None, function=None, message="mm/memory.c could not be analysed\nsecond line"),
         Finding(kind="spin-on-trylock", status="new", severity="check", patch=None, file=None, line=None,
                 function=None, message="series-wide: a check-level finding"),
+        Finding(kind="lock-imbalance", status="existing", severity="warning", patch=1, file="mm/rmap.c", line=70,
+                function="page_remove_rmap", message="page_remove_rmap() returns with pte_lock held on some paths",
+                locks=("pte_lock",), identity="lock-imbalance|page_remove_rmap|pte_lock",
+                chain=(TraceStep(0, "lock(pte_lock)", "mm/rmap.c", 64, "page_remove_rmap"),
+                       TraceStep(0, "return holding pte_lock", "mm/rmap.c", 70, "page_remove_rmap"),
+                       TraceStep(0, "return without pte_lock", "mm/rmap.c", 75, "page_remove_rmap"))),
     ]
     return document(series, applied, findings, {"path": "fixtures/trees/s390-3.0", "revision": None,
                                                 "kernel_version": "3.0.13"})

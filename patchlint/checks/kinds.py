@@ -230,9 +230,9 @@ class LockImbalance:
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
         by_fn: dict[tuple[str, str], list] = {}
-        for _site, variant, fn, entry in scope.obs.returns:
+        for site, variant, fn, entry in scope.obs.returns:
             if fn.name in scope.touched:
-                by_fn.setdefault((fn.file, fn.name), []).append((variant, fn, entry))
+                by_fn.setdefault((fn.file, fn.name), []).append((variant, fn, entry, site.line))
         # a call we could not follow may release the lock (pageout() unlocks the page it starts
         # writing): in such functions the paths cannot be compared, and nothing is said
         unsure = {u.site.function for u in scope.obs.unresolved.values()}
@@ -245,9 +245,9 @@ class LockImbalance:
             declared |= {f"@param{i}" for i, p in enumerate(fn.params()) if p.name in declared}
             # the function's own locks: taken by it, and not already held when it was entered
             own = [{h.cls for h in v.held if h.function == name and h.how in ("lock", "trylock")
-                    and h.cls not in entry} for v, _, entry in items]
+                    and h.cls not in entry} for v, _, entry, _ in items]
             held_somewhere = set().union(*own) if own else set()
-            truths = [next((f[1] for f in v.facts if f[0] == "returns"), None) for v, _, _ in items]
+            truths = [next((f[1] for f in v.facts if f[0] == "returns"), None) for v, _, _, _ in items]
             for cls in sorted(held_somewhere):
                 if all(cls in s for s in own):
                     continue  # every path returns with it: the function hands it to its caller
@@ -260,13 +260,26 @@ class LockImbalance:
                     continue
                 if cls in declared or any(cls.split("->")[-1] in d for d in declared):
                     continue
+                chain = _imbalance_evidence(name, file, cls, items, own)
                 yield Finding(
-                    kind=self.kind, status="new", severity="warning", patch=None, file=file, line=fn.end_line,
+                    kind=self.kind, status="new", severity="warning", patch=None, file=file, line=chain[1].line,
                     function=name,
                     message=f"{name}() returns with {cls} held on some paths and released on others, "
                             "and no __acquires/__releases annotation says so",
-                    locks=(cls,), identity=f"{self.kind}|{name}|{cls}",
+                    locks=(cls,), chain=chain, identity=f"{self.kind}|{name}|{cls}",
                 )
+
+
+def _imbalance_evidence(name: str, file: str, cls: str, items: list, own: list[set[str]]) -> tuple[TraceStep, ...]:
+    """Where the function took the lock, the first return that still holds it and the first that
+    does not: the two paths a reader compares."""
+    holding = min((line, min((h.line, h.how, h.file) for h in v.held if h.cls == cls and h.function == name))
+                  for (v, _, _, line), mine in zip(items, own, strict=True) if cls in mine)
+    free = min(line for (_, _, _, line), mine in zip(items, own, strict=True) if cls not in mine)
+    (ret, (taken, how, taken_file)) = holding
+    return (TraceStep(0, f"{'trylock' if how == 'trylock' else 'lock'}({cls})", taken_file, taken, name),
+            TraceStep(0, f"return holding {cls}", file, ret, name),
+            TraceStep(0, f"return without {cls}", file, free, name))
 
 
 class AnalysisIncomplete:

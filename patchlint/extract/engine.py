@@ -97,6 +97,8 @@ class Observations:
     sleeps: dict[tuple[str, int, str], Sleep] = field(default_factory=dict)
     dirties: list[Dirty] = field(default_factory=list)
     # (where, the locks on that path, the function, the classes held on entry)
+    # each way a function returned: the `return` (or the closing brace), the path, the function, and
+    # the lock classes held when it was entered
     returns: list[tuple[Site, Variant, FunctionDef, frozenset[str]]] = field(default_factory=list)
     unresolved: dict[tuple[str, int, str], Unresolved] = field(default_factory=dict)
     recursive: dict[tuple[str, int, str], Recursive] = field(default_factory=dict)
@@ -233,9 +235,10 @@ class Engine:
         gave = {c for c in walker.took if walker.returns and all(("gave", c) in r.facts for r in walker.returns)}
         # how it returns is judged (lock-imbalance) only for the functions a check is about
         record = not self.touched or fn.name in self.touched
-        for site_variant in walker.returns:
+        for site_variant, line in zip(walker.returns, walker.return_lines, strict=True):
             if record:
-                self.obs.returns.append((Site(fn.file, fn.end_line, fn.name), site_variant, fn, frozenset(classes)))
+                self.obs.returns.append((Site(fn.file, line or fn.end_line, fn.name), site_variant, fn,
+                                         frozenset(classes)))
             added = tuple(h for h in site_variant.held if h not in before and h.how != "assert")
             released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took or
                                      c in gave and not any(h.cls == c and h in before for h in site_variant.held)}))

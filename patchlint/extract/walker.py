@@ -165,6 +165,7 @@ class Walker:
         self.labels: dict[str, list[Variant]] = {}
         self.loops: list[_Flow] = []
         self.returns: list[Variant] = []
+        self.return_lines: list[int | None] = []  # the `return` each of `returns` left by; None: the end
         # classes this function takes itself (lock, trylock, spin, killable): where it also
         # releases one on a path the walk could not pair with its own acquisition, that is its
         # own lock, not its caller's
@@ -178,6 +179,7 @@ class Walker:
         end_line = self.body.block.line
         if out:
             self.returns.extend(out)
+            self.return_lines.extend([None] * len(out))
             self.sink.returned(self.site(end_line), out)
         return out
 
@@ -225,6 +227,7 @@ class Walker:
                 if truth is not None:
                     vs = [v.fact(("returns", truth)) for v in vs]
             self.returns.extend(vs)
+            self.return_lines.extend([s.line] * len(vs))
             self.sink.returned(self.site(s.line), vs)
             return []
         if isinstance(s, ir.Goto):

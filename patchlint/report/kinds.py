@@ -12,7 +12,7 @@ from importlib import resources
 from patchlint.errors import PatchlintError
 from patchlint.findings import KINDS, SEVERITIES
 
-SCENARIOS = ("circular", "recursive", "interleaving", "none")
+SCENARIOS = ("circular", "recursive", "interleaving", "imbalance", "none")
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class KindInfo:
     summary: str  # the one-line description from patchlint.findings.KINDS
     title: str
     level: str  # error | warning | check
-    scenario: str  # circular | recursive | interleaving | none
+    scenario: str  # circular | recursive | interleaving | imbalance | none
     verdict: str
     explanation: str  # one paragraph, unwrapped
 

@@ -142,6 +142,8 @@ def _scenario(f: dict[str, Any], info) -> list[str]:
     trace = f.get("trace") or []
     if recursive and trace:
         return _recursive(f, trace, info)
+    if info.scenario == "imbalance" and f.get("chain"):
+        return _imbalance(f, f["chain"])
     if circular:
         title = "WARNING: possible circular locking dependency detected"
         out += ["=" * len(title), title, "-" * len(title)]
@@ -212,6 +214,16 @@ def _recursive(f: dict[str, Any], trace: list[dict[str, Any]], info) -> list[str
            "", "other info that might help us debug this:", " Possible unsafe locking scenario:", ""]
     out.extend(_table(trace))
     out += ["", f" *** {info.verdict or 'DEADLOCK'} ***", "", " May be due to missing lock nesting notation"]
+    return out
+
+
+def _imbalance(f: dict[str, Any], chain: list[dict[str, Any]]) -> list[str]:
+    """sparse's "context imbalance" warning, with the paths it does not name: where the lock
+    was taken, a return that holds it and one that does not."""
+    who = f"'{f['function']}'" if f.get("function") else "this function"
+    out = [f"context imbalance in {who} - different lock contexts at return:"]
+    width = max(len(s["event"]) for s in chain)
+    out.extend(f"  {s['event'].ljust(width)}  at {_at(s)}" for s in chain)
     return out
 
 
