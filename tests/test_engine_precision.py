@@ -863,3 +863,56 @@ def test_a_loop_on_a_constant_true_condition_is_left_only_by_break(tmp_path: Pat
         assert () in _returns_holding(tmp_path, WAIT_FOR_FIRST.replace("while (1) {", counted), "lock_first")
     assert _returns_holding(tmp_path, WAIT_FOR_FIRST.replace("while (1) {", "while (1UL) {"),
                             "lock_first") == [("page_lock",)]
+
+
+ITERATOR_LOOPS = {
+    # iterator macros are read as loops over their arguments: `while (slot, root, &iter, 0)`
+    "kill_all": """\
+void kill_all(struct radix_tree_root *root, spinlock_t *l)
+{
+	struct radix_tree_iter iter;
+	void **slot;
+
+	spin_lock(l);
+	radix_tree_for_each_slot(slot, root, &iter, 0)
+		cond_resched();
+	spin_unlock(l);
+}
+""",
+    "after_bits": """\
+void after_bits(unsigned long *mask, spinlock_t *l)
+{
+	int i;
+
+	spin_lock(l);
+	for_each_set_bit(i, mask, 64) {
+		cpu_relax();
+	}
+	cond_resched();
+	spin_unlock(l);
+}
+""",
+    "brace": """\
+void brace(spinlock_t *l)
+{
+	int i;
+
+	spin_lock(l);
+	my_iter(i, 0) {
+		cond_resched();
+	}
+	spin_unlock(l);
+}
+""",
+}
+
+
+def test_a_constant_among_an_iterator_macros_arguments_decides_nothing(tmp_path: Path):
+    """The body of `radix_tree_for_each_slot(..., 0)` is walked, and the code after
+    `for_each_set_bit(i, mask, 64)` is reached: the sleep under the spinlock is found in each."""
+    for root, source in ITERATOR_LOOPS.items():
+        # the lock is the caller's, named by the parameter that points at it
+        assert {(f, what, len(held)) for f, what, held in _sleeps(tmp_path, source, root)} == \
+            {(root, "cond_resched", 1)}, root
+        unlocked = source.replace("\tspin_lock(l);\n", "").replace("\tspin_unlock(l);\n", "")
+        assert _sleeps(tmp_path, unlocked, root) == set(), root

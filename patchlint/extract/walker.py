@@ -284,15 +284,15 @@ class Walker:
                 after = _dedupe(after + flow.continues)
                 if s.cond is not None:
                     after = self.expr(s.cond, after, in_condition=True)
-                    exits += self.assume(s.cond, False, after)
-                    nxt = self.assume(s.cond, True, after)
+                    exits += self._loop_cond(s, False, after)
+                    nxt = self._loop_cond(s, True, after)
                 else:
                     nxt = after
             else:
                 if s.cond is not None:
                     current = self.expr(s.cond, current, in_condition=True)
-                    exits += self.assume(s.cond, False, current)
-                    into = self.assume(s.cond, True, current)
+                    exits += self._loop_cond(s, False, current)
+                    into = self._loop_cond(s, True, current)
                 else:
                     into = current
                 self.loops.append(flow)
@@ -348,6 +348,16 @@ class Walker:
         return prim if prim is not None and prim.op == "trylock" else None
 
     # -- conditions ------------------------------------------------------------------------------
+    def _loop_cond(self, s: ir.Loop, value: bool, vs: list[Variant]) -> list[Variant]:
+        """The paths on which the loop's condition is `value`.  An iterator macro read as a loop
+        (`radix_tree_for_each_slot(slot, root, &iter, 0)` -> `while (slot, root, &iter, 0)`) has
+        its arguments for a condition: a constant among them decides nothing."""
+        if s.macro is not None and s.cond is not None:
+            last = s.cond.exprs[-1] if isinstance(s.cond, ir.Comma) and s.cond.exprs else s.cond
+            if _is_literal(last):
+                return vs
+        return self.assume(s.cond, value, vs)  # type: ignore[arg-type]
+
     def assume(self, e: ir.Expr, value: bool, vs: list[Variant]) -> list[Variant]:
         """The variants in which `e` evaluates to `value` (pruning those where it cannot)."""
         if _is_literal(e):
