@@ -65,6 +65,8 @@ def request_key(argv: list[str], cwd: str | None = None, env: dict[str, str] | N
     """The key of a `check` request, or None when it is not one an answer can be kept for."""
     if not argv or argv[0] != "check" or "-" in argv[1:] or default_cache_dir() is None:
         return None
+    if any("@{" in arg for arg in argv):
+        return None  # a revision by date or reflog position (`main@{yesterday}`) moves with the clock
     env = dict(os.environ) if env is None else env
     if any(name in env for name in _GIT_ELSEWHERE):
         return None
@@ -141,9 +143,8 @@ def depend(kind: str, arg: str) -> None:
 def check_inputs(tree: str | None, series: list[str]) -> None:
     """Stamp what a check reads first: patchlint's code, the tree, the series files (a pipe is
     read once, by the check: such a run is not kept) and the configuration files (absent ones
-    too: one created later is read).  A plain directory's identity covers its C files; its
-    Makefile names the kernel version.  A git tree's history is read through git, as the
-    user's git configuration says."""
+    too: one created later is read).  A plain directory's identity covers its C files.  A git
+    tree's history is read through git, as the user's git configuration says."""
     if not recording():
         return
     from patchlint.stamps import git_config_files, git_dir
@@ -167,9 +168,10 @@ def check_inputs(tree: str | None, series: list[str]) -> None:
             spoil()
     for path in (top / TREE_FILE, user_config_path()):
         depend("file", str(path.absolute()))
-    if git_dir(top) is None:
-        depend("treefile", f"{top}\0Makefile")
-    else:
+    # a plain directory's Makefile names the kernel version; a git work tree's tells whether the
+    # series was made there (workflow.base looks for it)
+    depend("treefile", f"{top}\0Makefile")
+    if git_dir(top) is not None:
         for path in git_config_files():
             depend("file", str(path))
 

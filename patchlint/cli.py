@@ -173,6 +173,10 @@ def check(
     # loaded (and checked) only when the model runs: a series checked before is answered from the cache
     catalog = scenario_catalog(cfg.scenarios) if cfg.model else []
     parsed, kernel = _load(series, range_, tree, base, lenient)
+    from patchlint.workflow.base import timed_out
+
+    if timed_out():
+        answers.spoil()
     answers.opened_tree(tree, kernel.revision is not None,
                         {p for patch in parsed.patches for fc in patch.files for p in (fc.old_path, fc.new_path) if p})
     applied = apply_series(kernel, parsed)

@@ -112,13 +112,22 @@ def repo_stamp(gitdir: Path) -> str | None:
         except OSError:
             digest.update(rel.encode() + b"\0-\0")
 
-    for name in ("HEAD", "config", "packed-refs", "shallow", "commondir", "objects/info/alternates"):
+    for name in ("HEAD", "config", "packed-refs", "shallow", "commondir", "objects/info/alternates", "info/grafts"):
         add(gitdir / name, name)
-    for dirpath, dirnames, filenames in os.walk(gitdir / "refs"):
-        dirnames.sort()
-        for f in sorted(filenames):
-            full = Path(dirpath) / f
-            add(full, str(full.relative_to(gitdir)))
+    try:
+        # ORIG_HEAD, FETCH_HEAD, MERGE_HEAD, ...: --base and --range may name them
+        for entry in sorted(os.scandir(gitdir), key=lambda e: e.name):
+            if entry.name.endswith("HEAD") and entry.name != "HEAD" and entry.is_file():
+                add(Path(entry.path), entry.name)
+    except OSError:
+        return None
+    # refs, and the reflogs `@{1}` and `@{-1}` read
+    for top in ("refs", "logs"):
+        for dirpath, dirnames, filenames in os.walk(gitdir / top):
+            dirnames.sort()
+            for f in sorted(filenames):
+                full = Path(dirpath) / f
+                add(full, str(full.relative_to(gitdir)))
     try:
         for entry in sorted(os.scandir(gitdir / "objects"), key=lambda e: e.name):
             st = entry.stat(follow_symlinks=False)

@@ -326,3 +326,25 @@ def test_patchlints_own_data_is_part_of_its_code(tmp_path: Path):
 
 def test_git_pointed_at_another_repository_is_not_answered():
     assert answers.request_key(["check", "x"], cwd="/", env={"GIT_DIR": "/elsewhere"}, stdout_tty=False) is None
+
+
+def test_special_refs_and_reflogs_are_part_of_a_git_trees_history(tree_repo: Path, env: dict[str, str]):
+    """`--base ORIG_HEAD` after a reset names another commit while every ref stays the same."""
+    env = {**env, **GIT_ENV}
+    c0 = git(tree_repo, "rev-parse", "HEAD").strip()
+    unlock_in_reclaim(tree_repo)
+    git(tree_repo, "commit", "-q", "-am", "mm: unlock before unmapping")
+    c1 = git(tree_repo, "rev-parse", "HEAD").strip()
+    (tree_repo / "mm" / "rmap.c").write_text((tree_repo / "mm" / "rmap.c").read_text() + "/* x */\n")
+    git(tree_repo, "commit", "-q", "-am", "mm: a comment")
+    c2 = git(tree_repo, "rev-parse", "HEAD").strip()
+    args = ("--tree", str(tree_repo), "--base", "ORIG_HEAD", "--format", "json", str(RFC))
+    git(tree_repo, "reset", "-q", "--hard", c0)
+    git(tree_repo, "reset", "-q", "--hard", c2)
+    first = fresh(env, *args)
+    assert json.loads(first.out)["tree"]["revision"] == c0
+    git(tree_repo, "reset", "-q", "--hard", c1)
+    git(tree_repo, "reset", "-q", "--hard", c2)
+    assert json.loads(fresh(env, *args).out)["tree"]["revision"] == c1
+    # a revision by date or reflog position moves with the clock: never an answer
+    assert answers.request_key(["check", "--base", "master@{1}", "x"], cwd="/", env={}, stdout_tty=False) is None

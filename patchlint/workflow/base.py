@@ -66,10 +66,22 @@ def _patch_ids(top: Path, args: list[str], text: str) -> list[tuple[str, str]]:
     return [tuple(line.split()[:2]) for line in out.splitlines() if len(line.split()) >= 2]
 
 
+_TIMED_OUT: list[str] = []
+
+
+def timed_out() -> bool:
+    """Whether a git command gave up on the clock in this process: the base it chose then says
+    something about this machine, not the series (a check's answer is not kept)."""
+    return bool(_TIMED_OUT)
+
+
 def _git(top: Path, *args: str, stdin: str | None = None) -> str:
     try:
         proc = subprocess.run(["git", "-C", str(top), *args], input=stdin, capture_output=True, text=True,
                               encoding="utf-8", errors="surrogateescape", timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+    except subprocess.TimeoutExpired:
+        _TIMED_OUT.append(args[0])
+        return ""
+    except OSError:
         return ""
     return proc.stdout if proc.returncode == 0 else ""
