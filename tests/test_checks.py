@@ -636,6 +636,23 @@ def test_an_imbalance_shows_where_the_lock_was_taken_and_the_two_returns(tmp_pat
                                ("return without counter->lock", 13)]
 
 
+def test_an_imbalances_evidence_comes_from_walks_entered_without_the_lock(tmp_path: Path):
+    """bump() is also walked for a caller that holds a counter lock already: at its error return
+    it holds two, one of them the caller's, which is not a return "without" the lock."""
+    from patchlint.checks.kinds import LockImbalance
+    from patchlint.checks.scope import analyse_scope
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    caller = ERROR_RETURN + "\nvoid bump_both(struct counter *a, struct counter *b)\n{\n\tspin_lock(&a->lock);" \
+        "\n\tbump(b, 3);\n\tspin_unlock(&a->lock);\n}\n\nvoid bump_one(struct counter *c)\n{\n\tbump(c, 3);\n}\n"
+    (tree / "mm" / "imbalance.c").write_text(caller)
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    (finding,) = LockImbalance().findings(analyse_scope(index, {"bump"}))
+    assert [(step.event, step.line) for step in finding.chain] == [
+        ("lock(counter->lock)", 8), ("return holding counter->lock", 10), ("return without counter->lock", 13)]
+
+
 def test_a_helper_cut_by_one_roots_allowance_is_walked_for_the_next_root():
     """scan gives each root an allowance: a helper one root could not afford is not remembered
     as doing nothing, so the next root that reaches it sees its locks."""

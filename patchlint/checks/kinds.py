@@ -272,10 +272,16 @@ class LockImbalance:
 
 def _imbalance_evidence(name: str, file: str, cls: str, items: list, own: list[set[str]]) -> tuple[TraceStep, ...]:
     """Where the function took the lock, the first return that still holds it and the first that
-    does not: the two paths a reader compares."""
-    holding = min((line, min((h.line, h.how, h.file) for h in v.held if h.cls == cls and h.function == name))
-                  for (v, _, _, line), mine in zip(items, own, strict=True) if cls in mine)
-    free = min(line for (_, _, _, line), mine in zip(items, own, strict=True) if cls not in mine)
+    does not: the two paths a reader compares, taken from walks entered without the lock where
+    there are such (entered with it, a return can hold the caller's lock and count as without)."""
+    paths = [(v, entry, line, mine) for (v, _, entry, line), mine in zip(items, own, strict=True)]
+    clean = [p for p in paths if cls not in p[1]]
+    if any(cls in p[3] for p in clean) and any(cls not in p[3] for p in clean):
+        paths = clean
+    holding = min((line, min((h.line, h.how, h.file) for h in v.held
+                             if h.cls == cls and h.function == name and h.how in ("lock", "trylock")))
+                  for v, _, line, mine in paths if cls in mine)
+    free = min(line for _, _, line, mine in paths if cls not in mine)
     (ret, (taken, how, taken_file)) = holding
     return (TraceStep(0, f"{'trylock' if how == 'trylock' else 'lock'}({cls})", taken_file, taken, name),
             TraceStep(0, f"return holding {cls}", file, ret, name),

@@ -134,8 +134,11 @@ def _result(doc: dict[str, Any], f: dict[str, Any], rule_index: int) -> dict[str
         result["codeFlows"] = [_code_flow(f)]
     if f.get("chain"):
         n = len(f["chain"])
+        # lockdep numbers a dependency chain from its far end; an imbalance's evidence is plain steps
+        numbered = kind_info(f["kind"]).scenario != "imbalance"
         result["relatedLocations"] = [
-            {"id": i + 1, **_location(s.get("file"), s.get("line"), f"-> #{n - 1 - i}: {_step_message(s)}",
+            {"id": i + 1, **_location(s.get("file"), s.get("line"),
+                                      f"-> #{n - 1 - i}: {_step_message(s)}" if numbered else _step_message(s),
                                       s.get("function"))}
             for i, s in enumerate(f["chain"])
         ]
