@@ -653,6 +653,21 @@ def test_an_imbalances_evidence_comes_from_walks_entered_without_the_lock(tmp_pa
         ("lock(counter->lock)", 8), ("return holding counter->lock", 10), ("return without counter->lock", 13)]
 
 
+def test_static_functions_of_one_name_in_two_files_are_two_findings(tree_repo: Path, tmp_path: Path):
+    """A series adding the same unlock bug to two files' static bump(): two new findings, not one
+    (a finding's identity names the function with its file)."""
+    for name in ("a", "b"):
+        (tree_repo / "mm" / f"{name}.c").write_text(ERROR_RETURN.replace("int bump(", "static int bump("))
+    git(tree_repo, "add", "-A")
+    git(tree_repo, "commit", "-q", "-m", "mm: two counters")
+    patch = tmp_path / "0001.patch"
+    patch.write_text(git(tree_repo, "format-patch", "-1", "--stdout"))
+    applied = apply_series(open_tree(str(tree_repo), "HEAD~1"), read_series([str(patch)]))
+    found = [f for f in analyse_series(applied, cache=SummaryCache(enabled=False)) if f.kind == "lock-imbalance"]
+    assert sorted((f.status, f.file) for f in found) == [("new", "mm/a.c"), ("new", "mm/b.c")]
+    assert len({f.identity for f in found}) == 2
+
+
 def test_a_helper_cut_by_one_roots_allowance_is_walked_for_the_next_root():
     """scan gives each root an allowance: a helper one root could not afford is not remembered
     as doing nothing, so the next root that reaches it sees its locks."""

@@ -2,7 +2,8 @@
 
 Builders only decide and describe; reporters alone format.  Each finding's
 identity leaves out line numbers (a patch moves lines) so the same hazard
-before and after a patch is recognised as the same.
+before and after a patch is recognised as the same, and names a function with
+its file (static functions of one name live in many files).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class LockOrderInversion:
                          f"{back.path[0].function}() holds {b} and takes {a} (via {_via(back.path)}): "
                          f"possible ABBA deadlock"),
                 locks=(a, b), trace=trace, chain=_chain(back, edge),
-                identity=f"{self.kind}|{edge.acquired.function}|{a}|{b}|{edge.how}",
+                identity=f"{self.kind}|{_fid(edge.acquired)}|{a}|{b}|{edge.how}",
             )
 
 
@@ -82,7 +83,7 @@ class RecursiveLocking:
         for r in scope.obs.recursive.values():
             if not in_scope([f.function for f in r.path], scope.touched):
                 continue
-            key = (r.site.function, r.lock.cls, r.lock.how)
+            key = (r.site.file, r.site.function, r.lock.cls, r.lock.how)
             if key in done:
                 continue
             done.add(key)
@@ -97,7 +98,7 @@ class RecursiveLocking:
                 locks=(cls,),
                 trace=(TraceStep(0, _lock_event(cls, r.first.how), r.first.file, r.first.line, r.first.function),
                        TraceStep(0, _lock_event(cls, r.lock.how), r.site.file, r.site.line, r.site.function)),
-                identity=f"{self.kind}|{r.site.function}|{cls}|{r.lock.how}",
+                identity=f"{self.kind}|{_fid(r.site)}|{cls}|{r.lock.how}",
             )
 
 
@@ -112,7 +113,7 @@ class SpinOnTrylock:
                 continue
             locks = [h for h in atomic if h.kind not in CONTEXT_KINDS] or atomic
             site = spin.path[-1]
-            key = (site.function, spin.lock.cls)
+            key = (site.file, site.function, spin.lock.cls)
             if key in done:
                 continue
             done.add(key)
@@ -132,7 +133,7 @@ class SpinOnTrylock:
                 chain=(TraceStep(0, _lock_event(holder.cls, holder.how), holder.file, holder.line, holder.function),
                        TraceStep(0, _lock_event(spin.lock.cls, "spin"), spin.lock.file, spin.lock.line,
                                  spin.lock.function)),
-                identity=f"{self.kind}|{spin.lock.function}|{holder.cls}|{spin.lock.cls}",
+                identity=f"{self.kind}|{_fid(spin.lock)}|{holder.cls}|{spin.lock.cls}",
             )
 
 
@@ -148,7 +149,7 @@ class DocumentedOrderViolation:
             said = self.docs.inverted(edge.held.cls, edge.acquired.cls)
             if said is None:
                 continue
-            key = (edge.acquired.function, edge.held.cls, edge.acquired.cls)
+            key = (edge.acquired.file, edge.acquired.function, edge.held.cls, edge.acquired.cls)
             if key in done:
                 continue
             done.add(key)
@@ -162,7 +163,7 @@ class DocumentedOrderViolation:
                          f"{edge.held.cls} ({inner.file}:{inner.line}: {inner.text})"),
                 locks=(edge.held.cls, edge.acquired.cls),
                 chain=_chain(edge),
-                identity=f"{self.kind}|{edge.acquired.function}|{edge.held.cls}|{edge.acquired.cls}",
+                identity=f"{self.kind}|{_fid(edge.acquired)}|{edge.held.cls}|{edge.acquired.cls}",
             )
 
 
@@ -174,7 +175,7 @@ class SleepInAtomic:
         for s in scope.obs.sleeps.values():
             if not in_scope([f.function for f in s.path], scope.touched):
                 continue
-            key = (s.site.function, s.what.split("(")[0], tuple(h.cls for h in s.atomic))
+            key = (s.site.file, s.site.function, s.what.split("(")[0], tuple(h.cls for h in s.atomic))
             if key in done:
                 continue
             done.add(key)
@@ -184,7 +185,7 @@ class SleepInAtomic:
                 function=s.site.function,
                 message=f"{s.what} may sleep, but {s.site.function}() is reached with {held} via {_via(s.path)}",
                 locks=tuple(h.cls for h in s.atomic),
-                identity=f"{self.kind}|{s.site.function}|{s.what.split('(')[0]}|{','.join(h.cls for h in s.atomic)}",
+                identity=f"{self.kind}|{_fid(s.site)}|{s.what.split('(')[0]}|{','.join(h.cls for h in s.atomic)}",
             )
 
 
@@ -210,7 +211,7 @@ class UnsafeSetPageDirty:
                 kind=self.kind, status="new", severity="warning", patch=None, file=file, line=line, function=fn,
                 message=f"{d.call} via {_via(d.path)}: {d.rule}{suggestion}",
                 explanation="; ".join(sorted({x.rule for x in ds})),
-                identity=f"{self.kind}|{fn}|{d.call}",
+                identity=f"{self.kind}|{file}:{fn}|{d.call}",
             )
 
     def safe_sites(self, scope: Scope) -> Iterator[tuple[str, int, str, str]]:
@@ -266,7 +267,7 @@ class LockImbalance:
                     function=name,
                     message=f"{name}() returns with {cls} held on some paths and released on others, "
                             "and no __acquires/__releases annotation says so",
-                    locks=(cls,), chain=chain, identity=f"{self.kind}|{name}|{cls}",
+                    locks=(cls,), chain=chain, identity=f"{self.kind}|{file}:{name}|{cls}",
                 )
 
 
@@ -311,13 +312,18 @@ class AnalysisIncomplete:
             yield Finding(kind=self.kind, status="new", severity="warning", patch=None, file=file, line=None,
                           function=fn, message=f"{fn}() makes {len(names)} indirect call(s) the analysis could "
                           f"not resolve, so their locking is not seen: {', '.join(names)}",
-                          identity=f"{self.kind}|{fn}|unresolved")
+                          identity=f"{self.kind}|{file}:{fn}|unresolved")
         for file, fn in sorted(scope.obs.incomplete):
             if fn in scope.touched:
                 yield Finding(kind=self.kind, status="new", severity="check", patch=None, file=file, line=None,
                               function=fn, message=f"{fn}() has code the front-end could not read (parse error or "
                               "nesting too deep); its events there are not analysed",
-                              identity=f"{self.kind}|{fn}|unparsed")
+                              identity=f"{self.kind}|{file}:{fn}|unparsed")
+
+
+def _fid(where) -> str:
+    """A function as an identity names it: static functions of one name live in many files."""
+    return f"{where.file}:{where.function}"
 
 
 def _returns_pointer_or_bool(fn) -> bool:

@@ -53,8 +53,9 @@ def caller_roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[l
     """The topmost callers (within `depth`) of the touched functions, and every function met on
     the way up: each root is walked with nothing held, so a lock a caller takes is seen by
     everything below it."""
-    seen: dict[str, FunctionDef] = {}
-    has_caller: set[str] = set()
+    # by name and file: a static function of one name in two files is two functions
+    seen: dict[tuple[str, str], FunctionDef] = {}
+    has_caller: set[tuple[str, str]] = set()
     between: set[str] = set()  # functions a binder reaches its target through (rmap_walk, ...)
     queue: deque[tuple[FunctionDef, int]] = deque()
     for name in sorted(touched):
@@ -62,9 +63,9 @@ def caller_roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[l
             queue.append((fn, 0))
     while queue:
         fn, d = queue.popleft()
-        if fn.name in seen:
+        if (fn.name, fn.file) in seen:
             continue
-        seen[fn.name] = fn
+        seen[(fn.name, fn.file)] = fn
         if d >= depth:
             continue  # the depth bound: a root whatever calls it, so its callers need no grep
         # called by name; else through an operations member: from the functions whose local
@@ -79,10 +80,10 @@ def caller_roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[l
                 callers = index.dispatchers(fn.name)
         for caller, _ in callers:
             if caller.name != fn.name:
-                has_caller.add(fn.name)
+                has_caller.add((fn.name, fn.file))
                 queue.append((caller, d + 1))
-    roots = [fn for name, fn in sorted(seen.items()) if name not in has_caller]
-    return roots[:MAX_ROOTS], set(seen) | between
+    roots = [fn for key, fn in sorted(seen.items()) if key not in has_caller]
+    return roots[:MAX_ROOTS], {name for name, _ in seen} | between
 
 
 def _dispatch_chain(index: FunctionIndex, name: str, binders: list[FunctionDef]) -> set[str]:
