@@ -916,3 +916,49 @@ def test_a_constant_among_an_iterator_macros_arguments_decides_nothing(tmp_path:
             {(root, "cond_resched", 1)}, root
         unlocked = source.replace("\tspin_lock(l);\n", "").replace("\tspin_unlock(l);\n", "")
         assert _sleeps(tmp_path, unlocked, root) == set(), root
+
+
+MOVE_PTES = """\
+void move_range(struct mm_struct *mm, pmd_t *old_pmd, pmd_t *new_pmd, unsigned long old_addr,
+		unsigned long new_addr)
+{
+	spinlock_t *old_ptl, *new_ptl;
+	pte_t *old_pte, *new_pte;
+
+	old_pte = pte_offset_map_lock(mm, old_pmd, old_addr, &old_ptl);
+	if (!old_pte)
+		return;
+	new_pte = pte_offset_map_nolock(mm, new_pmd, new_addr, &new_ptl);
+	if (!new_pte) {
+		pte_unmap_unlock(old_pte, old_ptl);
+		return;
+	}
+	if (new_ptl != old_ptl)
+		spin_lock_nested(new_ptl, SINGLE_DEPTH_NESTING);
+	set_pte_at(mm, new_addr, new_pte, ptep_get(old_pte));
+	if (new_ptl != old_ptl)
+		spin_unlock(new_ptl);
+	pte_unmap(new_pte);
+	pte_unmap_unlock(old_pte, old_ptl);
+	cond_resched();
+}
+"""
+
+
+def test_a_ptl_named_through_an_out_parameter_and_tested_twice_is_released(tmp_path: Path):
+    """move_ptes()' shape: pte_offset_map_nolock() says which lock is the new table's PTL, the
+    caller takes it only when it is not the old one, and the second test of the same two locals
+    takes the same branch: every path returns with nothing held, and cond_resched() is safe."""
+    assert set(_returns_holding(tmp_path, MOVE_PTES, "move_range")) == {()}
+    assert _sleeps(tmp_path, MOVE_PTES, "move_range") == set()
+    # old_ptl pointed elsewhere between the tests: the branches no longer go together, and the
+    # lock left held is a PTL
+    moved = MOVE_PTES.replace("\tif (new_ptl != old_ptl)\n\t\tspin_unlock(new_ptl);",
+                              "\told_ptl = pmd_lockptr(mm, old_pmd);\n\tif (new_ptl != old_ptl)\n"
+                              "\t\tspin_unlock(new_ptl);")
+    assert ("pte_lock",) in _returns_holding(tmp_path, moved, "move_range")
+    assert _sleeps(tmp_path, moved, "move_range") == {("move_range", "cond_resched", ("pte_lock",))}
+    # a helper not in the table: the lock is only known by its variable's name
+    unnamed = moved.replace("pte_offset_map_nolock(mm, new_pmd, new_addr, &new_ptl)",
+                            "my_map(mm, new_pmd, new_addr, &new_ptl)")
+    assert ("new_ptl",) in _returns_holding(tmp_path, unnamed, "move_range")

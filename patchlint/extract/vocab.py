@@ -33,6 +33,9 @@ class Vocabulary:
     locked_predicates: frozenset[str]
     class_names: dict[str, str]
     lock_pointers: dict[str, str]
+    # functions that store a lock's address through an out-parameter without taking it:
+    # name -> (the argument's index, the lock class)
+    lock_out_pointers: dict[str, tuple[int, str]]
     documented_names: tuple[tuple[str, str], ...]
     field_classes: dict[str, str]
     class_aliases: dict[str, str]
@@ -69,6 +72,7 @@ def load_vocabulary() -> Vocabulary:
         locked_predicates=frozenset(dirt.get("locked_predicates", [])),
         class_names=dict(table.get("class_names", {})),
         lock_pointers=dict(table.get("lock_pointers", {})),
+        lock_out_pointers={k: (int(v["arg"]), str(v["class"])) for k, v in table.get("lock_out_pointers", {}).items()},
         documented_names=tuple(table.get("documented_names", {}).items()),
         field_classes=dict(table.get("field_classes", {})),
         class_aliases=dict(table.get("class_aliases", {})),

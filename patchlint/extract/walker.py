@@ -382,6 +382,21 @@ class Walker:
                 if truthy is not None:
                     wanted = (truthy == value) if e.op == "==" else (truthy != value)
                     return self.assume(other, wanted, vs)
+            if isinstance(e.left, ir.Name) and isinstance(e.right, ir.Name) and e.left.id != e.right.id and \
+                    e.left.id in self.types and e.right.id in self.types:
+                # `if (new_ptl != old_ptl) spin_lock_nested(new_ptl, ...); ... if (new_ptl != old_ptl)
+                # spin_unlock(new_ptl);`: two locals compared again take the same branch until one of
+                # them is assigned, stepped or handed to a call by address
+                a, b = sorted((e.left.id, e.right.id))
+                equal = value if e.op == "==" else not value
+                out = []
+                for v in vs:
+                    known = next((f[3] for f in v.facts if f[0] == "cmp" and f[1] == a and f[2] == b), None)
+                    if known is None:
+                        out.append(v.fact(("cmp", a, b, equal)))
+                    elif known == equal:
+                        out.append(v)
+                return out
             return vs
         if isinstance(e, ir.Comma) and e.exprs:
             return self.assume(e.exprs[-1], value, vs)
@@ -455,7 +470,7 @@ class Walker:
             vs = self.call(call, vs, in_condition)
         stepped = _stepped(e)
         if stepped:
-            vs = _forget(vs, stepped, ("inst",))  # `page++`: a lock taken on `page` was on the last one
+            vs = _forget(vs, stepped, ("inst", "cmp"))  # `page++`: a lock taken on `page` was on the last one
         # `start_pte = pte = pte_offset_map_lock(...)`: the innermost target takes the value, and
         # each one outside it is a copy of the one inside
         chain: list[str] = []
@@ -480,7 +495,8 @@ class Walker:
         for v in vs:
             kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull", "inst") and f[1] == var or
                                                           f[0] in ("var", "nonnull") and f[1] == "*" + var or
-                                                          f[0] == "inst" and _names_through(f[3], var)))
+                                                          f[0] == "inst" and _names_through(f[3], var) or
+                                                          f[0] == "cmp" and var in (f[1], f[2])))
             if copied is not None:
                 kept |= {("nonnull", var, f[2]) for f in v.facts if f[0] == "nonnull" and f[1] == copied}
             out.append(v if kept == v.facts else Variant(v.held, kept))
@@ -584,6 +600,11 @@ class Walker:
                 lock = self.held_for(prim, c, "assert")
                 return _dedupe([v.with_held(lock) for v in vs])
             return vs  # trylock: decided by the condition (or the binding) around it
+        if name in self.v.lock_out_pointers:
+            idx, cls = self.v.lock_out_pointers[name]
+            out = c.args[idx] if idx < len(c.args) else None
+            if isinstance(out, ir.Unary) and out.op == "&" and isinstance(out.operand, ir.Name):
+                self.lock_vars[out.operand.id] = cls  # `pte_offset_map_nolock(.., &ptl)`: ptl is a PTL
         if name in self.v.lock_handles and len(c.args) > self.v.lock_handles[name] and \
                 isinstance(c.args[0], ir.Name):
             self.lock_vars[c.args[0].id] = self._arg_class(c.args[self.v.lock_handles[name]])
@@ -604,7 +625,7 @@ class Walker:
             # `struct folio *folio = NULL; shmem_get_folio(..., &folio); if (folio) ...`: the call
             # may have stored through the pointer (the callee saw what it said, as `*param`), so
             # what the variable said before is forgotten
-            vs = _forget(vs, written, ("var", "nonnull", "inst"))
+            vs = _forget(vs, written, ("var", "nonnull", "inst", "cmp"))
         passed_on = {"*" + a.id for a in c.args if isinstance(a, ir.Name)}
         if passed_on:
             vs = _forget(vs, passed_on, ("var", "nonnull"))  # `forget(locked)` may store `*locked`
@@ -977,7 +998,8 @@ def _forget(vs: list[Variant], names: set[str], kinds: tuple[str, ...]) -> list[
     out = []
     for v in vs:
         drop = {f for f in v.facts if f[0] in kinds and (
-            f[1] in names or f[0] == "inst" and any(_names_through(f[3], n) for n in names))}
+            f[1] in names or f[0] == "inst" and any(_names_through(f[3], n) for n in names) or
+            f[0] == "cmp" and f[2] in names)}
         out.append(Variant(v.held, v.facts - drop) if drop else v)
     return out
 
