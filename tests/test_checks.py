@@ -668,6 +668,82 @@ def test_static_functions_of_one_name_in_two_files_are_two_findings(tree_repo: P
     assert len({f.identity for f in found}) == 2
 
 
+LOCK_CLUSTER = """\
+struct cluster {
+	spinlock_t lock;
+	int lock_ok;
+};
+
+static inline void *ERR_PTR(long error)
+{
+	return (void *)error;
+}
+
+static inline bool IS_ERR(const void *ptr)
+{
+	return (unsigned long)ptr >= (unsigned long)-4095;
+}
+
+struct swap_info {
+	struct cluster *cluster_info;
+};
+
+struct cluster *lock_cluster(struct swap_info *si, unsigned long offset)
+{
+	struct cluster *ci;
+
+	ci = si->cluster_info;
+	if (ci) {
+		ci += offset;
+		spin_lock(&ci->lock);
+	}
+	return ci;
+}
+
+static struct cluster *lookup_cluster(struct swap_info *si)
+{
+	return si->cluster_info;
+}
+
+struct cluster *find_locked(struct swap_info *si)
+{
+	struct cluster *ci;
+
+	ci = lookup_cluster(si);
+	if (IS_ERR(ci))
+		return ci;
+	spin_lock(&ci->lock);
+	if (!ci->lock_ok) {
+		spin_unlock(&ci->lock);
+		ci = ERR_PTR(-ENOENT);
+	}
+	return ci;
+}
+"""
+
+
+def test_a_pointer_returned_non_null_with_the_lock_is_a_hand_off_its_caller_can_tell(tmp_path: Path):
+    """`return ci;` -- non-NULL with ci->lock held, NULL without, or an ERR_PTR() without: the
+    caller tells which by the pointer, as with lock_cluster() and uffd_mfill_lock().  Returning
+    something the path did not test is an imbalance again."""
+    from patchlint.checks.kinds import LockImbalance
+    from patchlint.checks.scope import analyse_scope
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+
+    def imbalanced(source: str) -> list[str]:
+        (tree / "mm" / "cluster.c").write_text(source)
+        index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+        scope = analyse_scope(index, {"lock_cluster", "find_locked"})
+        return sorted(f.function for f in LockImbalance().findings(scope))
+
+    assert imbalanced(LOCK_CLUSTER) == []
+    untested = LOCK_CLUSTER.replace("\treturn ci;\n}\n\nstatic", "\treturn si->cluster_info;\n}\n\nstatic")
+    assert imbalanced(untested) == ["lock_cluster"]
+    assert imbalanced(LOCK_CLUSTER.replace("\t\tci = ERR_PTR(-ENOENT);\n", "")) == ["find_locked"]
+
+
 def test_a_helper_cut_by_one_roots_allowance_is_walked_for_the_next_root():
     """scan gives each root an allowance: a helper one root could not afford is not remembered
     as doing nothing, so the next root that reaches it sees its locks."""

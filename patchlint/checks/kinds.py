@@ -248,15 +248,17 @@ class LockImbalance:
             own = [{h.cls for h in v.held if h.function == name and h.how in ("lock", "trylock")
                     and h.cls not in entry} for v, _, entry, _ in items]
             held_somewhere = set().union(*own) if own else set()
-            truths = [next((f[1] for f in v.facts if f[0] == "returns"), None) for v, _, _, _ in items]
+            # what each path returned: true, false (NULL), an ERR_PTR(), or unknown (None)
+            truths = ["err" if ("returns_err", True) in v.facts else next(
+                (f[1] for f in v.facts if f[0] in ("returns", "returned")), None) for v, _, _, _ in items]
             for cls in sorted(held_somewhere):
                 if all(cls in s for s in own):
                     continue  # every path returns with it: the function hands it to its caller
                 holding = {t for t, s in zip(truths, own, strict=True) if cls in s}
                 free = {t for t, s in zip(truths, own, strict=True) if cls not in s}
-                # its result says whether it did: true or false, or a pointer that is NULL when not
-                # (a computed int such as -EINVAL beside `return 0` says nothing of the kind)
-                told = None not in holding or (_returns_pointer_or_bool(fn) and free <= {False})
+                # its result says whether it did: true or false, or a pointer that is NULL or an
+                # ERR_PTR() when not (a computed int such as -EINVAL beside `return 0` says nothing)
+                told = None not in holding or (_returns_pointer_or_bool(fn) and free <= {False, "err"})
                 if told and not holding & free:
                     continue
                 if cls in declared or any(cls.split("->")[-1] in d for d in declared):

@@ -225,7 +225,8 @@ class Engine:
         # this function's own initializers are the nearest: they override what callers above set
         merged = dict(binds) | dict(own)
         sink = _EngineSink(self, fn, path, depth, formal, tuple(sorted(merged.items())))
-        walker = Walker(self.v, body, formal, sink, consts, self.global_type, params)
+        walker = Walker(self.v, body, formal, sink, consts, self.global_type, params,
+                        returns_pointer="*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"])
         walker.run(entry)
         before = {h for v in entry for h in v.held}
         outcomes = []

@@ -147,9 +147,14 @@ _LOCK_TYPE = re.compile(r"\b(?:raw_)?spinlock_t\s*\*")
 class Walker:
     def __init__(self, vocab: Vocabulary, body: ir.Body, params: list[tuple[str, str | None]], sink: Sink,
                  consts: dict[str, object] | None = None, global_types: Callable[[str], str | None] | None = None,
-                 param_classes: dict[int, str] | None = None):
+                 param_classes: dict[int, str] | None = None, returns_pointer: bool = False):
         self.v = vocab
         self.body = body
+        # A function returning a pointer (or bool) tells its caller what it did by what it returns:
+        # `return ci;` non-NULL with ci->lock held, NULL without, or an ERR_PTR().  For the names it
+        # returns, what the path tested or assigned is remembered (and only for those: every fact
+        # keeps paths apart that would otherwise merge).
+        self.returned = _returned_names(body.block) if returns_pointer else frozenset()
         self.sink = sink
         self.consts = dict(consts or {})
         self.global_types = global_types or (lambda name: None)
@@ -226,6 +231,10 @@ class Walker:
                 truth = _literal_truth(s.value) if _is_literal(s.value) else None
                 if truth is not None:
                     vs = [v.fact(("returns", truth)) for v in vs]
+                elif self.returned and isinstance(s.value, ir.Call) and s.value.name in _ERR_MAKERS:
+                    vs = [v.fact(("returns_err", True)) for v in vs]
+                elif isinstance(s.value, ir.Name) and s.value.id in self.returned:
+                    vs = [_returning(v, s.value.id) for v in vs]
             self.returns.extend(vs)
             self.return_lines.extend([s.line] * len(vs))
             self.sink.returned(self.site(s.line), vs)
@@ -416,6 +425,18 @@ class Walker:
             name = e.name or ""
             if name in ("likely", "unlikely", "WARN_ON", "WARN_ON_ONCE", "WARN", "WARN_ONCE") and e.args:
                 return self.assume(e.args[0], value, vs)
+            if name == "IS_ERR" and len(e.args) == 1 and isinstance(e.args[0], ir.Name) and \
+                    e.args[0].id in self.returned:
+                err = e.args[0].id
+                out = []
+                for v in vs:
+                    known = next((f[2] for f in v.facts if f[0] == "err" and f[1] == err), None)
+                    if known is None:
+                        v = v.fact(("err", err, value))
+                    elif known != value:
+                        continue
+                    out.append(v.fact(("truth", err, True)) if value else v)  # an error pointer is not NULL
+                return out
             key = _call_key(e)
             if any(f[0] == "var" and f[1] == key for v in vs for f in v.facts):
                 return self._assume_name(key, value, vs)
@@ -454,6 +475,11 @@ class Walker:
             bound = [f for f in v.facts if f[0] == "var" and f[1] == name]
             if bound and all(f[3] != value for f in bound):
                 continue
+            if name in self.returned and not bound:
+                known = next((f[2] for f in v.facts if f[0] == "truth" and f[1] == name), None)
+                if known is not None and known != value:
+                    continue
+                v = v.fact(("truth", name, value))
             nonnull = [f for f in v.facts if f[0] == "nonnull" and f[1] == name]
             if nonnull and not value:
                 for f in nonnull:
@@ -493,7 +519,8 @@ class Walker:
         copied = value.id if isinstance(value, ir.Name) else None
         out = []
         for v in vs:
-            kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull", "inst") and f[1] == var or
+            kept = frozenset(f for f in v.facts if not (f[0] in ("var", "nonnull", "inst", "truth", "err") and
+                                                          f[1] == var or
                                                           f[0] in ("var", "nonnull") and f[1] == "*" + var or
                                                           f[0] == "inst" and _names_through(f[3], var) or
                                                           f[0] == "cmp" and var in (f[1], f[2])))
@@ -501,6 +528,8 @@ class Walker:
                 kept |= {("nonnull", var, f[2]) for f in v.facts if f[0] == "nonnull" and f[1] == copied}
             out.append(v if kept == v.facts else Variant(v.held, kept))
         vs = out
+        if var in self.returned and isinstance(value, ir.Call) and value.name in _ERR_MAKERS:
+            return [v.fact(("err", var, True)).fact(("truth", var, True)) for v in vs]  # `vma = ERR_PTR(-ENOENT);`
         if var.startswith("*") and _is_literal(value) and _literal_truth(value) is not None:
             # `*locked = false;`: what the caller's flag now says
             return [v.rebind(var, ("var", var, "", _literal_truth(value))) for v in vs]
@@ -826,6 +855,40 @@ def _leaves_loop(s: ir.Stmt | None) -> bool:
 
 def _deref_name(e: ir.Expr) -> bool:
     return isinstance(e, ir.Unary) and e.op == "*" and isinstance(e.operand, ir.Name)
+
+
+_ERR_MAKERS = frozenset({"ERR_PTR", "ERR_CAST"})
+
+
+def _returned_names(block: ir.Stmt) -> frozenset[str]:
+    """The variables a function's `return` statements return."""
+    out: set[str] = set()
+    stack: list[ir.Stmt | None] = [block]
+    while stack:
+        s = stack.pop()
+        if isinstance(s, ir.Block):
+            stack.extend(s.body)
+        elif isinstance(s, ir.If):
+            stack.extend((s.then, s.orelse))
+        elif isinstance(s, ir.Loop):
+            stack.extend((s.init, s.body))
+        elif isinstance(s, ir.Switch):
+            stack.append(s.body)
+        elif isinstance(s, ir.Return) and isinstance(s.value, ir.Name):
+            out.add(s.value.id)
+    return frozenset(out)
+
+
+def _returning(v: Variant, name: str) -> Variant:
+    """`return name;`: what the path knows of it, as what the function returned.  Kept apart from
+    a returned constant's ("returns", ...): that one also tells callers which lock a helper
+    handed them, where these judge only the function's own balance (lock-imbalance)."""
+    if any(f[0] == "err" and f[1] == name and f[2] for f in v.facts):
+        return v.fact(("returns_err", True))
+    truth = next((f[3] for f in v.facts if f[0] == "var" and f[1] == name), None)
+    if truth is None:
+        truth = next((f[2] for f in v.facts if f[0] == "truth" and f[1] == name), None)
+    return v if truth is None else v.fact(("returned", truth))
 
 
 def _is_literal(e: ir.Expr) -> bool:
