@@ -113,8 +113,10 @@ def recall(key: str) -> Answer | None:
         except OSError:
             pass  # a cache shared read-only still answers
         return Answer(str(data["stdout"]), str(data["stderr"]), int(data["code"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # a broken entry is a miss, rewritten by the run that follows
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+        # a broken entry is a miss, rewritten by the run that follows; an input that cannot be
+        # stamped now (a symlink loop: RuntimeError) is the full check's to report
+        return None
 
 
 def expect(key: str) -> None:
@@ -133,7 +135,10 @@ def depend(kind: str, arg: str) -> None:
     if not recording():
         return
     assert _pending is not None
-    stamp = _stamp(kind, arg)
+    try:
+        stamp = _stamp(kind, arg)
+    except (OSError, RuntimeError, ValueError):
+        stamp = None  # the check itself reads it next, and says what is wrong with it
     if stamp is None:
         _pending.keep = False  # an input that cannot be stamped (a linked work tree's refs)
     else:

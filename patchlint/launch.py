@@ -11,9 +11,12 @@ import sys
 def main() -> None:
     from patchlint import answers
 
-    key = answers.request_key(sys.argv[1:])
+    try:
+        key = answers.request_key(sys.argv[1:])
+        found = answers.recall(key) if key is not None else None
+    except Exception:  # noqa: BLE001 - an answer that cannot be given is a check to run, never a traceback
+        key = found = None
     if key is not None:
-        found = answers.recall(key)
         if found is not None:
             try:
                 sys.stderr.write(found.stderr)

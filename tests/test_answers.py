@@ -348,3 +348,14 @@ def test_special_refs_and_reflogs_are_part_of_a_git_trees_history(tree_repo: Pat
     assert json.loads(fresh(env, *args).out)["tree"]["revision"] == c1
     # a revision by date or reflog position moves with the clock: never an answer
     assert answers.request_key(["check", "--base", "master@{1}", "x"], cwd="/", env={}, stdout_tty=False) is None
+
+
+def test_an_input_that_cannot_be_stamped_is_the_checks_to_report(tmp_path: Path, env: dict[str, str]):
+    """A --tree that is a symlink loop: one line and exit 2 from the check itself, each time."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for _ in range(2):
+        run = check(env, "--tree", str(tmp_path / "a"), str(RFC))
+        assert run.code == 2 and run.loaded and "Traceback" not in run.err
+        assert len(run.err.strip().splitlines()) == 1
+    assert entries(env) == []
