@@ -248,18 +248,26 @@ class LockImbalance:
             own = [{h.cls for h in v.held if h.function == name and h.how in ("lock", "trylock")
                     and h.cls not in entry} for v, _, entry, _ in items]
             held_somewhere = set().union(*own) if own else set()
-            # what each path returned: true, false (NULL), an ERR_PTR(), or unknown (None)
+            # what each path returned: a constant's truth; and, for a pointer, what the path knew
+            # of the name it returned -- true, false (NULL), an ERR_PTR() -- or unknown (None)
+            constants = [next((f[1] for f in v.facts if f[0] == "returns"), None) for v, _, _, _ in items]
             truths = ["err" if ("returns_err", True) in v.facts else next(
                 (f[1] for f in v.facts if f[0] in ("returns", "returned")), None) for v, _, _, _ in items]
+            pointer = _returns_pointer_or_bool(fn)
             for cls in sorted(held_somewhere):
                 if all(cls in s for s in own):
                     continue  # every path returns with it: the function hands it to its caller
-                holding = {t for t, s in zip(truths, own, strict=True) if cls in s}
-                free = {t for t, s in zip(truths, own, strict=True) if cls not in s}
-                # its result says whether it did: true or false, or a pointer that is NULL or an
-                # ERR_PTR() when not (a computed int such as -EINVAL beside `return 0` says nothing)
-                told = None not in holding or (_returns_pointer_or_bool(fn) and free <= {False, "err"})
-                if told and not holding & free:
+                # its result says whether it did: a constant where it holds the lock (`return 0`
+                # beside `return -EINTR`), or a pointer returned non-NULL with it and NULL or an
+                # ERR_PTR() on every path without it; a computed int such as -EINVAL where it
+                # holds the lock says nothing, nor does a pointer the path knew nothing of
+                held_c = {t for t, s in zip(constants, own, strict=True) if cls in s}
+                free_c = {t for t, s in zip(constants, own, strict=True) if cls not in s}
+                held_p = {t for t, s in zip(truths, own, strict=True) if cls in s}
+                free_p = {t for t, s in zip(truths, own, strict=True) if cls not in s}
+                if (None not in held_c or pointer and free_c <= {False}) and not held_c & free_c:
+                    continue
+                if pointer and free_p <= {False, "err"} and not held_p & free_p:
                     continue
                 if cls in declared or any(cls.split("->")[-1] in d for d in declared):
                     continue

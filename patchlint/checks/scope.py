@@ -79,11 +79,18 @@ def caller_roots(index: FunctionIndex, touched: set[str], depth: int) -> tuple[l
             else:
                 callers = index.dispatchers(fn.name)
         for caller, _ in callers:
-            if caller.name != fn.name:
+            if caller.name != fn.name and _reaches(index, caller, fn):
                 has_caller.add((fn.name, fn.file))
                 queue.append((caller, d + 1))
     roots = [fn for key, fn in sorted(seen.items()) if key not in has_caller]
     return roots[:MAX_ROOTS], {name for name, _ in seen} | between
+
+
+def _reaches(index: FunctionIndex, caller: FunctionDef, fn: FunctionDef) -> bool:
+    """Whether a call of fn's name in caller's file reaches fn, and not a static function of
+    the same name in another file (or the caller's own)."""
+    target = index.definition(fn.name, near=caller.file)
+    return target is None or (target.file, target.start_byte) == (fn.file, fn.start_byte)
 
 
 def _dispatch_chain(index: FunctionIndex, name: str, binders: list[FunctionDef]) -> set[str]:

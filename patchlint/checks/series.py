@@ -160,17 +160,38 @@ def touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: S
 
 
 def classify(patch: int, before: list[Finding], after: list[Finding]) -> list[Finding]:
-    """new / fixed / existing for one patch, matching findings by identity."""
+    """new / fixed / existing for one patch, matching findings by identity; then a finding
+    left over on each side that differs only in its function's file (the patch moved the
+    function, or renamed its file) is the same one, where that pairing is unambiguous."""
     seen_before = {f.identity or _identity(f): f for f in before}
     seen_after = {f.identity or _identity(f): f for f in after}
+    gone = {key: f for key, f in seen_before.items() if key not in seen_after}
+    came = {key: f for key, f in seen_after.items() if key not in seen_before}
+    moved = _pair_moved(gone, came)
     out = []
     for key, f in seen_after.items():
-        status = "existing" if key in seen_before else "new"
+        status = "existing" if key in seen_before or key in moved else "new"
         out.append(replace(f, status=status, patch=patch, identity=key))
-    for key, f in seen_before.items():
-        if key not in seen_after:
+    paired = set(moved.values())
+    for key, f in gone.items():
+        if key not in paired:
             out.append(replace(f, status="fixed", patch=patch, identity=key))
     return out
+
+
+def _pair_moved(gone: dict[str, Finding], came: dict[str, Finding]) -> dict[str, str]:
+    """After-identity -> before-identity for findings that match once the file is left out."""
+    def loose(key: str, f: Finding) -> str:
+        return key.replace(f"|{f.file}:", "|", 1) if f.file else key
+
+    def unique(side: dict[str, Finding]) -> dict[str, str]:
+        by: dict[str, list[str]] = {}
+        for key, f in side.items():
+            by.setdefault(loose(key, f), []).append(key)
+        return {k: keys[0] for k, keys in by.items() if len(keys) == 1}
+
+    before, after = unique(gone), unique(came)
+    return {after[k]: before[k] for k in after.keys() & before.keys() if after[k] != before[k]}
 
 
 def _identity(f: Finding) -> str:

@@ -154,7 +154,10 @@ class Walker:
         # `return ci;` non-NULL with ci->lock held, NULL without, or an ERR_PTR().  For the names it
         # returns, what the path tested or assigned is remembered (and only for those: every fact
         # keeps paths apart that would otherwise merge).
-        self.returned = _returned_names(body.block) if returns_pointer else frozenset()
+        # Path facts about a local's value (what it was tested, compared or set to) are kept only
+        # for locals that change by a statement-level assignment alone, where bind() forgets them
+        self.plain = _plain_locals(body.block, vocab.primitives)
+        self.returned = _returned_names(body.block) & self.plain if returns_pointer else frozenset()
         self.sink = sink
         self.consts = dict(consts or {})
         self.global_types = global_types or (lambda name: None)
@@ -392,7 +395,8 @@ class Walker:
                     wanted = (truthy == value) if e.op == "==" else (truthy != value)
                     return self.assume(other, wanted, vs)
             if isinstance(e.left, ir.Name) and isinstance(e.right, ir.Name) and e.left.id != e.right.id and \
-                    e.left.id in self.types and e.right.id in self.types:
+                    e.left.id in self.types and e.right.id in self.types and \
+                    e.left.id in self.plain and e.right.id in self.plain:
                 # `if (new_ptl != old_ptl) spin_lock_nested(new_ptl, ...); ... if (new_ptl != old_ptl)
                 # spin_unlock(new_ptl);`: two locals compared again take the same branch until one of
                 # them is assigned, stepped or handed to a call by address
@@ -496,7 +500,7 @@ class Walker:
             vs = self.call(call, vs, in_condition)
         stepped = _stepped(e)
         if stepped:
-            vs = _forget(vs, stepped, ("inst", "cmp"))  # `page++`: a lock taken on `page` was on the last one
+            vs = _forget(vs, stepped, ("inst", "cmp", "truth", "err"))  # `page++`: a lock on `page` was the last one
         # `start_pte = pte = pte_offset_map_lock(...)`: the innermost target takes the value, and
         # each one outside it is a copy of the one inside
         chain: list[str] = []
@@ -591,6 +595,10 @@ class Walker:
         prim = self.v.primitives.get(name)
         written = {a.operand.id for a in c.args
                    if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
+        if written:
+            # whatever the call is (a primitive storing a lock pointer, a sleeping copy_from_user()),
+            # what the path knew of the value of a variable it was given by address is gone
+            vs = _forget(vs, written, ("cmp", "truth", "err"))
         if written and prim is not None:
             vs = _forget(vs, written, ("var",))  # `spin_lock(&lock)` does not store a value in lock
         if prim is not None:
@@ -858,6 +866,70 @@ def _deref_name(e: ir.Expr) -> bool:
 
 
 _ERR_MAKERS = frozenset({"ERR_PTR", "ERR_CAST"})
+# macros that assign a variable named as an argument (a function cannot: C passes by value)
+_ASSIGNING_MACROS = frozenset({"swap", "get_user", "__get_user", "unsafe_get_user", "get_kernel_nofault",
+                               "xchg", "cmpxchg", "try_cmpxchg", "WRITE_ONCE", "smp_store_release"})
+
+
+def _plain_locals(block: ir.Stmt, primitives) -> frozenset[str]:
+    """The names whose value changes only where the walk sees it: a statement-level assignment
+    (`x = ...;`, `a = b = ...;`, a declaration, a for loop's update), or a call given `&x`.  Not:
+    a name whose address is kept or cast (`pp = &a`, `(void **)&a`), one assigned inside a
+    condition or a comma expression, an iterator macro's argument (the macro assigns it), or
+    one handed to a macro that assigns (`swap(a, b)`, `get_user(a, p)`)."""
+    names: set[str] = set()
+    bad: set[str] = set()
+
+    def scan(e: ir.Expr | None, top: bool) -> None:
+        if e is None:
+            return
+        allowed: set[int] = set()
+        # `f(.., &a)`: call() forgets what the path knew of a, there and then
+        passed = {id(a) for n in ir.walk(e) if isinstance(n, ir.Call) for a in n.args
+                  if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
+        if top:
+            node: ir.Expr = e
+            while isinstance(node, ir.Assign) and isinstance(node.target, ir.Name):
+                allowed.add(id(node))
+                node = node.value
+        for n in ir.walk(e):
+            if isinstance(n, ir.Name):
+                names.add(n.id)
+            elif isinstance(n, ir.Unary) and n.op == "&" and isinstance(n.operand, ir.Name) and \
+                    id(n) not in passed:
+                bad.add(n.operand.id)
+            elif isinstance(n, ir.Assign) and isinstance(n.target, ir.Name) and id(n) not in allowed:
+                bad.add(n.target.id)
+            elif isinstance(n, ir.Call) and n.name in _ASSIGNING_MACROS:
+                bad.update(a.id for a in n.args if isinstance(a, ir.Name))
+
+    stack: list[ir.Stmt | None] = [block]
+    while stack:
+        st = stack.pop()
+        if isinstance(st, ir.Block):
+            stack.extend(st.body)
+        elif isinstance(st, ir.ExprStmt):
+            scan(st.expr, True)
+        elif isinstance(st, ir.Decl):
+            scan(st.init, False)
+        elif isinstance(st, ir.If):
+            scan(st.cond, False)
+            stack.extend((st.then, st.orelse))
+        elif isinstance(st, ir.Loop):
+            stack.extend((st.init, st.body))
+            if st.macro is not None and st.cond is not None:
+                bad.update(n.id for n in ir.walk(st.cond) if isinstance(n, ir.Name))
+            else:
+                scan(st.cond, False)
+            scan(st.update, True)
+        elif isinstance(st, ir.Switch):
+            scan(st.expr, False)
+            stack.append(st.body)
+        elif isinstance(st, ir.Return):
+            scan(st.value, False)
+        elif st is not None and not isinstance(st, (ir.Label, ir.Goto, ir.Break, ir.Continue, ir.Case)):
+            bad.update(n.id for n in ir.walk(st) if isinstance(n, ir.Name))  # a statement not modelled
+    return frozenset(names - bad)
 
 
 def _returned_names(block: ir.Stmt) -> frozenset[str]:
