@@ -315,3 +315,138 @@ def test_a_static_function_called_only_in_another_file_by_its_name_is_still_a_ro
     scope = analyse_scope(index, {"bump"})
     assert ("bump", "mm/a.c") in [(r.name, r.file) for r in scope.roots]
     assert sorted((f.file, f.function) for f in LockImbalance().findings(scope)) == [("mm/a.c", "bump")]
+
+
+# -- from the third review: changes the walk cannot see at all -----------------------------------
+
+SECOND_TEST = """\
+int refresh(struct item **pp);
+void watch(struct item **slot);
+void poll_all(void);
+
+void second_test(struct item *a, struct item *b, spinlock_t *l)
+{
+	if (a == b)
+		spin_lock(l);
+	CHANGE;
+	if (a != b)
+		cond_resched();
+	if (a == b)
+		spin_unlock(l);
+}
+"""
+
+
+@pytest.mark.parametrize("change", [
+    "do_div(a, 3)", "sector_div(a, 3)", "rcu_assign_pointer(a, b)", "smp_store_mb(a, 0)",
+    'asm volatile("lghi %0,0" : "=d" (a))', "b = ({ a = next_val(a); a + 1; })", "poll_all()",
+])
+def test_a_comparison_outlives_nothing_the_walk_cannot_see(tmp_path: Path, change: str):
+    """A macro that assigns, inline asm, a statement expression, or a callee given the address
+    earlier (`watch(&a)`, then `poll_all()`): the second test of a == b may go the other way."""
+    source = SECOND_TEST.replace("CHANGE", change)
+    if change == "poll_all()":
+        source = source.replace("\tif (a == b)\n\t\tspin_lock(l);", "\twatch(&a);\n\tif (a == b)\n\t\tspin_lock(l);", 1)
+    assert any(what == "cond_resched" for _, what, _ in _sleeps(tmp_path, source, "second_test"))
+    # the same with nothing in between: the tests go together, and nothing sleeps under the lock
+    assert _sleeps(tmp_path, SECOND_TEST.replace("\tCHANGE;\n", ""), "second_test") == set()
+
+
+def test_a_call_in_a_condition_given_the_address_may_change_what_it_compares(tmp_path: Path):
+    source = SECOND_TEST.replace("\tif (a == b)\n\t\tspin_lock(l);\n\tCHANGE;\n",
+                                 "\tif (a == b && refresh(&a))\n\t\tspin_lock(l);\n")
+    assert any(what == "cond_resched" for _, what, _ in _sleeps(tmp_path, source, "second_test"))
+
+
+HANDOFFS = """\
+struct item {
+	int x;
+};
+
+struct table {
+	struct item *cached;
+	spinlock_t lock;
+	int ready;
+	int bad;
+};
+
+static struct item *cached;
+
+static inline void *ERR_PTR(long error)
+{
+	return (void *)error;
+}
+
+void refill(struct table *t)
+{
+	cached = t->cached;
+}
+
+"""
+
+
+@pytest.mark.parametrize("body", [
+    # a global the callee changes: what the path tested of it is gone
+    """struct item *get_item(struct table *t)
+{
+	if (!cached) {
+		refill(t);
+		return cached;
+	}
+	spin_lock(&t->lock);
+	return cached;
+}
+""",
+    # an ERR_PTR() returned still holding the lock is a leak, whatever the caller tests
+    """struct item *get_item(struct table *t)
+{
+	struct item *it;
+
+	if (!t->ready)
+		return NULL;
+	spin_lock(&t->lock);
+	if (t->bad)
+		return ERR_PTR(-EINVAL);
+	it = t->cached;
+	return it;
+}
+""",
+    # true with the lock on one path and false with it on another tells the caller nothing
+    """bool get_item(struct table *t, int key)
+{
+	if (t->ready) {
+		spin_lock(&t->lock);
+		return true;
+	}
+	if (t->bad) {
+		spin_lock(&t->lock);
+		return false;
+	}
+	return key > 3;
+}
+""",
+])
+def test_a_result_that_does_not_tell_the_caller_is_an_imbalance(tmp_path: Path, body: str):
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    (tree / "mm" / "handoff.c").write_text(HANDOFFS + body)
+    index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
+    assert [f.function for f in LockImbalance().findings(analyse_scope(index, {"get_item"}))] == ["get_item"]
+
+
+def test_a_static_function_fixed_in_one_file_and_broken_in_another_is_fixed_and_new():
+    """The same hazard in two files' `probe_irq()`: only a function the patch took out of its
+    file is paired with one that appeared in another."""
+    from patchlint.checks.series import classify
+    from patchlint.findings import Finding
+
+    def finding(file: str) -> Finding:
+        return Finding(kind="lock-imbalance", status="new", severity="warning", patch=None, file=file, line=3,
+                       function="probe_irq", message="m", locks=("irq_lock",),
+                       identity=f"lock-imbalance|{file}:probe_irq|irq_lock")
+
+    before, after = [finding("drivers/a.c")], [finding("drivers/b.c")]
+    still_there = classify(1, before, after, lambda path, function: False)
+    assert sorted((f.status, f.file) for f in still_there) == [("fixed", "drivers/a.c"), ("new", "drivers/b.c")]
+    moved = classify(1, before, after, lambda path, function: path == "drivers/a.c")
+    assert [(f.status, f.file) for f in moved] == [("existing", "drivers/b.c")]

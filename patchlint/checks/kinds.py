@@ -265,9 +265,13 @@ class LockImbalance:
                 free_c = {t for t, s in zip(constants, own, strict=True) if cls not in s}
                 held_p = {t for t, s in zip(truths, own, strict=True) if cls in s}
                 free_p = {t for t, s in zip(truths, own, strict=True) if cls not in s}
-                if (None not in held_c or pointer and free_c <= {False}) and not held_c & free_c:
+                # (true with the lock and false with it tells nothing; an ERR_PTR() returned
+                # holding the lock is a leak, whatever callers test)
+                if "err" in held_p or {True, False} <= held_c:
+                    pass
+                elif (None not in held_c or pointer and free_c <= {False}) and not held_c & free_c:
                     continue
-                if pointer and free_p <= {False, "err"} and not held_p & free_p:
+                elif pointer and free_p <= {False, "err"} and not held_p & free_p:
                     continue
                 if cls in declared or any(cls.split("->")[-1] in d for d in declared):
                     continue

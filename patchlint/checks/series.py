@@ -10,6 +10,7 @@ locks, what), never by line numbers, which a patch moves.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from patchlint.cparse.cache import SummaryCache
@@ -57,7 +58,13 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
                                        vocab, cache) for overlay in (before_overlay, after_overlay))
         if explanations is not None:
             explanations.extend(SafeSite(patch.index, *site) for site in after.safe)
-        findings.extend(classify(patch.index, list(before.findings), list(after.findings)))
+        after_index = FunctionIndex(applied.tree, profile, cache, overlay=after_overlay)
+
+        def moved_away(path: str, function: str, index: FunctionIndex = after_index) -> bool:
+            parsed = index.parsed(path)
+            return parsed is None or all(f.name != function for f in parsed.functions)
+
+        findings.extend(classify(patch.index, list(before.findings), list(after.findings), moved_away))
     return sorted(findings, key=Finding.sort_key)
 
 
@@ -159,13 +166,17 @@ def touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: S
     return names
 
 
-def classify(patch: int, before: list[Finding], after: list[Finding]) -> list[Finding]:
+def classify(patch: int, before: list[Finding], after: list[Finding],
+             moved_away: Callable[[str, str], bool] | None = None) -> list[Finding]:
     """new / fixed / existing for one patch, matching findings by identity; then a finding
-    left over on each side that differs only in its function's file (the patch moved the
-    function, or renamed its file) is the same one, where that pairing is unambiguous."""
+    left over on each side that differs only in its function's file is the same one, where
+    the patch took that function out of the file it was in (moved it, renamed or deleted the
+    file: `moved_away(file, function)`) and the pairing is unambiguous.  A same-named static
+    function fixed in one file and broken in another stays fixed and new."""
     seen_before = {f.identity or _identity(f): f for f in before}
     seen_after = {f.identity or _identity(f): f for f in after}
-    gone = {key: f for key, f in seen_before.items() if key not in seen_after}
+    gone = {key: f for key, f in seen_before.items() if key not in seen_after and moved_away is not None and
+            f.file is not None and f.function is not None and moved_away(f.file, f.function)}
     came = {key: f for key, f in seen_after.items() if key not in seen_before}
     moved = _pair_moved(gone, came)
     out = []
@@ -173,8 +184,8 @@ def classify(patch: int, before: list[Finding], after: list[Finding]) -> list[Fi
         status = "existing" if key in seen_before or key in moved else "new"
         out.append(replace(f, status=status, patch=patch, identity=key))
     paired = set(moved.values())
-    for key, f in gone.items():
-        if key not in paired:
+    for key, f in seen_before.items():
+        if key not in seen_after and key not in paired:
             out.append(replace(f, status="fixed", patch=patch, identity=key))
     return out
 

@@ -156,7 +156,8 @@ class Walker:
         # keeps paths apart that would otherwise merge).
         # Path facts about a local's value (what it was tested, compared or set to) are kept only
         # for locals that change by a statement-level assignment alone, where bind() forgets them
-        self.plain = _plain_locals(body.block, vocab.primitives)
+        self.plain = _plain_locals(body.block, {n for _, n in params if n},
+                                   set(vocab.primitives) | set(vocab.lock_out_pointers))
         self.returned = _returned_names(body.block) & self.plain if returns_pointer else frozenset()
         self.sink = sink
         self.consts = dict(consts or {})
@@ -867,34 +868,47 @@ def _deref_name(e: ir.Expr) -> bool:
 
 _ERR_MAKERS = frozenset({"ERR_PTR", "ERR_CAST"})
 # macros that assign a variable named as an argument (a function cannot: C passes by value)
-_ASSIGNING_MACROS = frozenset({"swap", "get_user", "__get_user", "unsafe_get_user", "get_kernel_nofault",
-                               "xchg", "cmpxchg", "try_cmpxchg", "WRITE_ONCE", "smp_store_release"})
+_ASSIGNING_MACROS = frozenset({
+    "swap", "get_user", "__get_user", "unsafe_get_user", "get_kernel_nofault", "do_div", "sector_div",
+    "xchg", "xchg_relaxed", "xchg_acquire", "xchg_release", "cmpxchg", "cmpxchg_relaxed", "cmpxchg64",
+    "try_cmpxchg", "WRITE_ONCE", "smp_store_release", "smp_store_mb", "rcu_assign_pointer", "RCU_INIT_POINTER",
+    "no_free_ptr", "retain_and_null_ptr", "take_fd", "local_irq_save", "raw_local_irq_save",
+    "local_save_flags", "spin_lock_irqsave", "raw_spin_lock_irqsave", "read_lock_irqsave",
+    "write_lock_irqsave", "xa_lock_irqsave", "xas_lock_irqsave",
+})
 
 
-def _plain_locals(block: ir.Stmt, primitives) -> frozenset[str]:
-    """The names whose value changes only where the walk sees it: a statement-level assignment
-    (`x = ...;`, `a = b = ...;`, a declaration, a for loop's update), or a call given `&x`.  Not:
-    a name whose address is kept or cast (`pp = &a`, `(void **)&a`), one assigned inside a
-    condition or a comma expression, an iterator macro's argument (the macro assigns it), or
-    one handed to a macro that assigns (`swap(a, b)`, `get_user(a, p)`)."""
-    names: set[str] = set()
+def _plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> frozenset[str]:
+    """The parameters and declared locals whose value changes only where the walk sees it: a
+    statement-level assignment (`x = ...;`, `a = b = ...;`, a declaration, a for loop's update),
+    or a statement-level call of a lock primitive given `&x` (`pte_offset_map_lock(.., &ptl)`),
+    whose facts call() forgets there and then.  Not: a global (a callee may change it); a name
+    whose address goes anywhere else (`refresh(&a)` may keep it, `(void **)&a`, `pp = &a`, a
+    call inside a condition); one assigned inside a condition or a comma expression; an iterator
+    macro's argument (the macro assigns it); one handed to a macro that assigns (`swap(a, b)`,
+    `do_div(a, n)`).  Nothing, where part of the body is code the IR does not model (inline
+    asm, a statement expression)."""
+    declared: set[str] = set(params)
     bad: set[str] = set()
+    opaque = False
 
     def scan(e: ir.Expr | None, top: bool) -> None:
+        nonlocal opaque
         if e is None:
             return
         allowed: set[int] = set()
-        # `f(.., &a)`: call() forgets what the path knew of a, there and then
-        passed = {id(a) for n in ir.walk(e) if isinstance(n, ir.Call) for a in n.args
-                  if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
+        passed: set[int] = set()
         if top:
             node: ir.Expr = e
             while isinstance(node, ir.Assign) and isinstance(node.target, ir.Name):
                 allowed.add(id(node))
                 node = node.value
+            if isinstance(node, ir.Call) and node.name in known_calls:
+                passed = {id(a) for a in node.args
+                          if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
         for n in ir.walk(e):
-            if isinstance(n, ir.Name):
-                names.add(n.id)
+            if isinstance(n, ir.OpaqueExpr):
+                opaque = True
             elif isinstance(n, ir.Unary) and n.op == "&" and isinstance(n.operand, ir.Name) and \
                     id(n) not in passed:
                 bad.add(n.operand.id)
@@ -911,6 +925,7 @@ def _plain_locals(block: ir.Stmt, primitives) -> frozenset[str]:
         elif isinstance(st, ir.ExprStmt):
             scan(st.expr, True)
         elif isinstance(st, ir.Decl):
+            declared.add(st.name)
             scan(st.init, False)
         elif isinstance(st, ir.If):
             scan(st.cond, False)
@@ -927,9 +942,9 @@ def _plain_locals(block: ir.Stmt, primitives) -> frozenset[str]:
             stack.append(st.body)
         elif isinstance(st, ir.Return):
             scan(st.value, False)
-        elif st is not None and not isinstance(st, (ir.Label, ir.Goto, ir.Break, ir.Continue, ir.Case)):
-            bad.update(n.id for n in ir.walk(st) if isinstance(n, ir.Name))  # a statement not modelled
-    return frozenset(names - bad)
+        elif isinstance(st, ir.OpaqueStmt):
+            opaque = True
+    return frozenset() if opaque else frozenset(declared - bad)
 
 
 def _returned_names(block: ir.Stmt) -> frozenset[str]:
