@@ -949,21 +949,7 @@ def _plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> fr
 
 def _returned_names(block: ir.Stmt) -> frozenset[str]:
     """The variables a function's `return` statements return."""
-    out: set[str] = set()
-    stack: list[ir.Stmt | None] = [block]
-    while stack:
-        s = stack.pop()
-        if isinstance(s, ir.Block):
-            stack.extend(s.body)
-        elif isinstance(s, ir.If):
-            stack.extend((s.then, s.orelse))
-        elif isinstance(s, ir.Loop):
-            stack.extend((s.init, s.body))
-        elif isinstance(s, ir.Switch):
-            stack.append(s.body)
-        elif isinstance(s, ir.Return) and isinstance(s.value, ir.Name):
-            out.add(s.value.id)
-    return frozenset(out)
+    return frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and isinstance(n.value, ir.Name))
 
 
 def _returning(v: Variant, name: str) -> Variant:
