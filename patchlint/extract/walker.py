@@ -155,9 +155,8 @@ class Walker:
         # returns, what the path tested or assigned is remembered (and only for those: every fact
         # keeps paths apart that would otherwise merge).
         # Path facts about a local's value (what it was tested, compared or set to) are kept only
-        # for locals that change by a statement-level assignment alone, where bind() forgets them
-        self.plain = _plain_locals(body.block, {n for _, n in params if n},
-                                   set(vocab.primitives) | set(vocab.lock_out_pointers))
+        # for the locals whose every change the walk sees (_plain_locals)
+        self.plain = _plain(vocab, body.block, frozenset(n for _, n in params if n))
         self.returned = _returned_names(body.block) & self.plain if returns_pointer else frozenset()
         self.sink = sink
         self.consts = dict(consts or {})
@@ -947,8 +946,30 @@ def _plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> fr
     return frozenset() if opaque else frozenset(declared - bad)
 
 
+_PLAIN: dict[int, tuple[ir.Stmt, tuple[str, frozenset[str]], frozenset[str], frozenset[str]]] = {}
+
+
+def _plain(vocab: Vocabulary, block: ir.Stmt, params: frozenset[str]) -> frozenset[str]:
+    """_plain_locals, worked out once per body (a function is walked under many lock sets),
+    with the names its `return` statements return."""
+    key = (vocab.fingerprint, params)
+    hit = _PLAIN.get(id(block))
+    if hit is not None and hit[0] is block and hit[1] == key:
+        return hit[2]
+    plain = _plain_locals(block, set(params), set(vocab.primitives) | set(vocab.lock_out_pointers))
+    returned = frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and
+                         isinstance(n.value, ir.Name))
+    if len(_PLAIN) > 50_000:
+        _PLAIN.clear()
+    _PLAIN[id(block)] = (block, key, plain, returned)
+    return plain
+
+
 def _returned_names(block: ir.Stmt) -> frozenset[str]:
-    """The variables a function's `return` statements return."""
+    """The variables a function's `return` statements return (worked out with _plain)."""
+    hit = _PLAIN.get(id(block))
+    if hit is not None and hit[0] is block:
+        return hit[3]
     return frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and isinstance(n.value, ir.Name))
 
 
