@@ -165,6 +165,7 @@ def check(
     from patchlint.report.document import document
     from patchlint.report.formats import render
     from patchlint.source.apply import apply_series
+    from patchlint.workflow.base import timed_out
 
     answers.check_inputs(tree, series or [])
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, scenarios, model))
@@ -173,8 +174,6 @@ def check(
     # loaded (and checked) only when the model runs: a series checked before is answered from the cache
     catalog = scenario_catalog(cfg.scenarios) if cfg.model else []
     parsed, kernel = _load(series, range_, tree, base, lenient)
-    from patchlint.workflow.base import timed_out
-
     if timed_out():
         answers.spoil()
     answers.opened_tree(tree, kernel.revision is not None,
