@@ -54,11 +54,12 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
         touched = touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
         if not touched:
             continue
-        before, after = (analyse_state(FunctionIndex(applied.tree, profile, cache, overlay=overlay), touched,
-                                       vocab, cache) for overlay in (before_overlay, after_overlay))
+        before_index, after_index = (FunctionIndex(applied.tree, profile, cache, overlay=overlay)
+                                     for overlay in (before_overlay, after_overlay))
+        before = analyse_state(before_index, touched, vocab, cache)
+        after = analyse_state(after_index, touched, vocab, cache)
         if explanations is not None:
             explanations.extend(SafeSite(patch.index, *site) for site in after.safe)
-        after_index = FunctionIndex(applied.tree, profile, cache, overlay=after_overlay)
 
         def moved_away(path: str, function: str, index: FunctionIndex = after_index) -> bool:
             parsed = index.parsed(path)

@@ -156,8 +156,8 @@ class Walker:
         # keeps paths apart that would otherwise merge).
         # Path facts about a local's value (what it was tested, compared or set to) are kept only
         # for the locals whose every change the walk sees (_plain_locals)
-        self.plain = _plain(vocab, body.block, frozenset(n for _, n in params if n))
-        self.returned = _returned_names(body.block) & self.plain if returns_pointer else frozenset()
+        self.plain, returned = _plain(vocab, body.block, frozenset(n for _, n in params if n))
+        self.returned = returned & self.plain if returns_pointer else frozenset()
         self.sink = sink
         self.consts = dict(consts or {})
         self.global_types = global_types or (lambda name: None)
@@ -662,7 +662,7 @@ class Walker:
             # `struct folio *folio = NULL; shmem_get_folio(..., &folio); if (folio) ...`: the call
             # may have stored through the pointer (the callee saw what it said, as `*param`), so
             # what the variable said before is forgotten
-            vs = _forget(vs, written, ("var", "nonnull", "inst", "cmp"))
+            vs = _forget(vs, written, ("var", "nonnull", "inst"))
         passed_on = {"*" + a.id for a in c.args if isinstance(a, ir.Name)}
         if passed_on:
             vs = _forget(vs, passed_on, ("var", "nonnull"))  # `forget(locked)` may store `*locked`
@@ -949,28 +949,20 @@ def _plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> fr
 _PLAIN: dict[int, tuple[ir.Stmt, tuple[str, frozenset[str]], frozenset[str], frozenset[str]]] = {}
 
 
-def _plain(vocab: Vocabulary, block: ir.Stmt, params: frozenset[str]) -> frozenset[str]:
-    """_plain_locals, worked out once per body (a function is walked under many lock sets),
-    with the names its `return` statements return."""
+def _plain(vocab: Vocabulary, block: ir.Stmt, params: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """_plain_locals, and the names the body's `return` statements return, worked out once per
+    body (a function is walked under many lock sets)."""
     key = (vocab.fingerprint, params)
     hit = _PLAIN.get(id(block))
     if hit is not None and hit[0] is block and hit[1] == key:
-        return hit[2]
+        return hit[2], hit[3]
     plain = _plain_locals(block, set(params), set(vocab.primitives) | set(vocab.lock_out_pointers))
     returned = frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and
                          isinstance(n.value, ir.Name))
     if len(_PLAIN) > 50_000:
         _PLAIN.clear()
     _PLAIN[id(block)] = (block, key, plain, returned)
-    return plain
-
-
-def _returned_names(block: ir.Stmt) -> frozenset[str]:
-    """The variables a function's `return` statements return (worked out with _plain)."""
-    hit = _PLAIN.get(id(block))
-    if hit is not None and hit[0] is block:
-        return hit[3]
-    return frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and isinstance(n.value, ir.Name))
+    return plain, returned
 
 
 def _returning(v: Variant, name: str) -> Variant:
