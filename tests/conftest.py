@@ -22,9 +22,10 @@ GIT_ENV = {
 }
 
 
-def run_patchlint(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_patchlint(*args: str, stdin: bytes | None = None, cwd: Path | None = None,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "patchlint", *args], input=stdin, capture_output=True,
-                          cwd=cwd or ROOT, timeout=120)
+                          cwd=cwd or ROOT, timeout=120, env=env)
 
 
 def git(repo: Path, *args: str) -> str:

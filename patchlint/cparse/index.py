@@ -392,6 +392,11 @@ class FunctionIndex:
         if isinstance(entry, bytes):
             entry = pickle.loads(entry)
             bodies[(fn.start_byte, fn.name)] = entry
+        if entry is not None and entry.file != fn.file:
+            # kept by content: the same bytes under another path (a copy, a rename, a new file
+            # identical to one checked before) name the path that asked, or the findings would
+            # point at a file the series never touched
+            entry = replace(entry, file=fn.file)
         return entry
 
     def _build_bodies(self, parsed: ParsedFile) -> dict[tuple[int, str], Body | None] | None:
@@ -417,8 +422,10 @@ class FunctionIndex:
 
 
 def _relocated(parsed: ParsedFile, path: str) -> ParsedFile:
-    """The same content cached under another path (a copy or rename): name the new path."""
-    return replace(parsed, path=path, functions=tuple(replace(f, file=path) for f in parsed.functions))
+    """The same content cached under another path (a copy or rename): name the new path, in
+    every record that carries one (functions and macros alike)."""
+    return replace(parsed, path=path, functions=tuple(replace(f, file=path) for f in parsed.functions),
+                   macros=tuple(replace(m, file=path) for m in parsed.macros))
 
 
 def _not_a_prototype(line: str) -> bool:
