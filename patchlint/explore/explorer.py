@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from patchlint.cparse.index import FunctionIndex
 from patchlint.findings import TraceStep
 from patchlint.model import primitives as P
-from patchlint.model.interp import Bug, Choice, Machine, Op, OutOfTime, PathCut, Thread
+from patchlint.model.interp import Bug, Choice, Cut, Machine, Op, OutOfTime, PathCut, Thread
 from patchlint.model.state import Obj, Scenario, State, diff
 
 MAX_UNDECIDED = 12  # undecided conditions in a row without a visible event (2**12 paths)
@@ -54,6 +54,7 @@ class Result:
     incomplete: str | None = None
     unresolved: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cuts: list[Cut] = field(default_factory=list)  # where paths were abandoned, and why
     seconds: float = 0.0
     steps: int = 0  # interpreter steps the run took: what its step budget counts
 
@@ -115,6 +116,7 @@ class Explorer:
         instead of replaying (each parked generator serves one successor; the others replay
         from the start)."""
         live = self._live.pop((tid, history[:-1]), None) if history else None
+        th: Thread | None = None
         try:
             if live is not None:
                 th, gen = live
@@ -131,6 +133,11 @@ class Explorer:
             return [(TS(history, None, (), "bug"), b)]
         except PathCut:
             return [(TS(history, None, (), "cut"), None)]
+        except OutOfTime:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the model never takes the report down with it
+            self._internal(th, exc)
+            return [(TS(history, None, (), "cut"), None)]
         if len(self._live) > 4096:
             self._live.clear()
         self._live[(tid, history)] = (th, gen)
@@ -138,8 +145,8 @@ class Explorer:
             if undecided >= MAX_UNDECIDED:
                 # code the model cannot decide, condition after condition, with nothing visible between:
                 # its paths multiply; give up on this one and say so rather than run out of time
-                self.machine.cut.add(f"{req.site[2]} ({req.site[0]}:{req.site[1]}): more than {MAX_UNDECIDED} "
-                                     "undecided conditions between two visible events")
+                self.machine.cuts.add(Cut(req.site[0], req.site[1], req.site[2],
+                                          f"more than {MAX_UNDECIDED} undecided conditions between two visible events"))
                 self._live.pop((tid, history), None)
                 return [(TS(history, None, (), "cut"), None)]
             out = []
@@ -147,6 +154,12 @@ class Explorer:
                 out.extend(self.advance(tid, history + (i,), undecided + 1))
             return out
         return [(TS(history, req, th.snapshot()), None)]
+
+    def _internal(self, th: Thread | None, exc: Exception) -> None:
+        """A failure inside the model (a construct it mishandles): that path is cut, and said."""
+        f = th.frame if th is not None else None
+        self.machine.cuts.add(Cut(f.file if f else "?", f.line if f else 0, f.function if f else "?",
+                                  f"internal error: {type(exc).__name__}"))
 
     def enabled(self, state: State, t: TS, tid: int) -> bool:
         if t.pending is None:
@@ -181,10 +194,12 @@ class Explorer:
             self.result.complete = False
             self.result.incomplete = f"budget hit: {out.why}"
         r = self.result
-        if r.complete and self.machine.cut:
+        r.cuts = sorted(self.machine.cuts)
+        if r.complete and r.cuts:
             # a path abandoned mid-way hides whatever follows it: not a verdict of safety
             r.complete = False
-            r.incomplete = "paths cut: " + "; ".join(sorted(self.machine.cut)[:3])
+            more = f" and {len(r.cuts) - 3} more" if len(r.cuts) > 3 else ""
+            r.incomplete = "paths cut: " + "; ".join(str(c) for c in r.cuts[:3]) + more
         r.unresolved = sorted(self.machine.unresolved)
         r.notes = sorted(self.machine.notes)
         r.seconds = time.monotonic() - start
@@ -241,7 +256,12 @@ class Explorer:
         t = threads[tid]
         op = t.pending
         prim = P.lookup(op.prim)
-        eff = prim.impl(state, tid, op.args, P.Ctx(self.sc.swap_entry, "page", op.site))
+        try:
+            eff = prim.impl(state, tid, op.args, P.Ctx(self.sc.swap_entry, "page", op.site))
+        except Exception as exc:  # noqa: BLE001 - a primitive given values it has no meaning for
+            self.machine.cuts.add(Cut(op.site[0], op.site[1], op.site[2],
+                                      f"internal error in {op.prim}: {type(exc).__name__}"))
+            return []
         self.result.transitions += 1
         # the step's state changes are worked out only if a hazard shows this trace
         trace = trace + (_Step(tid, op.text + (f" = {_show(eff.value)}" if _shows_value(op) else ""),
@@ -338,8 +358,16 @@ def render(result: Result, hazard: Hazard) -> str:
 def render_replay(result: Result, bound: int) -> str:
     """`patchlint replay` as text: each hazard with its interleaving, then what was explored."""
     out = [f"scenario {result.scenario} (profile {result.profile}, preemption bound {bound})", ""]
+    if not result.complete:
+        # said first: what follows is what was found before the cut, never a verdict of safety
+        out.append(f"INCOMPLETE: {result.incomplete}")
+        for c in result.cuts[:10]:
+            out.append(f"  cut: {c}")
+        if len(result.cuts) > 10:
+            out.append(f"  ... and {len(result.cuts) - 10} more cuts")
+        out.append("")
     if not result.hazards:
-        out.append("no hazard within the bound")
+        out.append("no hazard within the bound" if result.complete else "no hazard found before the cut")
     for h in result.hazards:
         out.append(render(result, h))
         out.append("")

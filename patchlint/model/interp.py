@@ -11,6 +11,7 @@ the explorer resumes a thread by replaying its history.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -20,9 +21,15 @@ from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.ir import build_body
 from patchlint.cparse.parse import parse_tree
 from patchlint.cparse.preproc import MacroDef
+from patchlint.extract.vocab import load_vocabulary
 from patchlint.extract.walker import _text
 from patchlint.model import primitives as P
+from patchlint.model.relevance import Relevance
 from patchlint.model.state import UNKNOWN, Addr, Obj, Struct, Sym
+from patchlint.model.values import compare as _compare
+from patchlint.model.values import const as _const
+from patchlint.model.values import literal as _literal
+from patchlint.model.values import truth as _truth
 
 MAX_DEPTH = 14  # inlined call depth
 LOOP_BOUND = 2  # iterations of a loop whose condition the model cannot decide
@@ -45,6 +52,19 @@ class Choice:
     site: tuple
 
 
+@dataclass(frozen=True, order=True)
+class Cut:
+    """Where a path was abandoned, and why: what lies beyond it was not explored."""
+
+    file: str
+    line: int
+    function: str
+    cause: str  # a short category first ("inline asm", "goto out of the function", ...)
+
+    def __str__(self) -> str:
+        return f"{self.cause} in {self.function}() ({self.file}:{self.line})"
+
+
 class Bug(Exception):
     def __init__(self, message: str, site: tuple):
         super().__init__(message)
@@ -53,7 +73,7 @@ class Bug(Exception):
 
 
 class PathCut(Exception):
-    pass
+    """A path ends here: after a Cut was recorded, or at a bound the notes name."""
 
 
 class OutOfTime(Exception):
@@ -90,11 +110,12 @@ class Frame:
     line: int = 0
     env: dict = field(default_factory=dict)
     counters: dict = field(default_factory=dict)
+    deciding: bool = True  # False inside an assertion's condition: unknown stays unknown
 
     def key(self) -> tuple:
         # a dict's keys are unique, so sorting by key never compares (unorderable) values
         return (self.function, self.line, tuple(sorted(self.env.items(), key=_first)),
-                tuple(sorted(self.counters.items(), key=_first)))
+                tuple(sorted(self.counters.items(), key=_first)), self.deciding)
 
 
 def _first(item: tuple):
@@ -113,7 +134,7 @@ class Machine:
         # deadline, the same on every machine, so a cut-short result is the same bytes everywhere
         self.steps = 0
         self.max_steps: int | None = None
-        self.cut: set[str] = set()  # where paths were abandoned: what lies beyond was not explored
+        self.cuts: set[Cut] = set()  # where paths were abandoned: what lies beyond was not explored
         self.unresolved: set[str] = set()
         self.notes: set[str] = set()
         self._resolved: dict[str, object] = {}
@@ -121,6 +142,47 @@ class Machine:
         self._globals: dict[str, dict | None] = {}
         # per definition: its parameter names and IR body, asked for at every inlined call
         self._callee: dict[tuple, tuple] = {}
+        self.relevance = Relevance(self.resolve, index.read)
+        self.vocab = load_vocabulary()
+        self._labels: dict[int, tuple[ir.Stmt, frozenset[str]]] = {}
+        self._names_global: dict[tuple, bool] = {}
+        # the profile describes a production build: VM_BUG_ON only with --define CONFIG_DEBUG_VM
+        self.debug_vm = "CONFIG_DEBUG_VM" in index.defines()
+        # the model's named objects a function can reach without being handed them
+        self.global_names = tuple(sorted({*self.relevance.t.globals, *self.aops.values()}))
+
+    def labels(self, s: ir.Stmt) -> frozenset[str]:
+        """The labels inside statement s, at any depth (memoized: asked again at every goto)."""
+        hit = self._labels.get(id(s))
+        if hit is not None:
+            return hit[1]
+        if isinstance(s, ir.Label):
+            out = frozenset((s.name,))
+        elif isinstance(s, ir.Block):
+            out = frozenset().union(*(self.labels(x) for x in s.body))
+        elif isinstance(s, ir.If):
+            out = self.labels(s.then) | (self.labels(s.orelse) if s.orelse is not None else frozenset())
+        elif isinstance(s, (ir.Loop, ir.Switch)):
+            out = self.labels(s.body)
+        else:
+            out = frozenset()
+        self._labels[id(s)] = (s, out)  # the statement kept alive: its id is not reused
+        return out
+
+    def names_global(self, d: FunctionDef) -> bool:
+        """Whether d's text names an address space or operations table the scenario has
+        (swapper_space, swap_aops): state a callee reaches without being handed it."""
+        key = (d.file, d.start_byte)
+        found = self._names_global.get(key)
+        if found is None:
+            data = self.index.read(d.file) or b""
+            text = data[d.body_start_byte:d.end_byte]
+            found = self._names_global[key] = any(
+                re.search(rb"\b" + re.escape(n.encode()) + rb"\b", text) for n in self.global_names)
+        return found
+
+    def find_label(self, stmts: tuple[ir.Stmt, ...], label: str) -> int | None:
+        return next((k for k, x in enumerate(stmts) if label in self.labels(x)), None)
 
     def callee(self, d: FunctionDef) -> tuple[tuple[str | None, ...], ir.Body | None]:
         key = (d.file, d.start_byte, d.name)
@@ -150,6 +212,18 @@ class Machine:
             ret = body.block.body[0] if body and body.block.body else None
             self._macro_ir[key] = ret.value if isinstance(ret, ir.Return) and body.complete else None
         return self._macro_ir[key]
+
+    def macro_const(self, m: MacroDef, depth: int = 0) -> int | None:
+        """An object-like macro's value when it is a constant expression, through other such
+        macros (PAGE_MAPPING_FLAGS is PAGE_MAPPING_ANON | PAGE_MAPPING_KSM)."""
+        expr = self.macro_expr(m)
+        if expr is None or isinstance(expr, ir.Name) or depth > 8:
+            return None
+
+        def name(ident: str) -> int | None:
+            d = self.resolve(ident)
+            return self.macro_const(d, depth + 1) if isinstance(d, MacroDef) and d.params is None else None
+        return _const(expr, name)
 
     def past_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -226,6 +300,16 @@ class Thread:
             yield from self.block(self.body.block)
         except _Return:
             pass
+        except _Goto as g:
+            raise self.cut(f"goto {g.label}: no such label in the function") from None
+        except (_Break, _Continue):
+            raise self.cut("break or continue outside a loop") from None
+
+    def cut(self, cause: str, line: int | None = None) -> PathCut:
+        """Record where and why this path is abandoned; the caller raises what this returns."""
+        f = self.frame
+        self.m.cuts.add(Cut(f.file, f.line if line is None else line, f.function, cause))
+        return PathCut(cause)
 
     # -- statements ----------------------------------------------------------------------------
     def tick(self):
@@ -236,32 +320,52 @@ class Thread:
         if self.steps & 1023 == 0 and self.m.deadline is not None and time.monotonic() > self.m.deadline:
             raise OutOfTime()
         if self.steps > LOCAL_STEPS:
-            self.m.cut.add(f"{self.frame.function} ({self.frame.file}:{self.frame.line}): {LOCAL_STEPS} "
-                           "interpreter steps without a visible event")
-            raise PathCut("local step budget")
+            raise self.cut(f"{LOCAL_STEPS} interpreter steps without a visible event")
 
-    def block(self, b: ir.Block):
+    def block(self, b: ir.Block, seek: str | None = None):
+        """Run a block; `seek`: enter it at that label (a goto from outside, into a nested block)."""
         stmts = b.body
-        i = 0
+        i = self.m.find_label(stmts, seek) if seek is not None else 0
+        if i is None:
+            raise _Goto(seek)
         while i < len(stmts):
             try:
-                yield from self.stmt(stmts[i])
+                yield from self.stmt(stmts[i], seek)
+                seek = None
                 i += 1
             except _Goto as g:
-                j = next((k for k, s in enumerate(stmts) if isinstance(s, ir.Label) and s.name == g.label), None)
+                j = self.m.find_label(stmts, g.label)
                 if j is None:
-                    raise
+                    raise  # to an enclosing block, or out of the function (a cut, in run/inline)
                 key = f"goto:{g.label}"
                 if j <= i:
                     self.frame.counters[key] = self.frame.counters.get(key, 0) + 1
                     if self.frame.counters[key] > GOTO_BOUND:
+                        # like a loop's bound: the path that would go round again is not followed
                         self.m.notes.add(f"goto {g.label} bounded at {GOTO_BOUND} in {self.frame.function}")
                         raise PathCut("goto bound") from None
-                i = j
+                i, seek = j, g.label
 
-    def stmt(self, s: ir.Stmt):
+    def stmt(self, s: ir.Stmt, seek: str | None = None):
         self.tick()
         self.frame.line = s.line
+        if seek is not None:
+            # a goto's target inside s: go straight there, deciding no condition on the way
+            if isinstance(s, ir.Label):
+                return
+            if isinstance(s, ir.Block):
+                yield from self.block(s, seek)
+            elif isinstance(s, ir.If):
+                inside_then = seek in self.m.labels(s.then)
+                yield from self.stmt(s.then if inside_then else s.orelse, seek)
+            elif isinstance(s, ir.Loop):
+                yield from self.loop(s, seek)
+            elif isinstance(s, ir.Switch):
+                try:
+                    yield from self.stmt(s.body, seek)
+                except _Break:
+                    pass
+            return
         if isinstance(s, ir.Block):
             yield from self.block(s)
         elif isinstance(s, ir.ExprStmt):
@@ -284,18 +388,27 @@ class Thread:
         elif isinstance(s, ir.Continue):
             raise _Continue()
         elif isinstance(s, ir.Goto):
+            if not _is_label(s.label):
+                raise self.cut(f"computed goto ({s.label})")
             raise _Goto(s.label)
         elif isinstance(s, ir.OpaqueStmt):
-            self.m.notes.add(f"not modelled: {s.text[:60]} ({self.frame.file}:{s.line})")
+            self.opaque(s.text, s.line)
 
-    def loop(self, s: ir.Loop):
-        if s.init is not None:
+    def opaque(self, text: str, line: int) -> None:
+        """Code the IR does not model: a value the model cannot know (sizeof, a barrier), or a
+        construct whose effects it cannot follow, which cuts the path (asm, _Generic, ...)."""
+        cause = opaque_cause(text)
+        if cause is not None:
+            raise self.cut(cause, line)
+
+    def loop(self, s: ir.Loop, seek: str | None = None):
+        if s.init is not None and seek is None:
             yield from self.stmt(s.init)
         key = f"loop:{s.line}"
         self.frame.counters.pop(key, None)
         first = True
         while True:
-            if not (s.kind == "do" and first):
+            if not (s.kind == "do" and first) and seek is None:
                 if s.cond is None and s.kind != "for":
                     go = yield from self.undecided(f"{s.macro or s.kind} loop", s.line, key)
                 elif s.cond is None:
@@ -307,11 +420,12 @@ class Thread:
                     break
             first = False
             try:
-                yield from self.stmt(s.body)
+                yield from self.stmt(s.body, seek)
             except _Break:
                 break
             except _Continue:
                 pass
+            seek = None
             if s.update is not None:
                 yield from self.eval(s.update)
         self.frame.counters.pop(key, None)
@@ -374,6 +488,8 @@ class Thread:
         if isinstance(e, ir.Unary):
             return (yield from self.unary(e))
         if isinstance(e, ir.Binary):
+            if e.op in ("&&", "||") and not self.frame.deciding:
+                return _logic(e.op, _truth((yield from self.eval(e.left))), (yield from self.eval(e.right)))
             if e.op in ("&&", "||"):
                 left = yield from self.cond(e.left)
                 if left == (e.op == "||"):
@@ -390,9 +506,13 @@ class Thread:
             yield from self.store(e.target, value)
             return value
         if isinstance(e, ir.Conditional):
-            if (yield from self.cond(e.test)):
-                return (yield from self.eval(e.then))
-            return (yield from self.eval(e.orelse))
+            if self.frame.deciding:
+                t = yield from self.cond(e.test)
+            else:
+                t = _truth((yield from self.eval(e.test)))
+                if t is None:
+                    return UNKNOWN
+            return (yield from self.eval(e.then if t else e.orelse))
         if isinstance(e, ir.Cast):
             return (yield from self.eval(e.expr))
         if isinstance(e, ir.Comma):
@@ -406,7 +526,7 @@ class Thread:
                 items.append(((k or "").lstrip("."), (yield from self.eval(x))))
             return Struct(tuple(items))
         if isinstance(e, ir.OpaqueExpr):
-            self.m.notes.add(f"not modelled: {e.text[:60]} ({self.frame.file}:{e.line})")
+            self.opaque(e.text, e.line)
         return UNKNOWN
 
     def name(self, ident: str, as_object: bool = False):
@@ -427,11 +547,9 @@ class Thread:
         if g is not None:
             return g
         if isinstance(d, MacroDef) and d.params is None:
-            expr = self.m.macro_expr(d)
-            if expr is not None and not isinstance(expr, ir.Name):
-                v = _const(expr)
-                if v is not None:
-                    return v
+            v = self.m.macro_const(d)
+            if v is not None:
+                return v
         if isinstance(d, FunctionDef) or (P.lookup(ident) is not None):
             return Obj("fn", ident)
         return Sym(ident)
@@ -512,8 +630,23 @@ class Thread:
                     yield from self.eval(a)
                 return UNKNOWN
             name = fv.name
+        special = self.m.relevance.t
+        if name in special.reads and c.args:
+            return (yield from self.eval(c.args[0]))
+        if name in special.writes and len(c.args) == 2:
+            value = yield from self.eval(c.args[1])
+            yield from self.store(c.args[0], value)
+            return value
+        if name in P.ASSERTS and name.startswith("VM_") and not self.m.debug_vm:
+            return 0  # without CONFIG_DEBUG_VM the kernel does not even evaluate the condition
         if name in P.ASSERTS:
-            v = yield from self.eval(c.args[0]) if c.args else 0
+            # the condition is decided by model state or not at all: its own && || ?: make no
+            # choices, or every BUG_ON on values the model does not know would fire on one path
+            self.frame.deciding = False
+            try:
+                v = (yield from self.eval(c.args[0])) if c.args else 0
+            finally:
+                self.frame.deciding = True
             t = _truth(v)
             if name.endswith("BUG_ON"):
                 if t:
@@ -529,7 +662,12 @@ class Thread:
             return (yield from self.primitive(prim, c))
         d = self.m.resolve(name, self.frame.file)
         if isinstance(d, FunctionDef):
-            return (yield from self.inline(d, c))
+            args = yield from self.args(c)
+            # interpreted only if it can reach model state, and is handed some (a page, a space,
+            # a pte...) or names a model global: bad_page(unrelated) reads ->mapping too
+            if self.m.relevance.reaches(d) and (any(_model_value(a) for a in args) or self.m.names_global(d)):
+                return (yield from self.inline(d, args))
+            return (yield from self.summary(name, args, c.line))
         if isinstance(d, MacroDef) and d.params is not None:
             expr = self.m.macro_expr(d)
             if expr is not None:
@@ -558,11 +696,20 @@ class Thread:
             return prim.impl(args, self.m.ctx)
         return (yield from self.shared(prim.name, args, _text(c), c.line))
 
+    def summary(self, name: str, args: tuple, line: int):
+        """A callee that cannot reach model state: its result is unknown, and a callee the lock
+        table says may sleep is a sleeping point."""
+        v = self.m.vocab
+        sleeps = name in v.sleeping or (name in v.allocators and any(
+            isinstance(a, Sym) and a.name in v.sleeping_gfp for a in args))
+        if sleeps:
+            yield from self.shared("might_sleep", (), f"{name}()", line)
+        return UNKNOWN
+
     def shared(self, name: str, args: tuple, text: str, line: int):
         return (yield Op(name, args, text, self.site(line)))
 
-    def inline(self, d: FunctionDef, c: ir.Call):
-        args = yield from self.args(c)
+    def inline(self, d: FunctionDef, args: tuple):
         if len(self.frames) > MAX_DEPTH or any(f.function == d.name for f in self.frames):
             self.m.notes.add(f"call depth or recursion bound at {d.name}")
             self.m.unresolved.add(d.name)
@@ -580,6 +727,10 @@ class Thread:
             return 0
         except _Return as r:
             return r.value
+        except _Goto as g:
+            raise self.cut(f"goto {g.label}: no such label in the function") from None
+        except (_Break, _Continue):
+            raise self.cut("break or continue outside a loop") from None
         finally:
             self.frames.pop()
 
@@ -593,66 +744,51 @@ class Thread:
             self.frames.pop()
 
 
-# --- value semantics --------------------------------------------------------------------------
-def _literal(text: str):
-    t = text.rstrip("uUlL")
-    try:
-        return int(t, 0)
-    except ValueError:
-        return {"NULL": 0, "true": 1, "false": 0}.get(text, UNKNOWN)
+_LABEL = re.compile(r"[A-Za-z_]\w*")
+# what an opaque expression's text starts with -> None (a value the model does not know, no
+# effect it could miss) or the cause of a cut
+_OPAQUE = (
+    (re.compile(r"(sizeof|_Alignof|__alignof__|alignof|offsetof|__builtin_offsetof|typeof|__typeof__)\b"), None),
+    (re.compile(r'(__asm__|asm|__asm)\s*(__volatile__|volatile|inline|goto|\s)*\(\s*""\s*[:)]'), None),
+    (re.compile(r"(__asm__|asm|__asm)\b"), "inline asm"),
+    (re.compile(r"_Generic\b"), "_Generic selection"),
+    (re.compile(r"\(\s*\{"), "statement expression"),
+    (re.compile(r'(L|u8|u|U)?["\']'), None),
+    (re.compile(r"\(\s*struct\b.*\)\s*\{"), None),  # a compound literal: an unknown value
+    (re.compile(r"nesting deeper than"), "nesting too deep for the IR"),
+)
 
 
-def _const(e: ir.Expr):
-    if isinstance(e, ir.Literal):
-        v = _literal(e.text)
-        return None if v is UNKNOWN else v
-    if isinstance(e, ir.Binary):
-        a, b = _const(e.left), _const(e.right)
-        if a is None or b is None:
-            return None
-        v = _compare(e.op, a, b)
-        return None if v is UNKNOWN else v
-    if isinstance(e, ir.Unary) and e.op in ("-", "~"):
-        a = _const(e.operand)
-        return None if a is None else (-a if e.op == "-" else ~a)
-    return None
+def opaque_cause(text: str) -> str | None:
+    t = text.lstrip()
+    for pattern, cause in _OPAQUE:
+        if pattern.match(t):
+            return cause
+    return "code the C front-end could not read"
 
 
-def _truth(v) -> bool | None:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, int):
-        return v != 0
-    if isinstance(v, (Obj, Addr, Struct)):
-        return True
-    return None
+def _logic(op: str, left: bool | None, right_value) -> object:
+    """&& and || in three values, both sides evaluated (an assertion's condition has no effects
+    the model tracks beyond its reads)."""
+    right = _truth(right_value)
+    short = op == "||"
+    if left is short or right is short:
+        return int(short)
+    if left is None or right is None:
+        return UNKNOWN
+    return int(not short)
 
 
-_ARITH = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: int(a / b) if b else UNKNOWN, "%": lambda a, b: a % b if b else UNKNOWN,
-    "<<": lambda a, b: a << b if 0 <= b < 64 else UNKNOWN, ">>": lambda a, b: a >> b if 0 <= b < 64 else UNKNOWN,
-    "&": lambda a, b: a & b, "|": lambda a, b: a | b, "^": lambda a, b: a ^ b,
-    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b), "<": lambda a, b: int(a < b),
-    ">": lambda a, b: int(a > b), "<=": lambda a, b: int(a <= b), ">=": lambda a, b: int(a >= b),
-}
+_MODEL_KINDS = frozenset(("page", "space", "ops", "pte", "pteval", "frame", "anon"))
 
 
-def _compare(op: str, a, b):
-    """C operators over model values; UNKNOWN when the model cannot say."""
-    if isinstance(a, int) and isinstance(b, int):
-        f = _ARITH.get(op)
-        return f(a, b) if f else UNKNOWN
-    pointers = (Obj, Addr)
-    if op in ("==", "!=") and (isinstance(a, pointers) or isinstance(b, pointers)) and (
-            isinstance(a, pointers) or a == 0) and (isinstance(b, pointers) or b == 0):
-        return int((a == b) == (op == "=="))
-    if op in ("==", "!=") and isinstance(a, Sym) and isinstance(b, Sym) and a == b:
-        return int(op == "==")
-    if op == "&" and isinstance(a, Obj) and isinstance(b, int):
-        return (1 if a.kind == "anon" else 0) & b  # PAGE_MAPPING_ANON: the low bit of page->mapping
-    if op in ("+", "-") and isinstance(a, Obj) and a.kind == "pte":
-        return Obj("pte", "<other>")  # the next pte of the table: the scenario maps its page with one pte
-    if op in ("<<", ">>", "+") and isinstance(a, Obj) and a.kind == "frame" and isinstance(b, int):
-        return a  # a frame's address: same frame
-    return UNKNOWN
+def _model_value(v) -> bool:
+    if isinstance(v, Addr):
+        v = v.obj
+    if isinstance(v, Struct):
+        return any(_model_value(x) for _, x in v.items)
+    return isinstance(v, Obj) and v.kind in _MODEL_KINDS
+
+
+def _is_label(text: str) -> bool:
+    return _LABEL.fullmatch(text) is not None

@@ -17,9 +17,12 @@ state (a tag on a missing slot, a lock cycle, a dropped change bit).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
+from patchlint.extract.vocab import load_vocabulary
 from patchlint.model.state import SLEEPLOCK, SPINLOCK, UNKNOWN, Addr, Obj, State, Struct, Sym
 
 
@@ -47,6 +50,7 @@ class Prim:
     doc: str
     impl: Callable | None = None
     waits_for: Callable | None = None  # (args) -> lock id a blocking acquisition waits for
+    tracks: bool = True  # reaches model state by itself (a lock named by an argument does not)
 
 
 REGISTRY: dict[str, Prim] = {}
@@ -61,7 +65,32 @@ def prim(name: str, mode: str, kind: str, doc: str, waits_for: Callable | None =
 
 
 def lookup(name: str) -> Prim | None:
-    return REGISTRY.get(name)
+    found = REGISTRY.get(name)
+    if found is None and name not in _NOT_FLAGS:
+        found = _generic_flag(name)
+        if found is None:
+            _NOT_FLAGS.add(name)
+    return found
+
+
+_PAGE_FLAG = re.compile(r"(?:__)?(Set|Clear|TestSet|TestClear)?Page([A-Z]\w*)")
+_FOLIO_FLAG = re.compile(r"(?:__)?folio_(test_set|test_clear|test|set|clear)_([a-z]\w*)")
+_OPS = {None: "test", "Set": "set", "Clear": "clear", "TestSet": "testset", "TestClear": "testclear",
+        "test": "test", "set": "set", "clear": "clear", "test_set": "testset", "test_clear": "testclear"}
+# flags that are not bits of page->flags: PageAnon/PageKsm read page->mapping, PageHuge and
+# PageTransHuge ask the compound head: the tree's own definitions say what they do
+_DERIVED = frozenset(("anon", "ksm", "huge", "transhuge", "movable", "mappingflags", "highmem", "slab"))
+_NOT_FLAGS: set[str] = set()
+
+
+def _generic_flag(name: str) -> Prim | None:
+    """Any PG_ flag by its accessor's name (PageLRU, __ClearPageActive, folio_test_large...):
+    the model's page is an order-0 page whose other flags start clear and are kept as set."""
+    m = _PAGE_FLAG.fullmatch(name) or _FOLIO_FLAG.fullmatch(name)
+    if m is None or m.group(2).lower() in _DERIVED:
+        return None
+    _flag_prim(name, m.group(2).lower(), _OPS[m.group(1)])
+    return REGISTRY[name]
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -82,7 +111,8 @@ def _flag(v) -> str | None:
 def lock_id(v) -> str | None:
     """&mapping->tree_lock -> "swapper_space.tree_lock"; the page lock is "page_lock:NAME"."""
     if isinstance(v, Addr):
-        return f"{v.obj.name}.{v.field}"
+        # &mapping->i_pages (xa_lock_irq()'s argument) and &mapping->i_pages.xa_lock are one lock
+        return f"{v.obj.name}.{v.field}" + (".xa_lock" if v.field == "i_pages" else "")
     if isinstance(v, Obj) and v.kind == "page":
         return f"page_lock:{v.name}"
     if isinstance(v, Obj) and v.kind in ("local", "global"):
@@ -114,29 +144,56 @@ def _release(state: State, lock: str | None) -> Effect:
 
 
 # --- locks --------------------------------------------------------------------------------------
-@prim("spin_lock spin_lock_irq spin_lock_irqsave spin_lock_bh", "override", "shared",
-      "take a spinlock (blocks while another thread holds it); makes the context atomic",
-      waits_for=lambda args: lock_id(args[0]) if args else None)
-def _spin_lock(state, tid, args, ctx):
-    return _acquire(state, tid, lock_id(args[0]), SPINLOCK)
+# The lock primitives are the static checks' own table (grammars/locks.toml): one vocabulary.
+# A primitive whose lock is an argument (spin_lock(&mapping->tree_lock)) locks what that argument
+# names in the model; the page lock's and the PTL's fixed classes lock the page and the
+# scenario's page table.  Other fixed classes (anon_vma, mmap_lock, RCU) are not model state:
+# their helpers are interpreted from the tree, or left to their summaries.
+def _vocab_lock(p, args) -> str | None:
+    if isinstance(p.lock, int):
+        return lock_id(args[p.lock]) if len(args) > p.lock else None
+    if p.lock == "page_lock":
+        return lock_id(args[0]) if args else None
+    return PTL
 
 
-@prim("spin_unlock spin_unlock_irq spin_unlock_irqrestore spin_unlock_bh", "override", "shared",
-      "release a spinlock")
-def _spin_unlock(state, tid, args, ctx):
-    return _release(state, lock_id(args[0]))
+def _lock_prim(p):
+    kind = SPINLOCK if p.atomic else SLEEPLOCK
+    if p.op in ("acquire", "acquire_killable"):
+        def impl(state, tid, args, ctx):
+            eff = _acquire(state, tid, _vocab_lock(p, args), kind)
+            return replace(eff, sleep=p.name if p.sleeps else None, value=0)
+        waits = partial(_vocab_lock, p)
+        doc = f"take {p.kind} {p.lock if isinstance(p.lock, str) else 'named by argument ' + str(p.lock)}" + \
+            (" (may sleep)" if p.sleeps else "") + "; blocks while another thread holds it"
+    elif p.op == "release":
+        def impl(state, tid, args, ctx):
+            return _release(state, _vocab_lock(p, args))
+        waits = None
+        doc = f"release {p.kind}"
+    else:  # trylock
+        def impl(state, tid, args, ctx):
+            lock = _vocab_lock(p, args)
+            if lock is None:
+                return Effect(state, UNKNOWN)
+            if state.owner(lock) is not None:
+                return Effect(state, 0, spin_on=lock)
+            return _acquire(state, tid, lock, kind)
+        waits = None
+        doc = f"take {p.kind} if free (never waits); 0 when another thread holds it"
+    # a lock named by an argument is model state only where the argument is: the caller's text says
+    tracks = not isinstance(p.lock, int)
+    REGISTRY[p.name] = Prim(p.name, "override", "shared", doc + " [locks.toml]", impl, waits, tracks)
 
 
-@prim("mutex_lock", "override", "shared", "take a mutex (may sleep; blocks while held)",
-      waits_for=lambda args: lock_id(args[0]) if args else None)
-def _mutex_lock(state, tid, args, ctx):
-    eff = _acquire(state, tid, lock_id(args[0]), SLEEPLOCK)
-    return replace(eff, sleep="mutex_lock")
+def _register_locks() -> None:
+    for p in load_vocabulary().primitives.values():
+        if p.op in ("acquire", "acquire_killable", "release", "trylock") and (
+                isinstance(p.lock, int) or p.lock in ("page_lock", "pte_lock")):
+            _lock_prim(p)
 
 
-@prim("mutex_unlock", "override", "shared", "release a mutex")
-def _mutex_unlock(state, tid, args, ctx):
-    return _release(state, lock_id(args[0]))
+_register_locks()
 
 
 @prim("pte_offset_map_lock", "override", "shared",
@@ -144,33 +201,6 @@ def _mutex_unlock(state, tid, args, ctx):
       waits_for=lambda args: PTL)
 def _pte_lock(state, tid, args, ctx):
     return replace(_acquire(state, tid, PTL, SPINLOCK), value=Obj("pte", ctx.page))
-
-
-@prim("pte_unmap_unlock", "override", "shared", "release the PTL")
-def _pte_unlock(state, tid, args, ctx):
-    return _release(state, PTL)
-
-
-@prim("trylock_page", "override", "shared",
-      "take the page lock if free (never sleeps); returns 0 when another thread holds it")
-def _trylock_page(state, tid, args, ctx):
-    lock = lock_id(args[0])
-    if lock is None:
-        return Effect(state, UNKNOWN)
-    if state.owner(lock) is not None:
-        return Effect(state, 0, spin_on=lock)
-    return _acquire(state, tid, lock, SLEEPLOCK)
-
-
-@prim("lock_page __lock_page", "override", "shared",
-      "take the page lock, sleeping until it is free", waits_for=lambda args: lock_id(args[0]) if args else None)
-def _lock_page(state, tid, args, ctx):
-    return replace(_acquire(state, tid, lock_id(args[0]), SLEEPLOCK), sleep="lock_page", value=0)
-
-
-@prim("unlock_page", "override", "shared", "release the page lock")
-def _unlock_page(state, tid, args, ctx):
-    return _release(state, lock_id(args[0]))
 
 
 @prim("might_sleep", "override", "shared", "a sleeping point: a hazard in atomic context")
@@ -349,6 +379,8 @@ def _radix_tag_set(state, tid, args, ctx):
     if name is None:
         return Effect(state, UNKNOWN)
     s = state.space(name)
+    if not isinstance(args[1], int):
+        return Effect(state, UNKNOWN)  # an index the model does not know: no verdict on its slot
     if s.lookup(args[1]) is None:
         return Effect(state, 0, bug=f"radix_tree_tag_set: no slot for index {args[1]} in {name} "
                                     "(BUG_ON(slot == NULL))")
@@ -481,7 +513,8 @@ def _cpu_relax(args, ctx):
     return 0
 
 
-@_pure("get_swap_page", "a free swap entry: the scenario's swap.entry", mode="fallback")
+@_pure("get_swap_page", "a free swap entry: the scenario's swap.entry (the scenario, not the swap map, "
+       "decides which slot reclaim gets)")
 def _get_swap_page(args, ctx):
     return Struct((("val", ctx.swap_entry),))
 
@@ -568,12 +601,12 @@ _choice("pte_young", "the pte's hardware accessed bit (not kept in the model's p
 _choice("__tlb_remove_page", "whether the TLB gather batch still has room: both outcomes")
 
 
-# BUG_ON, VM_BUG_ON (treated as enabled: CONFIG_DEBUG_VM), WARN_ON and WARN_ON_ONCE are
+# BUG_ON, VM_BUG_ON (only when the profile defines CONFIG_DEBUG_VM), WARN_ON and WARN_ON_ONCE are
 # handled by the interpreter: BUG_ON kills the thread with a kernel-bug hazard when its
 # condition is decided true; WARN_ON* return their condition and record a warning.
 ASSERTS = {
     "BUG_ON": "kernel BUG when the condition is true",
-    "VM_BUG_ON": "kernel BUG when the condition is true (CONFIG_DEBUG_VM assumed)",
+    "VM_BUG_ON": "kernel BUG when the condition is true, with CONFIG_DEBUG_VM (--define); else nothing",
     "WARN_ON": "a warning when the condition is true; returns the condition",
     "WARN_ON_ONCE": "a warning when the condition is true; returns the condition",
 }

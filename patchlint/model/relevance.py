@@ -1,0 +1,102 @@
+"""Which callees the model interprets: those that can reach model state (grammars/model.toml).
+
+A function reaches model state when its own text reads or writes a modelled member
+(`->mapping`, `->i_pages`, `page->index`...), when it calls a model primitive that is not
+pure (a lock, a page flag, the radix tree or xarray, the storage key), when it calls through
+an operations member the model follows (`a_ops->set_page_dirty`, `rwc->rmap_one`), or when a
+function or macro it calls does.  The search follows the call graph the C front-end already
+has (each definition's direct calls) and is memoized per definition, so a tree pays for it
+once per run.  Everything else is applied as a summary: an unknown result, and a sleeping
+point where the lock table says the callee may sleep.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+
+from patchlint.cparse.defs import FunctionDef
+from patchlint.cparse.preproc import MacroDef
+from patchlint.model import primitives as P
+from patchlint.resources import grammar_file
+
+_IDENT_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+@dataclass(frozen=True)
+class ModelTables:
+    touches: re.Pattern[str]  # a modelled member read or written in a function's text
+    members: frozenset[str]  # operations members followed through a pointer
+    max_depth: int
+    reads: frozenset[str]  # READ_ONCE(x) and friends: the value of x
+    writes: frozenset[str]  # WRITE_ONCE(x, v): x = v
+    globals: tuple[str, ...]  # names that reach model state without arguments
+
+
+@cache
+def tables() -> ModelTables:
+    data = tomllib.loads(grammar_file("model.toml").read_text())
+    rel = data.get("relevance", {})
+    fields = "|".join(sorted(re.escape(f) for f in rel.get("fields", [])))
+    page_fields = "|".join(sorted(re.escape(f) for f in rel.get("page_fields", [])))
+    alts = [rf"(?:->|\.)\s*(?:{fields})\b"] if fields else []
+    if page_fields:
+        alts.append(rf"\w*(?:page|folio)\w*\s*\)?\s*->\s*(?:{page_fields})\b")  # (page)->private in macros
+    special = data.get("special", {})
+    return ModelTables(re.compile("|".join(alts) or r"(?!)"), frozenset(rel.get("members", [])),
+                       int(rel.get("max_depth", 10)), frozenset(special.get("reads", [])),
+                       frozenset(special.get("writes", [])), tuple(rel.get("reach_without_arguments", [])))
+
+
+class Relevance:
+    """reaches(definition): whether the model must interpret it; memoized for one exploration."""
+
+    def __init__(self, resolve, read) -> None:
+        self._resolve = resolve  # (name, near file) -> FunctionDef | MacroDef | None
+        self._read = read  # path -> bytes | None
+        self._memo: dict[tuple, bool] = {}
+        self.t = tables()
+
+    def reaches(self, d: FunctionDef | MacroDef, near: str | None = None, depth: int = 0) -> bool:
+        key = (d.file, getattr(d, "start_byte", getattr(d, "line", 0)), d.name)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        if depth > self.t.max_depth:
+            return False  # not memoized: a shallower search may still find it
+        self._memo[key] = False  # a cycle adds nothing the rest of the search does not find
+        result = self._search(d, depth)
+        self._memo[key] = result
+        return result
+
+    def _search(self, d: FunctionDef | MacroDef, depth: int) -> bool:
+        if isinstance(d, MacroDef):
+            text = d.body or ""
+            calls = [(m.group(1), False) for m in _IDENT_CALL.finditer(text)]
+        else:
+            data = self._read(d.file)
+            text = data[d.body_start_byte:d.end_byte].decode("utf-8", "replace") if data is not None else ""
+            calls = [(c.callee, c.indirect) for c in d.calls]
+        if self.t.touches.search(text):
+            return True
+        for name, indirect in calls:
+            if indirect:
+                if any(re.search(rf"\b{m}\b", name) for m in self.t.members):
+                    return True
+                continue
+            if self.name_reaches(name, d.file, depth):
+                return True
+        return False
+
+    def name_reaches(self, name: str, near: str | None, depth: int = 0) -> bool:
+        if name in self.t.reads or name in self.t.writes:
+            return False  # their arguments are searched as calls of the caller's own
+        prim = P.lookup(name)
+        if prim is not None and prim.mode == "override":
+            return prim.kind != "pure" and prim.tracks
+        target = self._resolve(name, near)
+        if isinstance(target, FunctionDef) or (isinstance(target, MacroDef) and target.body):
+            return self.reaches(target, near, depth + 1)
+        return prim is not None and prim.kind != "pure" and prim.tracks
