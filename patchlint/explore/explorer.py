@@ -143,12 +143,13 @@ class Explorer:
         self._live[(tid, history)] = (th, gen)
         if isinstance(req, Choice):
             if undecided >= MAX_UNDECIDED:
-                # code the model cannot decide, condition after condition, with nothing visible between:
-                # its paths multiply; give up on this one and say so rather than run out of time
-                self.machine.cuts.add(Cut(req.site[0], req.site[1], req.site[2],
-                                          f"more than {MAX_UNDECIDED} undecided conditions between two visible events"))
-                self._live.pop((tid, history), None)
-                return [(TS(history, None, (), "cut"), None)]
+                # code the model cannot decide, condition after condition, with nothing visible
+                # between: its paths multiply.  Like a loop's bound, beyond MAX_UNDECIDED in a row
+                # each further condition is followed one way only (its last outcome: a condition's
+                # true branch), and the notes say where
+                self.machine.notes.add(f"conditions after {MAX_UNDECIDED} undecided ones in a row followed one way "
+                                       f"from {req.site[2]}() ({req.site[0]}:{req.site[1]})")
+                return self.advance(tid, history + (req.n - 1,), undecided + 1)
             out = []
             for i in range(req.n):
                 out.extend(self.advance(tid, history + (i,), undecided + 1))

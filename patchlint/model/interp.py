@@ -752,9 +752,9 @@ _OPAQUE = (
     (re.compile(r'(__asm__|asm|__asm)\s*(__volatile__|volatile|inline|goto|\s)*\(\s*""\s*[:)]'), None),
     (re.compile(r"(__asm__|asm|__asm)\b"), "inline asm"),
     (re.compile(r"_Generic\b"), "_Generic selection"),
-    (re.compile(r"\(\s*\{"), "statement expression"),
+    (re.compile(r"\(?\s*\{"), "statement expression"),  # a macro's ({ ... }) reaches the IR as { ... }
     (re.compile(r'(L|u8|u|U)?["\']'), None),
-    (re.compile(r"\(\s*struct\b.*\)\s*\{"), None),  # a compound literal: an unknown value
+    (re.compile(r"\(\s*[\w\s]+\)\s*\{"), None),  # a compound literal, (pte_t) { ... }: an unknown value
     (re.compile(r"nesting deeper than"), "nesting too deep for the IR"),
 )
 

@@ -203,6 +203,18 @@ def _pte_lock(state, tid, args, ctx):
     return replace(_acquire(state, tid, PTL, SPINLOCK), value=Obj("pte", ctx.page))
 
 
+@prim("page_check_address __page_check_address", "override", "shared",
+      "3.x: take the PTL of the page table mapping the page at address; the scenario's pte, still "
+      "locked, if it maps the page, else NULL with the PTL dropped", waits_for=lambda args: PTL)
+def _page_check_address(state, tid, args, ctx):
+    page = _page(args[0]) if args else None
+    if page is None:
+        return Effect(state, UNKNOWN)
+    if state.page(page).pte != "present":
+        return Effect(state, 0)
+    return replace(_acquire(state, tid, PTL, SPINLOCK), value=Obj("pte", page))
+
+
 @prim("might_sleep", "override", "shared", "a sleeping point: a hazard in atomic context")
 def _might_sleep(state, tid, args, ctx):
     return Effect(state, 0, sleep="might_sleep")
@@ -440,6 +452,8 @@ def _pte_clear2(state, tid, args, ctx):
     pte = args[2]
     if not (isinstance(pte, Obj) and pte.kind == "pte"):
         return Effect(state, UNKNOWN)
+    if not any(p.name == pte.name for p in state.pages):
+        return Effect(state, 0)
     return Effect(state.with_page(replace(state.page(pte.name), pte="none")), 0)
 
 
@@ -449,6 +463,8 @@ def _set_pte(state, tid, args, ctx):
     if not (isinstance(pte, Obj) and pte.kind == "pte"):
         return Effect(state, UNKNOWN)
     kind = val.name.split(":")[0] if isinstance(val, Obj) and val.kind == "pteval" else "present"
+    if not any(p.name == pte.name for p in state.pages):
+        return Effect(state, 0)  # another pte of the table: not the scenario's
     return Effect(state.with_page(replace(state.page(pte.name), pte=kind)), 0)
 
 
