@@ -12,11 +12,17 @@ that differs, or anything unreadable, is a miss and the check runs in full.
 Not remembered: a series read from standard input (its bytes are gone once read), a run the
 clock cut short (it says something about the machine, not the series), errors, and any run
 of a tree whose revisions cannot be stamped.  Progress lines are not part of an answer.
+
+An answer is printed only if it is sealed (patchlint.seal) with the user's key: one written by
+someone else (a shared cache, a CI cache restored from a pull request) could print a forged
+report with a passing status, and one with a flipped bit would be printed again on every
+run.  Without a usable key no answer is given or kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import stat
@@ -27,9 +33,10 @@ from typing import NamedTuple
 
 from patchlint import __version__
 from patchlint.resources import default_cache_dir
+from patchlint.seal import mac, secret
 from patchlint.stamps import code_digest, dir_digest, file_digest, tree_file_stamp, tree_stamp
 
-FORMAT = 1
+FORMAT = 2  # 2: the answer sealed with the user's key
 KEEP = 256  # answers kept, the most recently used: a hook checks a new temporary file each time
 # what in the environment can change a check's output (colour, config and cache places, how
 # git and Python find and print things); the rest of it cannot
@@ -63,7 +70,7 @@ _pending: Recording | None = None
 def request_key(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None,
                 stdout_tty: bool | None = None) -> str | None:
     """The key of a `check` request, or None when it is not one an answer can be kept for."""
-    if not argv or argv[0] != "check" or "-" in argv[1:] or default_cache_dir() is None:
+    if not argv or argv[0] != "check" or "-" in argv[1:] or default_cache_dir() is None or secret() is None:
         return None
     if any("@{" in arg for arg in argv):
         return None  # a revision by date or reflog position (`main@{yesterday}`) moves with the clock
@@ -99,12 +106,18 @@ def _entry(key: str) -> Path | None:
 def recall(key: str) -> Answer | None:
     """The answer kept for `key` if every input it read stamps the same now."""
     path = _entry(key)
+    key_bytes = secret()
     try:
-        if path is None or not path.is_file():
+        if path is None or key_bytes is None or not path.is_file():
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
+        outer = json.loads(path.read_text(encoding="utf-8"))
+        if outer.get("format") != FORMAT:
             return None
+        # the MAC is checked over the answer's exact bytes before anything in it is believed
+        sealed = str(outer["answer"]).encode("utf-8")
+        if not hmac.compare_digest(str(outer["mac"]), mac(key_bytes, key, sealed).hex()):
+            return None
+        data = json.loads(sealed)
         for kind, arg, stamp in data["deps"]:
             if _stamp(kind, arg) != stamp:
                 return None
@@ -113,7 +126,7 @@ def recall(key: str) -> Answer | None:
         except OSError:
             pass  # a cache shared read-only still answers
         return Answer(str(data["stdout"]), str(data["stderr"]), int(data["code"]))
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, AttributeError):
         # a broken entry is a miss, rewritten by the run that follows; an input that cannot be
         # stamped now (a symlink loop: RuntimeError) is the full check's to report
         return None
@@ -212,10 +225,13 @@ def remember(answer: Answer) -> None:
     if pending is None or not pending.keep:
         return
     path = _entry(pending.key)
-    if path is None:
+    key_bytes = secret()
+    if path is None or key_bytes is None:
         return
-    data = {"format": FORMAT, "deps": pending.deps, "stdout": answer.stdout, "stderr": answer.stderr,
-            "code": answer.code}
+    # the answer as JSON text inside the entry, so that the MAC covers exactly the bytes read back
+    sealed = json.dumps({"deps": pending.deps, "stdout": answer.stdout, "stderr": answer.stderr,
+                         "code": answer.code})
+    data = {"format": FORMAT, "mac": mac(key_bytes, pending.key, sealed.encode("utf-8")).hex(), "answer": sealed}
     import tempfile
 
     tmp = None

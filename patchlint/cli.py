@@ -317,7 +317,8 @@ def doctor(
     result = survey(index, files)
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
-                                   index.cache.directory, index.cache.size(), comparison))
+                                   index.cache.directory, index.cache.size(), comparison,
+                                   cache_off_reason=index.cache.off_reason))
 
 
 def _tree_index(tree: str | None, base: str | None, profile: str | None, define: list[str] | None):

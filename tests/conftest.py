@@ -34,6 +34,17 @@ def git(repo: Path, *args: str) -> str:
                           env=env).stdout
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_config_home(tmp_path_factory: pytest.TempPathFactory):
+    """patchlint makes its cache key in the user's configuration directory on first use: the
+    tests, and the patchlint processes they start, get a directory of their own, never the real
+    user's (a test that sets XDG_CONFIG_HOME or HOME itself still decides for its runs)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config-home")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def tree_repo(tmp_path: Path) -> Path:
     """A git repository holding the fixture tree as its only commit."""

@@ -102,7 +102,7 @@ def test_each_input_the_check_read_is_stamped(tree: Path, env: dict[str, str], t
     assert "documented-order" not in before.out
     # the user's configuration file
     user = Path(env["XDG_CONFIG_HOME"]) / "patchlint" / "config.toml"
-    user.parent.mkdir(parents=True)
+    user.parent.mkdir(parents=True, exist_ok=True)  # where the cache key already is
     user.write_text('fail-on = "never"\n')
     run = changed_to(expected_differs=False)
     assert (before.code, run.code) == (1, 0)

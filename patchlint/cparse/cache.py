@@ -6,6 +6,11 @@ written to a temporary name and renamed into place, so two patchlint
 processes sharing it never see half a file.  A file that does not load —
 corrupt, truncated, from another patchlint version — is ignored and
 rebuilt, never reported as an error.
+
+Every file is sealed (patchlint.seal): an HMAC-SHA256 of its bytes under the user's key, kept
+outside the cache, is checked before the pickle is loaded, so an entry someone else wrote (a
+shared directory, a CI cache restored from a pull request) cannot run code, and a flipped bit
+is a miss.  Without a usable key the cache is off.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from pathlib import Path
 from patchlint import __version__
 from patchlint.cparse.defs import ParsedFile
 from patchlint.resources import default_cache_dir
+from patchlint.seal import mac, secret, unavailable, unseal
 
 _MAGIC = "patchlint-summary"
 # Bumped whenever the summary records change shape, so old entries are rebuilt
-# (the directory also carries patchlint's version).
-SUMMARY_FORMAT = 4
+# (the directory also carries patchlint's version).  5: entries sealed with the user's key.
+SUMMARY_FORMAT = 5
 
 
 @dataclass
@@ -37,6 +43,11 @@ class CacheStats:
 class SummaryCache:
     def __init__(self, root: Path | None = None, enabled: bool = True):
         self.root = (root if root is not None else default_cache_dir()) if enabled else None
+        # no key, no cache: an entry that cannot be authenticated is never loaded
+        self.secret = secret() if self.root is not None else None
+        self.off_reason = unavailable() if self.root is not None and self.secret is None else None
+        if self.secret is None:
+            self.root = None
         self.stats = CacheStats()
         # summaries already loaded, for the several indexes one run builds over one cache (the
         # before and after states of each patch share every file the patch does not change)
@@ -60,11 +71,14 @@ class SummaryCache:
 
     def _get(self, key: str, kind: type):
         path = self._path(key)
-        if path is None:
+        if path is None or self.secret is None:
             return None
         try:
             with open(path, "rb") as fh:
-                magic, version, stored_key, value = pickle.load(fh)
+                payload = unseal(self.secret, key, fh.read())
+            if payload is None:
+                raise ValueError("not sealed with this user's key")  # never unpickled
+            magic, version, stored_key, value = pickle.loads(payload)
             if magic != _MAGIC or version != __version__ or stored_key != key or not isinstance(value, kind):
                 raise ValueError("stale entry")
         except FileNotFoundError:
@@ -79,14 +93,16 @@ class SummaryCache:
 
     def put(self, key: str, value: object) -> None:
         path = self._path(key)
-        if path is None:
+        if path is None or self.secret is None:
             return
+        payload = pickle.dumps((_MAGIC, __version__, key, value), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    pickle.dump((_MAGIC, __version__, key, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    fh.write(mac(self.secret, key, payload))
+                    fh.write(payload)
                 os.replace(tmp, path)
             except BaseException:
                 os.unlink(tmp)

@@ -390,6 +390,8 @@ class FunctionIndex:
             _BODIES[fkey] = bodies
         entry = bodies.get((fn.start_byte, fn.name))
         if isinstance(entry, bytes):
+            # these bytes were pickled by this process, or came out of a cache entry whose seal
+            # (an HMAC over the whole table, these bytes included) was checked before it loaded
             entry = pickle.loads(entry)
             bodies[(fn.start_byte, fn.name)] = entry
         if entry is not None and entry.file != fn.file:

@@ -8,7 +8,8 @@ from patchlint.cparse.survey import Comparison, Survey
 
 
 def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_dir: Path | None,
-                  cache_size: tuple[int, int], comparison: Comparison | None = None) -> str:
+                  cache_size: tuple[int, int], comparison: Comparison | None = None,
+                  cache_off_reason: str | None = None) -> str:
     out = []
     rev = f" at {tree['revision'][:12]}" if tree.get("revision") else ""
     out.append(f"tree: {tree['path']}{rev} (Linux {tree['kernel_version']}), profile {profile}")
@@ -26,7 +27,8 @@ def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_d
     out.append(f"config: {s.config_tested} CONFIG_ options tested by #if, {s.config_set} set by the profile, "
                f"{s.config_tested - s.config_set} taken as off (undefined is 0, as in C)")
     if cache_dir is None:
-        out.append("cache: off")
+        # a cache key that cannot be used turns the cache off: say why, or it looks like a slow machine
+        out.append(f"cache: off (no usable key: {cache_off_reason})" if cache_off_reason else "cache: off")
     else:
         entries, size = cache_size
         out.append(f"cache: {cache_dir} ({entries} entries, {size / 1e6:.1f} MB); this run: {s.cache_hits} hits, "
