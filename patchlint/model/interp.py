@@ -149,7 +149,8 @@ class Machine:
         # the profile describes a production build: VM_BUG_ON only with --define CONFIG_DEBUG_VM
         self.debug_vm = "CONFIG_DEBUG_VM" in index.defines()
         # the model's named objects a function can reach without being handed them
-        self.global_names = tuple(sorted({*self.relevance.t.globals, *self.aops.values()}))
+        names = sorted({*self.relevance.t.globals, *self.aops.values()})
+        self._global_words = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
 
     def labels(self, s: ir.Stmt) -> frozenset[str]:
         """The labels inside statement s, at any depth (memoized: asked again at every goto)."""
@@ -177,8 +178,7 @@ class Machine:
         if found is None:
             data = self.index.read(d.file) or b""
             text = data[d.body_start_byte:d.end_byte]
-            found = self._names_global[key] = any(
-                re.search(rb"\b" + re.escape(n.encode()) + rb"\b", text) for n in self.global_names)
+            found = self._names_global[key] = self._global_words.search(text) is not None
         return found
 
     def find_label(self, stmts: tuple[ir.Stmt, ...], label: str) -> int | None:
@@ -297,9 +297,14 @@ class Thread:
 
     def run(self):
         try:
-            yield from self.block(self.body.block)
+            yield from self.function_body(self.body.block)
         except _Return:
             pass
+
+    def function_body(self, block: ir.Block):
+        """A function's body: a goto, break or continue that leaves it is a cut, not an escape."""
+        try:
+            yield from self.block(block)
         except _Goto as g:
             raise self.cut(f"goto {g.label}: no such label in the function") from None
         except (_Break, _Continue):
@@ -723,14 +728,10 @@ class Thread:
         env = {p: v for p, v in zip(params, args, strict=False) if p}
         self.frames.append(Frame(d.name, d.file, d.start_line, env))
         try:
-            yield from self.block(body.block)
+            yield from self.function_body(body.block)
             return 0
         except _Return as r:
             return r.value
-        except _Goto as g:
-            raise self.cut(f"goto {g.label}: no such label in the function") from None
-        except (_Break, _Continue):
-            raise self.cut("break or continue outside a loop") from None
         finally:
             self.frames.pop()
 

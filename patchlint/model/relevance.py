@@ -28,7 +28,7 @@ _IDENT_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 @dataclass(frozen=True)
 class ModelTables:
     touches: re.Pattern[str]  # a modelled member read or written in a function's text
-    members: frozenset[str]  # operations members followed through a pointer
+    members: re.Pattern[str]  # an operations member followed through a pointer, in a call's text
     max_depth: int
     reads: frozenset[str]  # READ_ONCE(x) and friends: the value of x
     writes: frozenset[str]  # WRITE_ONCE(x, v): x = v
@@ -45,7 +45,8 @@ def tables() -> ModelTables:
     if page_fields:
         alts.append(rf"\w*(?:page|folio)\w*\s*\)?\s*->\s*(?:{page_fields})\b")  # (page)->private in macros
     special = data.get("special", {})
-    return ModelTables(re.compile("|".join(alts) or r"(?!)"), frozenset(rel.get("members", [])),
+    members = "|".join(sorted(re.escape(m) for m in rel.get("members", [])))
+    return ModelTables(re.compile("|".join(alts) or r"(?!)"), re.compile(rf"\b(?:{members or '(?!)'})\b"),
                        int(rel.get("max_depth", 10)), frozenset(special.get("reads", [])),
                        frozenset(special.get("writes", [])), tuple(rel.get("reach_without_arguments", [])))
 
@@ -83,7 +84,7 @@ class Relevance:
             return True
         for name, indirect in calls:
             if indirect:
-                if any(re.search(rf"\b{m}\b", name) for m in self.t.members):
+                if self.t.members.search(name):
                     return True
                 continue
             if self.name_reaches(name, d.file, depth):
