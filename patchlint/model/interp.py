@@ -494,7 +494,10 @@ class Thread:
             return (yield from self.unary(e))
         if isinstance(e, ir.Binary):
             if e.op in ("&&", "||") and not self.frame.deciding:
-                return _logic(e.op, _truth((yield from self.eval(e.left))), (yield from self.eval(e.right)))
+                left = _truth((yield from self.eval(e.left)))
+                if left is (e.op == "||"):
+                    return int(left)  # C's short circuit: the right side is not evaluated
+                return _logic(e.op, left, (yield from self.eval(e.right)))
             if e.op in ("&&", "||"):
                 left = yield from self.cond(e.left)
                 if left == (e.op == "||"):
@@ -769,8 +772,7 @@ def opaque_cause(text: str) -> str | None:
 
 
 def _logic(op: str, left: bool | None, right_value) -> object:
-    """&& and || in three values, both sides evaluated (an assertion's condition has no effects
-    the model tracks beyond its reads)."""
+    """&& and || in three values, once the left side has not decided it alone."""
     right = _truth(right_value)
     short = op == "||"
     if left is short or right is short:
