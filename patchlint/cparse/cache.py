@@ -28,8 +28,9 @@ from patchlint.seal import mac, secret, unavailable, unseal
 
 _MAGIC = "patchlint-summary"
 # Bumped whenever the summary records change shape, so old entries are rebuilt
-# (the directory also carries patchlint's version).  5: entries sealed with the user's key.
-SUMMARY_FORMAT = 5
+# (the directory also carries patchlint's version).  5: entries sealed with the user's key;
+# 6: statement expressions are IR nodes (a summary's bindings may come from inside one).
+SUMMARY_FORMAT = 6
 
 
 @dataclass

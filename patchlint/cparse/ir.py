@@ -98,6 +98,13 @@ class InitList(Expr):
 
 
 @dataclass(frozen=True)
+class StmtExpr(Expr):
+    """GNU `({ ...; value; })`: the block runs, its last expression statement is the value."""
+
+    body: Block
+
+
+@dataclass(frozen=True)
 class OpaqueExpr(Expr):
     text: str  # what the IR does not model (sizeof, statement expressions, asm, parse errors)
 
@@ -357,6 +364,9 @@ class _Builder:
             return Index(ln, self.expr(f("argument"), depth + 1), self.expr(f("index"), depth + 1))
         if t == "comma_expression":
             return self._comma(node, [f("left"), f("right")], depth)
+        if t == "compound_statement":  # ({ ... }): a statement expression, as kernel macros write them
+            block = self.stmt(node, depth + 1)
+            return StmtExpr(ln, block if isinstance(block, Block) else Block(ln, (block,)))
         if t == "initializer_list":
             items = []
             for c in node.named_children:

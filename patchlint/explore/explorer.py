@@ -82,7 +82,8 @@ class Explorer:
         self.bound = bound
         self.max_states = max_states
         self.max_seconds = max_seconds
-        self.machine = Machine(index, P.Ctx(swap_entry=scenario.swap_entry, page="page"), dict(scenario.aops))
+        self.machine = Machine(index, P.Ctx(swap_entry=scenario.swap_entry, page="page"), dict(scenario.aops),
+                               {s.name: s.ops for s in scenario.state.spaces if s.ops})
         self.machine.max_steps = max_steps
         self.result = Result(scenario.name, index.profile.name)
         self._seen_hazards: set[tuple] = set()

@@ -906,7 +906,7 @@ def _plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> fr
                 passed = {id(a) for a in node.args
                           if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
         for n in ir.walk(e):
-            if isinstance(n, ir.OpaqueExpr):
+            if isinstance(n, (ir.OpaqueExpr, ir.StmtExpr)):
                 opaque = True
             elif isinstance(n, ir.Unary) and n.op == "&" and isinstance(n.operand, ir.Name) and \
                     id(n) not in passed:

@@ -125,10 +125,14 @@ def _first(item: tuple):
 class Machine:
     """What the threads of one exploration share: the tree (through FunctionIndex) and notes."""
 
-    def __init__(self, index: FunctionIndex, ctx: P.Ctx | None = None, aops: dict[str, str] | None = None):
+    def __init__(self, index: FunctionIndex, ctx: P.Ctx | None = None, aops: dict[str, str] | None = None,
+                 space_ops: dict[str, str] | None = None):
         self.index = index
         self.ctx = ctx or P.Ctx()
         self.aops = aops or {}  # address spaces the scenario declares -> their a_ops variable
+        # the model's spaces' operations tables, where the tree sets a_ops at run time rather than
+        # in an initializer (6.x's swapper_spaces[] get &swap_aops in init_swap_address_space())
+        self.space_ops = space_ops or {}
         self.deadline: float | None = None  # time.monotonic() value after which interpretation stops
         # interpreter steps over the whole exploration, and the budget on them: unlike the
         # deadline, the same on every machine, so a cut-short result is the same bytes everywhere
@@ -260,6 +264,8 @@ class Machine:
             return (self.global_obj(self.aops[obj.name]) or UNKNOWN) if fieldname == "a_ops" else UNKNOWN
         g = self.global_members(obj.name) or {}
         text = g.get(fieldname)
+        if text is None and fieldname == "a_ops" and obj.kind == "space" and obj.name in self.space_ops:
+            return self.global_obj(self.space_ops[obj.name]) or UNKNOWN
         if text is None:
             return UNKNOWN
         text = text.strip()
@@ -533,8 +539,25 @@ class Thread:
             for k, x in e.items:
                 items.append(((k or "").lstrip("."), (yield from self.eval(x))))
             return Struct(tuple(items))
+        if isinstance(e, ir.StmtExpr):
+            return (yield from self.stmt_expr(e))
         if isinstance(e, ir.OpaqueExpr):
             self.opaque(e.text, e.line)
+        return UNKNOWN
+
+    def stmt_expr(self, e: ir.StmtExpr):
+        """({ ...; v; }): the statements run in order and the last expression statement is the
+        value.  A break, continue, goto or return inside one leaves it as in C."""
+        stmts = e.body.body
+        for s in stmts[:-1]:
+            yield from self.stmt(s)
+        last = stmts[-1] if stmts else None
+        if isinstance(last, ir.ExprStmt):
+            self.tick()
+            self.frame.line = last.line
+            return (yield from self.eval(last.expr))
+        if last is not None:
+            yield from self.stmt(last)
         return UNKNOWN
 
     def name(self, ident: str, as_object: bool = False):
@@ -572,6 +595,8 @@ class Thread:
                 return Addr(base, e.operand.field) if isinstance(base, Obj) else UNKNOWN
             if isinstance(e.operand, ir.Name):
                 v = self.name(e.operand.id, as_object=True)
+                if isinstance(v, Obj) and v.kind == "xas":
+                    return v  # &xas: the model's xa_state is its own handle
                 if e.operand.id in self.frame.env:
                     return Obj("local", f"{self.frame.function}.{e.operand.id}")
                 if isinstance(v, Sym):
@@ -645,6 +670,13 @@ class Thread:
             value = yield from self.eval(c.args[1])
             yield from self.store(c.args[0], value)
             return value
+        if name in P.DECLARES and c.args and isinstance(c.args[0], ir.Name):
+            # XA_STATE(xas, &mapping->i_pages, index): a macro that declares its first argument
+            rest = []
+            for a in c.args[1:]:
+                rest.append((yield from self.eval(a)))
+            self.frame.env[c.args[0].id] = P.DECLARES[name]((None, *rest))
+            return 0
         if name in P.ASSERTS and name.startswith("VM_") and not self.m.debug_vm:
             return 0  # without CONFIG_DEBUG_VM the kernel does not even evaluate the condition
         if name in P.ASSERTS:

@@ -117,6 +117,8 @@ def lock_id(v) -> str | None:
         return f"page_lock:{v.name}"
     if isinstance(v, Obj) and v.kind in ("local", "global"):
         return v.name
+    if isinstance(v, Obj) and v.kind == "xas":  # xas_lock_irq(&xas): the lock of the xarray it walks
+        return f"{_xas(v)[0]}.i_pages.xa_lock"
     return None
 
 
@@ -436,7 +438,8 @@ def _pte_read(state, tid, args, ctx):
     return Effect(state, Obj("pteval", f"{state.page(args[0].name).pte}:{args[0].name}"))
 
 
-@prim("ptep_get_and_clear ptep_clear_flush", "override", "shared", "clear the pte, return its old value")
+@prim("ptep_get_and_clear ptep_clear_flush ptep_get_and_clear_full", "override", "shared",
+      "clear the pte, return its old value (the arch's TLB flush is not model state)")
 def _pte_clear(state, tid, args, ctx):
     pte = args[2]
     if not (isinstance(pte, Obj) and pte.kind == "pte"):
@@ -529,8 +532,9 @@ def _cpu_relax(args, ctx):
     return 0
 
 
-@_pure("get_swap_page", "a free swap entry: the scenario's swap.entry (the scenario, not the swap map, "
-       "decides which slot reclaim gets)")
+@_pure("get_swap_page folio_alloc_swap",
+       "a free swap entry: the scenario's swap.entry (the scenario, not the swap map, decides which slot "
+       "reclaim gets)")
 def _get_swap_page(args, ctx):
     return Struct((("val", ctx.swap_entry),))
 
@@ -538,6 +542,12 @@ def _get_swap_page(args, ctx):
 # --- 6.x: folios and the xarray ----------------------------------------------------------------------
 # The scenarios' page is an order-0 page, so it is its own folio; the page cache and the swap cache
 # are xarrays (mapping->i_pages) whose entries and marks the model keeps as it keeps the radix tree's.
+@_pure("folio_flags const_folio_flags",
+       "&folio->flags of the n-th page: the model's page, whose flags test_bit() and friends read")
+def _folio_flags(args, ctx):
+    return args[0] if args and _page(args[0]) else UNKNOWN
+
+
 @_pure("page_folio folio_page", "the scenario's page is its own (order-0) folio, and the folio's page")
 def _same_page(args, ctx):
     return args[0] if args and _page(args[0]) else UNKNOWN
@@ -585,6 +595,101 @@ def _xa_clear_mark(state, tid, args, ctx):
     s = state.space(name)
     tag = args[2].name if isinstance(args[2], Sym) else str(args[2])
     return Effect(state.with_space(replace(s, tags=tuple(t for t in s.tags if t != (args[1], tag)))), 0)
+
+
+# An xa_state (XA_STATE(xas, &mapping->i_pages, index)) is the value Obj("xas", "space:index"): the
+# xarray and the index it walks.  The model's folios are order-0, so a walk touches one entry.
+def _xas(v) -> tuple[str, object]:
+    space, _, index = v.name.partition(":")
+    return space, int(index) if index.lstrip("-").isdigit() else UNKNOWN
+
+
+def xa_state(args) -> object:
+    """XA_STATE(name, xa, index) and XA_STATE_ORDER(name, xa, index, order): the value bound to name."""
+    xa = args[1] if len(args) > 1 else None
+    if not (isinstance(xa, Addr) and xa.obj.kind == "space" and xa.field in ("i_pages", "page_tree")):
+        return UNKNOWN
+    index = args[2] if len(args) > 2 and isinstance(args[2], int) else "?"
+    return Obj("xas", f"{xa.obj.name}:{index}")
+
+
+DECLARES = {"XA_STATE": xa_state, "XA_STATE_ORDER": xa_state}
+
+
+def _xas_arg(args) -> tuple[str, object] | None:
+    v = args[0] if args else None
+    return _xas(v) if isinstance(v, Obj) and v.kind == "xas" else None
+
+
+@prim("xas_load", "override", "shared", "the entry at the xa_state's index, or NULL")
+def _xas_load(state, tid, args, ctx):
+    found = _xas_arg(args)
+    if found is None or found[1] is UNKNOWN:
+        return Effect(state, UNKNOWN)
+    page = state.space(found[0]).lookup(found[1])
+    return Effect(state, Obj("page", page) if page else 0)
+
+
+@prim("xas_store", "override", "shared",
+      "store a page (or NULL: erase, with its marks) at the xa_state's index; returns the old entry")
+def _xas_store(state, tid, args, ctx):
+    found = _xas_arg(args)
+    if found is None or found[1] is UNKNOWN or len(args) < 2:
+        return Effect(state, UNKNOWN)
+    name, index = found
+    s = state.space(name)
+    old = s.lookup(index)
+    radix = tuple(x for x in s.radix if x[0] != index)
+    tags = s.tags
+    page = _page(args[1])
+    if page is not None:
+        radix = tuple(sorted(radix + ((index, page),)))
+    elif args[1] == 0:
+        tags = tuple(t for t in s.tags if t[0] != index)
+    else:
+        return Effect(state, UNKNOWN)  # a value entry (a shadow) or one the model does not know
+    return Effect(state.with_space(replace(s, radix=radix, tags=tags)), Obj("page", old) if old else 0)
+
+
+def _xas_mark(set_it: bool):
+    def impl(state, tid, args, ctx):
+        found = _xas_arg(args)
+        if found is None or found[1] is UNKNOWN or len(args) < 2:
+            return Effect(state, UNKNOWN)
+        name, index = found
+        s = state.space(name)
+        if s.lookup(index) is None:
+            return Effect(state, 0)  # no entry: the xarray leaves it alone (no BUG, unlike the radix tree)
+        mark = (index, args[1].name if isinstance(args[1], Sym) else str(args[1]))
+        tags = (set(s.tags) | {mark}) if set_it else (set(s.tags) - {mark})
+        return Effect(state.with_space(replace(s, tags=tuple(sorted(tags)))), 0)
+    return impl
+
+
+prim("xas_set_mark", "override", "shared", "mark the entry at the xa_state's index")(_xas_mark(True))
+prim("xas_clear_mark", "override", "shared", "clear a mark of the entry at the xa_state's index")(_xas_mark(False))
+
+
+@_pure("xas_error xas_nomem xas_create_range xas_set_update xas_set_order xas_reset",
+       "the xarray's allocation and error plumbing: the model's stores never fail or allocate")
+def _xas_plumbing(args, ctx):
+    return 0
+
+
+@_pure("xas_next", "the entry after the xa_state's index: not one the model's order-0 folios use")
+def _xas_next(args, ctx):
+    return UNKNOWN
+
+
+@_pure("swap_address_space", "6.x: the swap cache's address space for an entry (the model has one)")
+def _swap_address_space(args, ctx):
+    return Obj("space", "swapper_space")
+
+
+@_pure("swap_cache_index", "6.x: the swap cache index of an entry: the entry's value, as in 3.x's page_private")
+def _swap_cache_index(args, ctx):
+    v = args[0] if args else UNKNOWN
+    return v.get("val") if isinstance(v, Struct) else v if isinstance(v, int) else UNKNOWN
 
 
 @prim("xa_load", "override", "shared", "the page at index or NULL")

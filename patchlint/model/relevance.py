@@ -33,6 +33,8 @@ class ModelTables:
     reads: frozenset[str]  # READ_ONCE(x) and friends: the value of x
     writes: frozenset[str]  # WRITE_ONCE(x, v): x = v
     globals: tuple[str, ...]  # names that reach model state without arguments
+    summarized: tuple[str, ...]  # files (or directories, ending in /) whose functions are summaries
+    deref_types: tuple[str, ...]  # parameter types whose pointee is model state (pte_t: *ptep)
 
 
 @cache
@@ -48,7 +50,8 @@ def tables() -> ModelTables:
     members = "|".join(sorted(re.escape(m) for m in rel.get("members", [])))
     return ModelTables(re.compile("|".join(alts) or r"(?!)"), re.compile(rf"\b(?:{members or '(?!)'})\b"),
                        int(rel.get("max_depth", 10)), frozenset(special.get("reads", [])),
-                       frozenset(special.get("writes", [])), tuple(rel.get("reach_without_arguments", [])))
+                       frozenset(special.get("writes", [])), tuple(rel.get("reach_without_arguments", [])),
+                       tuple(rel.get("summarized", [])), tuple(rel.get("dereferenced", [])))
 
 
 class Relevance:
@@ -72,7 +75,13 @@ class Relevance:
         self._memo[key] = result
         return result
 
+    def summarized(self, file: str) -> bool:
+        """A file the tables leave to summaries whatever it touches (memcg, statistics, KASAN)."""
+        return any(file == s or (s.endswith("/") and file.startswith(s)) for s in self.t.summarized)
+
     def _search(self, d: FunctionDef | MacroDef, depth: int) -> bool:
+        if self.summarized(d.file):
+            return False
         if isinstance(d, MacroDef):
             text = d.body or ""
             calls = [(m.group(1), False) for m in _IDENT_CALL.finditer(text)]
@@ -82,12 +91,23 @@ class Relevance:
             calls = [(c.callee, c.indirect) for c in d.calls]
         if self.t.touches.search(text):
             return True
+        if isinstance(d, FunctionDef) and self._derefs_model_pointer(d, text):
+            return True
         for name, indirect in calls:
             if indirect:
                 if self.t.members.search(name):
                     return True
                 continue
             if self.name_reaches(name, d.file, depth):
+                return True
+        return False
+
+    def _derefs_model_pointer(self, d: FunctionDef, text: str) -> bool:
+        """ptep_get(pte_t *ptep) { return READ_ONCE(*ptep); }: the pte itself is model state."""
+        for p in d.params():
+            base = p.type.replace("const", "").replace("*", " ").split()
+            if p.name and "*" in p.type and base and base[-1] in self.t.deref_types and re.search(
+                    rf"\*\s*{re.escape(p.name)}\b|\b{re.escape(p.name)}\s*\[", text):
                 return True
         return False
 
