@@ -170,7 +170,7 @@ class Explorer:
         if prim is not None and prim.waits_for is not None:
             lock = prim.waits_for(t.pending.args)
             owner = state.owner(lock) if lock else None
-            return owner is None
+            return owner is None or (prim.holder_continues and owner == tid)
         return True
 
     def waits_for(self, t: TS) -> str | None:

@@ -35,6 +35,7 @@ MAX_DEPTH = 14  # inlined call depth
 LOOP_BOUND = 2  # iterations of a loop whose condition the model cannot decide
 GOTO_BOUND = 2  # backward jumps to one label per frame
 LOCAL_STEPS = 20000  # evaluation steps without a visible event before a path is cut
+FOLD_STEPS = 400  # steps a callee folded to its value may take
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class Machine:
         self._resolved: dict[str, object] = {}
         self._macro_ir: dict[tuple, ir.Expr | None] = {}
         self._globals: dict[str, dict | None] = {}
+        self.folded: dict[tuple, object] = {}  # (definition, arguments) -> a folded callee's value
         # per definition: its parameter names and IR body, asked for at every inlined call
         self._callee: dict[tuple, tuple] = {}
         self.relevance = Relevance(self.resolve, index.read)
@@ -289,6 +291,7 @@ class Thread:
         self.body = body
         self.frames: list[Frame] = [Frame(body.function, body.file, body.block.line, dict(env))]
         self.steps = 0
+        self.local_steps = LOCAL_STEPS
 
     def snapshot(self) -> tuple:
         return tuple(f.key() for f in self.frames)
@@ -306,6 +309,14 @@ class Thread:
             yield from self.function_body(self.body.block)
         except _Return:
             pass
+
+    def evaluate(self):
+        """Run the body as a callee: the generator's value is what it returns."""
+        try:
+            yield from self.function_body(self.body.block)
+        except _Return as r:
+            return r.value
+        return 0
 
     def function_body(self, block: ir.Block):
         """A function's body: a goto, break or continue that leaves it is a cut, not an escape."""
@@ -330,7 +341,9 @@ class Thread:
             raise OutOfTime(f"{self.m.max_steps} interpreter steps")
         if self.steps & 1023 == 0 and self.m.deadline is not None and time.monotonic() > self.m.deadline:
             raise OutOfTime()
-        if self.steps > LOCAL_STEPS:
+        if self.steps > self.local_steps:
+            if self.local_steps < LOCAL_STEPS:
+                raise PathCut("fold budget")  # a folded callee: given up on, not a cut of the path
             raise self.cut(f"{LOCAL_STEPS} interpreter steps without a visible event")
 
     def block(self, b: ir.Block, seek: str | None = None):
@@ -420,7 +433,8 @@ class Thread:
         first = True
         while True:
             if not (s.kind == "do" and first) and seek is None:
-                if s.cond is None and s.kind != "for":
+                if (s.cond is None and s.kind != "for") or s.macro is not None:
+                    # an iterator macro's "condition" is its argument list, not a C condition
                     go = yield from self.undecided(f"{s.macro or s.kind} loop", s.line, key)
                 elif s.cond is None:
                     go = True
@@ -538,7 +552,7 @@ class Thread:
             items = []
             for k, x in e.items:
                 items.append(((k or "").lstrip("."), (yield from self.eval(x))))
-            return Struct(tuple(items))
+            return Struct(tuple(items), zeroed=bool(items) and all(k for k, _ in items))
         if isinstance(e, ir.StmtExpr):
             return (yield from self.stmt_expr(e))
         if isinstance(e, ir.OpaqueExpr):
@@ -595,8 +609,12 @@ class Thread:
                 return Addr(base, e.operand.field) if isinstance(base, Obj) else UNKNOWN
             if isinstance(e.operand, ir.Name):
                 v = self.name(e.operand.id, as_object=True)
-                if isinstance(v, Obj) and v.kind == "xas":
-                    return v  # &xas: the model's xa_state is its own handle
+                if isinstance(v, Obj) and v.kind in P.HANDLES:
+                    return v  # &xas, &pvmw: the model's walk states are their own handles
+                if isinstance(v, Struct) and e.operand.id in self.frame.env:
+                    # &rwc: the callee reads the local struct's members through the pointer (its
+                    # stores through it are not modelled)
+                    return v
                 if e.operand.id in self.frame.env:
                     return Obj("local", f"{self.frame.function}.{e.operand.id}")
                 if isinstance(v, Sym):
@@ -638,6 +656,8 @@ class Thread:
             return self.m.member(base, fieldname)
         if base.kind in ("ops", "global"):
             return self.m.member(base, fieldname)
+        if base.kind in P.HANDLES:
+            return P.HANDLES[base.kind](base, fieldname)
         return UNKNOWN
 
     def store(self, target: ir.Expr, value):
@@ -707,6 +727,9 @@ class Thread:
             # a pte...) or names a model global: bad_page(unrelated) reads ->mapping too
             if self.m.relevance.reaches(d) and (any(_model_value(a) for a in args) or self.m.names_global(d)):
                 return (yield from self.inline(d, args))
+            folded = self.fold(d, args)
+            if folded is not UNKNOWN:
+                return folded
             return (yield from self.summary(name, args, c.line))
         if isinstance(d, MacroDef) and d.params is not None:
             expr = self.m.macro_expr(d)
@@ -735,6 +758,43 @@ class Thread:
         if prim.kind == "pure":
             return prim.impl(args, self.m.ctx)
         return (yield from self.shared(prim.name, args, _text(c), c.line))
+
+    def fold(self, d: FunctionDef, args: tuple):
+        """A callee that cannot reach model state, handed a value the model knows: its result, if
+        running it decides every condition on the way (should_zap_cows(NULL) is true), else
+        UNKNOWN.  It has no visible event, so nothing but its value can differ; what it notes,
+        cuts or fails to resolve on the way is forgotten with it."""
+        if not any(isinstance(a, (int, Obj, Addr, Struct)) for a in args) or len(self.frames) > MAX_DEPTH:
+            return UNKNOWN
+        try:
+            key = (d.file, d.start_byte, args)
+            hash(key)
+        except TypeError:
+            return UNKNOWN
+        memo = self.m.folded
+        if key in memo:
+            return memo[key]
+        memo[key] = UNKNOWN  # a recursive call while folding: unknown
+        params, body = self.m.callee(d)
+        if body is None:
+            return UNKNOWN
+        saved = (set(self.m.cuts), set(self.m.notes), set(self.m.unresolved))
+        sub = Thread(self.m, body, {p: v for p, v in zip(params, args, strict=False) if p})
+        sub.frames[0] = Frame(d.name, d.file, d.start_line, sub.frames[0].env)
+        sub.local_steps = FOLD_STEPS
+        value = UNKNOWN
+        gen = sub.evaluate()
+        try:
+            next(gen)  # a choice or an event: not decided by the arguments alone
+            gen.close()
+        except StopIteration as stop:
+            value = stop.value
+        except (PathCut, Bug, _Goto, _Break, _Continue):
+            pass
+        finally:
+            self.m.cuts, self.m.notes, self.m.unresolved = saved
+        memo[key] = value
+        return value
 
     def summary(self, name: str, args: tuple, line: int):
         """A callee that cannot reach model state: its result is unknown, and a callee the lock

@@ -51,15 +51,17 @@ class Prim:
     impl: Callable | None = None
     waits_for: Callable | None = None  # (args) -> lock id a blocking acquisition waits for
     tracks: bool = True  # reaches model state by itself (a lock named by an argument does not)
+    holder_continues: bool = False  # the thread holding waits_for's lock is not blocked (a walk's next step)
 
 
 REGISTRY: dict[str, Prim] = {}
 
 
-def prim(name: str, mode: str, kind: str, doc: str, waits_for: Callable | None = None):
+def prim(name: str, mode: str, kind: str, doc: str, waits_for: Callable | None = None,
+         holder_continues: bool = False):
     def deco(fn):
         for n in name.split():
-            REGISTRY[n] = Prim(n, mode, kind, doc, fn, waits_for)
+            REGISTRY[n] = Prim(n, mode, kind, doc, fn, waits_for, holder_continues=holder_continues)
         return fn
     return deco
 
@@ -564,6 +566,12 @@ for _flagname, _ours in (("locked", "locked"), ("dirty", "dirty"), ("swapcache",
     _flag_prim(f"folio_test_clear_{_flagname}", _ours, "testclear")
 
 
+@_pure("folio_test_slab PageSlab folio_test_hugetlb PageHuge folio_test_large_maybe_mapped_shared",
+       "the scenarios' page is an order-0 user page: not a slab page, not hugetlb")
+def _not_slab(args, ctx):
+    return 0 if args and _page(args[0]) else UNKNOWN
+
+
 @prim("folio_test_swapbacked PageSwapBacked", "fallback", "shared",
       "PG_swapbacked: the model's anon pages are swap-backed, its file pages are not")
 def _swapbacked(state, tid, args, ctx):
@@ -613,7 +621,48 @@ def xa_state(args) -> object:
     return Obj("xas", f"{xa.obj.name}:{index}")
 
 
-DECLARES = {"XA_STATE": xa_state, "XA_STATE_ORDER": xa_state}
+# --- 6.x: page_vma_mapped_walk() ---------------------------------------------------------------------
+# DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, address, flags) declares the walk Obj("pvmw", page).  The
+# model's page is mapped by at most one pte (the scenario's), so a walk finds it once.
+def vma_walk(args) -> object:
+    page = _page(args[1]) if len(args) > 1 else None
+    return Obj("pvmw", page) if page else UNKNOWN
+
+
+def _pvmw_member(v: Obj, fieldname: str) -> object:
+    """pvmw.pte: the scenario's pte; pvmw.ptl: its page table lock; other members are unknown."""
+    if fieldname == "pte":
+        return Obj("pte", v.name)
+    if fieldname == "ptl":
+        return Obj("global", PTL)
+    return UNKNOWN
+
+
+@prim("page_vma_mapped_walk", "override", "shared",
+      "6.x: the next pte mapping the page, with the PTL held: true with pvmw.pte and the PTL taken "
+      "(blocking) while the pte maps the page; on the next call the PTL is dropped and false returned; "
+      "false without the lock when the pte maps nothing (the walk's unlocked check)",
+      waits_for=lambda args: PTL, holder_continues=True)
+def _pvmw_walk(state, tid, args, ctx):
+    v = args[0] if args else None
+    if not (isinstance(v, Obj) and v.kind == "pvmw"):
+        return Effect(state, UNKNOWN)
+    if state.owner(PTL) == tid:
+        return _release(state, PTL)
+    if state.page(v.name).pte != "present":
+        return Effect(state, 0)
+    return replace(_acquire(state, tid, PTL, SPINLOCK), value=1)
+
+
+@prim("page_vma_mapped_walk_done", "override", "shared", "6.x: end a walk early: drop its PTL if held")
+def _pvmw_done(state, tid, args, ctx):
+    return _release(state, PTL) if state.owner(PTL) == tid else Effect(state, 0)
+
+
+DECLARES = {"XA_STATE": xa_state, "XA_STATE_ORDER": xa_state,
+            "DEFINE_FOLIO_VMA_WALK": vma_walk, "DEFINE_PAGE_VMA_WALK": vma_walk}
+# objects the primitives own, by kind: `&x` is x itself, and x.member is read here
+HANDLES = {"xas": lambda v, f: UNKNOWN, "pvmw": _pvmw_member}
 
 
 def _xas_arg(args) -> tuple[str, object] | None:

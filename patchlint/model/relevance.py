@@ -35,6 +35,7 @@ class ModelTables:
     globals: tuple[str, ...]  # names that reach model state without arguments
     summarized: tuple[str, ...]  # files (or directories, ending in /) whose functions are summaries
     deref_types: tuple[str, ...]  # parameter types whose pointee is model state (pte_t: *ptep)
+    summarized_functions: frozenset[str]  # functions that are summaries wherever they are defined
 
 
 @cache
@@ -51,7 +52,8 @@ def tables() -> ModelTables:
     return ModelTables(re.compile("|".join(alts) or r"(?!)"), re.compile(rf"\b(?:{members or '(?!)'})\b"),
                        int(rel.get("max_depth", 10)), frozenset(special.get("reads", [])),
                        frozenset(special.get("writes", [])), tuple(rel.get("reach_without_arguments", [])),
-                       tuple(rel.get("summarized", [])), tuple(rel.get("dereferenced", [])))
+                       tuple(rel.get("summarized", [])), tuple(rel.get("dereferenced", [])),
+                       frozenset(rel.get("summarized_functions", [])))
 
 
 class Relevance:
@@ -80,7 +82,7 @@ class Relevance:
         return any(file == s or (s.endswith("/") and file.startswith(s)) for s in self.t.summarized)
 
     def _search(self, d: FunctionDef | MacroDef, depth: int) -> bool:
-        if self.summarized(d.file):
+        if self.summarized(d.file) or d.name in self.t.summarized_functions:
             return False
         if isinstance(d, MacroDef):
             text = d.body or ""

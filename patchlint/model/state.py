@@ -51,9 +51,10 @@ class Addr:
 @dataclass(frozen=True)
 class Struct:
     items: tuple[tuple[str, object], ...]
+    zeroed: bool = False  # a designated initializer: the members it does not name are 0, as in C
 
     def get(self, name: str):
-        return next((v for k, v in self.items if k == name), UNKNOWN)
+        return next((v for k, v in self.items if k == name), 0 if self.zeroed else UNKNOWN)
 
 
 FLAGS = ("anon", "dirty", "locked", "private", "swapcache", "uptodate", "writeback")
