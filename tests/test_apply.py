@@ -191,3 +191,95 @@ def test_directory_tree_is_read_lazily():
                                   "mboxrd-from.mbox", "plain.diff", "rename-delete.mbox"])
 def test_every_fixture_series_applies_to_the_fixture_tree(name):
     assert all(r.applied for r in _applied([name]).results)
+
+
+# --- many hunks, long series (issue 15, item 5): the same answers as the straightforward way ---------
+
+def _mail(n: int, total: int, diff: str) -> str:
+    return (f"From {n:040d} Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\n"
+            f"Date: Sat, 21 Apr 2012 10:00:00 +0100\nSubject: [PATCH {n}/{total}] x\n\nm\n---\n{diff}-- \n2.39\n\n")
+
+
+def test_many_hunks_with_offsets_are_placed_as_git_apply_places_them(tmp_path):
+    """Hunk k's header is off by a different amount each time (lines the tree has and the patch
+    did not see); each is placed at the nearest match, reported in the lines of the file the
+    earlier hunks changed, and the result is the file with every block changed."""
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    n = 300
+    blocks = []
+    for k in range(n):
+        blocks += ["/* pad */"] * (k % 3) + [f"/* b{k} */", f"int v{k};", f"/* e{k} */"]
+    (tree / "lib" / "many.c").write_text("\n".join(blocks) + "\n")
+    hunks = []
+    for k in range(n):
+        at = 3 * k + 1  # where the block would be without the padding
+        hunks.append(f"@@ -{at},3 +{at},4 @@\n /* b{k} */\n-int v{k};\n+long v{k};\n+long w{k};\n /* e{k} */\n")
+    diff = "--- a/lib/many.c\n+++ b/lib/many.c\n" + "".join(hunks)
+    series = build_series([Input("m.mbox", _mail(1, 1, diff).encode())])
+    applied = apply_series(open_tree(str(tree)), series)
+    (result,) = applied.results
+    assert result.applied
+    padding = 0
+    for k, h in enumerate(result.hunks):
+        padding += k % 3
+        assert h.offset == padding
+        assert h.line == 3 * k + 1 + padding + k  # the k hunks above each grew the file by one line
+        assert h.status == ("applied" if padding == 0 else "offset")
+    text = applied.image("lib/many.c").lines
+    assert [ln for ln in text if ln.startswith(("int", "long"))] == [
+        x for k in range(n) for x in (f"long v{k};", f"long w{k};")]
+
+
+def test_overlays_hold_the_files_of_the_patches_so_far_made_in_turn_or_not(tmp_path):
+    mails = []
+    total = 6
+    for k in range(1, total + 1):
+        # patches 2 and 5 change lib/f1.c again; the others add a file
+        if k in (2, 5):
+            diff = (f"--- a/lib/f1.c\n+++ b/lib/f1.c\n@@ -1 +1,2 @@\n int a{k - 1 if k == 2 else 2};\n+int a{k};\n")
+        else:
+            diff = f"--- /dev/null\n+++ b/lib/f{k}.c\n@@ -0,0 +1 @@\n+int a{k};\n"
+        mails.append(_mail(k, total, diff))
+    series = build_series([Input("s.mbox", "".join(mails).encode())])
+    applied = apply_series(open_tree(str(TREE)), series)
+    assert all(r.applied for r in applied.results)
+    from patchlint.checks.series import overlays
+    in_turn = [overlays(applied, k) for k in range(1, total + 1)]
+    fresh = apply_series(open_tree(str(TREE)), series)
+    out_of_turn = [overlays(fresh, k) for k in (6, 3, 1, 5, 2, 4)]
+    for k, (before, after) in zip((6, 3, 1, 5, 2, 4), out_of_turn, strict=True):
+        assert (dict(before), dict(after)) == tuple(dict(o) for o in in_turn[k - 1])
+    before3, after3 = in_turn[2]
+    assert set(after3) == {"lib/f1.c", "lib/f3.c"}  # not f4, f6: later patches' files are the tree's
+    assert before3["lib/f3.c"] is None and after3["lib/f3.c"] == b"int a3;\n"
+    assert in_turn[4][1]["lib/f1.c"] == b"int a1;\nint a2;\nint a5;\n"
+
+
+def test_an_index_over_a_chain_of_overlays_answers_as_over_plain_ones(tmp_path):
+    from patchlint.checks.series import overlays
+    from patchlint.cparse import load_profile
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.cparse.index import FunctionIndex
+
+    total = 5
+    mails = []
+    for k in range(1, total + 1):
+        if k == 4:  # patch 4 takes lib/f2.c's function out again
+            diff = "--- a/lib/f2.c\n+++ b/lib/f2.c\n@@ -1,2 +1 @@\n-void two(void)\n-{ helper(); }\n+int gone;\n"
+        else:
+            name = {1: "one", 2: "two", 3: "three", 5: "five"}[k]
+            diff = f"--- /dev/null\n+++ b/lib/f{k}.c\n@@ -0,0 +1,2 @@\n+void {name}(void)\n+{{ helper(); }}\n"
+        mails.append(_mail(k, total, diff))
+    applied = apply_series(open_tree(str(TREE)), build_series([Input("s.mbox", "".join(mails).encode())]))
+    profile, cache = load_profile(), SummaryCache(enabled=False)
+    for k in range(1, total + 1):
+        for overlay in overlays(applied, k):
+            chained = FunctionIndex(applied.tree, profile, cache, overlay=overlay)
+            plain = FunctionIndex(applied.tree, profile, cache, overlay=dict(overlay))
+            for name in ("one", "two", "three", "five", "helper"):
+                assert chained._definition_files(name) == plain._definition_files(name), (k, name)
+                assert chained.files_naming(name) == plain.files_naming(name), (k, name)
+    after4 = FunctionIndex(applied.tree, profile, cache, overlay=overlays(applied, 4)[1])
+    assert after4._definition_files("two") == [] and after4._definition_files("three") == ["lib/f3.c"]
+    assert "lib/f2.c" not in after4.files_naming("helper")

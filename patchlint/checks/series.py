@@ -131,14 +131,11 @@ def static_findings(scope, docs) -> list[Finding]:
 
 
 def overlays(applied: AppliedSeries, k: int) -> tuple[dict[str, bytes | None], dict[str, bytes | None]]:
-    """The files the series changes, as they are before and after patch k."""
-    before: dict[str, bytes | None] = {}
-    after: dict[str, bytes | None] = {}
-    for path in applied.touched():
-        for overlay, upto in ((before, k - 1), (after, k)):
-            image = applied.image(path, after=upto)
-            overlay[path] = None if image is None else image.text().encode("utf-8", "surrogateescape")
-    return before, after
+    """The files patches 1..k change, as they are before and after patch k.
+
+    Files only later patches change are left out: they are the tree's own there, and
+    an overlay of every file of a long series made each patch's indexes scan it all."""
+    return applied.overlay_before(k), applied.overlay(k)
 
 
 def touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,

@@ -7,12 +7,16 @@ of the tree's files, so the same index answers for the pre- and post-image.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import operator
 import pickle
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
+from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from patchlint.cparse.cache import SummaryCache
@@ -70,7 +74,8 @@ class FunctionIndex:
     unparsed: list[Unparsed] = field(default_factory=list)
     _grep_memo: dict[tuple, list[str]] = field(default_factory=dict, repr=False)
     _defs_index: _LazyIndex | None = field(default=None, repr=False)
-    _overlay_defs: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _overlay_defs: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _overlay_view: _OverlayView | None = field(default=None, repr=False)
     _ops_values: dict[str, list[tuple[str, str]]] | None = field(default=None, repr=False)
     _ops_memo: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
@@ -100,8 +105,10 @@ class FunctionIndex:
             headers = [p for p in self.tree.list_files(f"arch/{self.profile.arch}/include/asm") if p.endswith(".h")]
             stamps = "\n".join(f"{p}={self.tree.stamp(p)}" for p in headers if p not in self.overlay)
         # a header the overlay deletes counts as much as one it changes
-        overlaid = "\n".join(f"{p}={content_id(d) if d is not None else '-'}" for p, d in sorted(self.overlay.items())
-                              if p.startswith(f"arch/{self.profile.arch}/include/asm/"))
+        prefix = f"arch/{self.profile.arch}/include/asm/"
+        overlaid = "\n".join(f"{p}={content_id(d) if d is not None else '-'}"
+                              for p in self._view().arch_paths if p.startswith(prefix)
+                              for d in (self.overlay[p],))
         key = "arch-" + hashlib.sha256(f"{self.profile.arch}\n{stamps}\n{overlaid}".encode()).hexdigest()
         found = self.cache.get(key, dict, counted=False)
         if found is None:
@@ -113,6 +120,12 @@ class FunctionIndex:
         if path in self.overlay:
             return self.overlay[path]
         return self.tree.read(path)
+
+    def _view(self) -> _OverlayView:
+        """What the questions below ask of the overlay, worked out once per overlay."""
+        if self._overlay_view is None:
+            self._overlay_view = overlay_view(self.overlay)
+        return self._overlay_view
 
     # -- files ---------------------------------------------------------------------------------
     def parsed(self, path: str) -> ParsedFile | None:
@@ -166,11 +179,7 @@ class FunctionIndex:
             # every header that declares a function before the file that defines it
             self._defs_index = self._tree_index("defs2", self.tree.definition_lines, _DEFINED_NAME,
                                                 keep=_not_a_prototype)
-            self._overlay_defs = {}
-            for path, data in self.overlay.items():
-                if data is not None and _glob_match(path, C_GLOBS):
-                    for m in _DEFINITION_LINE.finditer(data.decode("utf-8", "replace")):
-                        self._overlay_defs.setdefault(m.group(1) or m.group(2), set()).add(path)
+            self._overlay_defs = self._view().defs
         own_arch = f"arch/{self.profile.arch}/"
         hits = {p for p in self._defs_index.get(name, []) if p not in self.overlay and (
             not p.startswith("arch/") or p.startswith(own_arch))}
@@ -227,9 +236,7 @@ class FunctionIndex:
         names = {value for value, path in self._ops_table().get(member, ()) if path not in self.overlay}
         line = re.compile(rb"^[ \t]*\." + re.escape(member.encode())
                           + rb"[ \t]*=[ \t]*&?([A-Za-z_]\w*)[ \t]*,?[ \t]*$", re.MULTILINE)
-        for path, data in sorted(self.overlay.items()):
-            if data is not None and _glob_match(path, C_GLOBS):
-                names.update(m.group(1).decode() for m in line.finditer(data))
+        names.update(m.group(1).decode() for _, m in self._view().finditer(line))
         self._ops_memo[member] = sorted(names)
         return list(self._ops_memo[member])
 
@@ -271,7 +278,7 @@ class FunctionIndex:
         out = []
         members = {m for m, values in table.items() if any(value == name for value, _ in values)}
         # the overlay's files as they are now: a patch may add or drop such an initializer
-        changed = [p for p, d in sorted(self.overlay.items()) if d is not None and name.encode() in d]
+        changed = self._view().containing(name.encode())
         for member in sorted(members | {m.decode() for p in changed for m in re.findall(
                 rb"^[ \t]*\.([A-Za-z_]\w*)[ \t]*=[ \t]*&?" + re.escape(name.encode()) + rb"\b",
                 self.overlay[p] or b"", re.MULTILINE)}):
@@ -329,9 +336,11 @@ class FunctionIndex:
         own_arch = f"arch/{self.profile.arch}/"
         hits = {p for p in self._tree_files_naming(words, globs) if p not in self.overlay}
         rx = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
-        for path, data in self.overlay.items():
-            if data is not None and _glob_match(path, globs) and rx.search(data):
-                hits.add(path)
+        if globs == C_GLOBS:
+            hits.update(self._view().searching(rx))
+        else:
+            hits.update(path for path, data in self.overlay.items()
+                        if data is not None and _glob_match(path, globs) and rx.search(data))
         self._grep_memo[key] = sorted(p for p in hits if not p.startswith("arch/") or p.startswith(own_arch))
         return self._grep_memo[key]
 
@@ -440,5 +449,129 @@ def overlay_digest(overlay: dict[str, bytes | None]) -> list[tuple[str, str]]:
     return sorted((p, hashlib.sha256(d).hexdigest() if d is not None else "-") for p, d in overlay.items())
 
 
+@lru_cache(maxsize=65536)
 def _glob_match(path: str, globs: tuple[str, ...]) -> bool:
     return any(fnmatch(path.rsplit("/", 1)[-1], g) for g in globs)
+
+
+class _OverlayView:
+    """An overlay's C files as one text, searched by one regex pass (at C speed) instead of a
+    Python loop over every file, and the names its definition lines define.  An overlay made
+    from another (source.apply.Overlay: a series' next state) gets its names from that one's,
+    changed where its own paths changed: a long series costs each state its own patch."""
+
+    def __init__(self, overlay: Mapping[str, bytes | None], parent: _OverlayView | None = None,
+                 changed: tuple[str, ...] = ()):
+        if parent is None:
+            files = {p: None for p, d in overlay.items() if d is not None and _glob_match(p, C_GLOBS)}
+            arch = {p for p in overlay if p.startswith("arch/")}
+        else:
+            files = dict(parent._files)  # copied at C speed; only this state's own paths are looked at
+            arch = set(parent.arch_paths)
+            for p in changed:
+                if overlay.get(p) is not None and _glob_match(p, C_GLOBS):
+                    files[p] = None
+                else:
+                    files.pop(p, None)
+                if p.startswith("arch/"):
+                    arch.add(p)
+        self._files = files
+        self.paths = list(files)
+        contents = list(map(overlay.__getitem__, self.paths))
+        # "\n\0" after each file: a line ends it (for ^/$ patterns) and no word runs into the next
+        self.blob = b"\n\0".join(contents) + b"\n\0" if contents else b""
+        self._contents = contents
+        self._starts: list[int] | None = None
+        self.arch_paths = sorted(arch)
+        self._overlay = overlay
+        self._parent = parent
+        self._changed = changed
+        self._defs: dict[str, frozenset[str]] | None = None
+
+    @property
+    def defs(self) -> dict[str, frozenset[str]]:
+        """Name -> the overlay's C files with a definition line for it."""
+        if self._defs is None:
+            parent = self._parent
+            if parent is not None and parent._defs is not None:
+                defs = dict(parent._defs)
+                for path in self._changed:
+                    old, new = parent._overlay.get(path), self._overlay.get(path)
+                    c_file = _glob_match(path, C_GLOBS)
+                    for name in _defined_names(old) if old is not None and c_file else ():
+                        left = defs.get(name, frozenset()) - {path}
+                        if left:
+                            defs[name] = left
+                        else:
+                            defs.pop(name, None)
+                    for name in _defined_names(new) if new is not None and c_file else ():
+                        defs[name] = defs.get(name, frozenset()) | {path}
+            else:
+                found: dict[str, set[str]] = {}
+                for path in self.paths:
+                    for name in _defined_names(self._overlay[path] or b""):
+                        found.setdefault(name, set()).add(path)
+                defs = {name: frozenset(paths) for name, paths in found.items()}
+            self._defs = defs
+            self._parent = None  # the chain is not kept alive by the newest view
+        return self._defs
+
+    @property
+    def starts(self) -> list[int]:
+        """Where each file starts in the blob; made (by builtins only) at the first search."""
+        if self._starts is None:
+            ends = accumulate(map(len, self._contents), operator.add, initial=0)
+            self._starts = list(map(operator.add, ends, range(0, 2 * len(self._contents), 2)))[:len(self._contents)]
+        return self._starts
+
+    def _path_at(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
+
+    def searching(self, rx: re.Pattern[bytes]) -> list[str]:
+        """The C files in which `rx` matches."""
+        out = []
+        pos = 0
+        while (m := rx.search(self.blob, pos)) is not None:
+            i = self._path_at(m.start())
+            out.append(self.paths[i])
+            pos = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.blob)
+        return out
+
+    def containing(self, needle: bytes) -> list[str]:
+        """The C files whose bytes contain `needle`, sorted."""
+        return sorted(self.searching(re.compile(re.escape(needle))))
+
+    def finditer(self, rx: re.Pattern[bytes]) -> Iterator[tuple[str, re.Match[bytes]]]:
+        for m in rx.finditer(self.blob):
+            yield self.paths[self._path_at(m.start())], m
+
+
+def overlay_view(overlay: Mapping[str, bytes | None]) -> _OverlayView:
+    """The view of an overlay; kept on a source.apply.Overlay and made from its parent's."""
+    memo = getattr(overlay, "memo", None)
+    if memo is None:
+        return _OverlayView(overlay)
+    view = memo.get("index-view")
+    if view is None:
+        parent = getattr(overlay, "parent", None)
+        parent_view = overlay_view(parent) if parent is not None and "index-view" in parent.memo else None
+        view = _OverlayView(overlay, parent_view, getattr(overlay, "changed", ()))
+        memo["index-view"] = view
+    assert isinstance(view, _OverlayView)
+    return view
+
+
+_DEFINED: dict[bytes, tuple[str, ...]] = {}
+
+
+def _defined_names(data: bytes) -> tuple[str, ...]:
+    """The names an overlay file's definition lines define, kept by content: in a long series
+    every patch's indexes see the files the earlier patches changed, with the same bytes."""
+    found = _DEFINED.get(data)
+    if found is None:
+        found = tuple(dict.fromkeys(m.group(1) or m.group(2)
+                                    for m in _DEFINITION_LINE.finditer(data.decode("utf-8", "replace"))))
+        if len(_DEFINED) >= 8192:  # bounded: a memo, not a copy of every file a run reads
+            _DEFINED.pop(next(iter(_DEFINED)))
+        _DEFINED[data] = found
+    return found

@@ -24,6 +24,14 @@ def hunk_results(applied: AppliedSeries | None) -> dict[tuple[int, str, int], Hu
     return {(h.patch, h.file, h.hunk): h for r in applied.results for h in r.hunks}
 
 
+def _patch_results(applied: AppliedSeries | None, patch: int) -> dict[tuple[int, str, int], HunkResult]:
+    """hunk_results() of one patch: what each patch's and finding's entry asks for (the whole
+    series' table, made for each of them, was quadratic in a long series)."""
+    if applied is None or not 0 < patch <= len(applied.results):
+        return {}
+    return {(h.patch, h.file, h.hunk): h for h in applied.results[patch - 1].hunks}
+
+
 def _hunk(h: Hunk, patch: Patch, result: HunkResult | None) -> dict[str, Any]:
     return {
         "index": h.index,
@@ -49,7 +57,7 @@ def _hunk(h: Hunk, patch: Patch, result: HunkResult | None) -> dict[str, Any]:
 
 
 def patch_dict(p: Patch, applied: AppliedSeries | None) -> dict[str, Any]:
-    results = hunk_results(applied)
+    results = _patch_results(applied, p.index)
     outcome = applied.results[p.index - 1] if applied is not None else None
     return {
         "index": p.index,
@@ -131,7 +139,7 @@ def _mail(patch: Patch, mail_line: int) -> dict[str, Any]:
 def _failed_hunk(applied: AppliedSeries, patch: Patch | None, path: str) -> Hunk | None:
     if patch is None:
         return None
-    results = hunk_results(applied)
+    results = _patch_results(applied, patch.index)
     for fc in patch.files:
         if path in (fc.path, fc.old_path):
             for h in fc.hunks:
@@ -147,7 +155,7 @@ def _hunk_line(applied: AppliedSeries, patch: Patch, path: str, line: int, image
     for a fixed finding).  Hunks of one file apply in order without overlapping, so a
     hunk's recorded placement is its first line in the post-image; subtracting the
     growth of the hunks above it gives its first line in the pre-image."""
-    results = hunk_results(applied)
+    results = _patch_results(applied, patch.index)
     for fc in patch.files:
         if path != (fc.old_path if fixed and fc.old_path else fc.path):
             continue

@@ -11,6 +11,8 @@ are kept: they are context the archive lost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from patchlint.records import ADDED, REMOVED, Hunk
 
 MAX_GAP = 12  # tree lines allowed between two consecutive anchors
@@ -20,13 +22,19 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def recover_hunk(lines: list[str], hunk: Hunk, expected: int, floor: int):
+def normalised(lines: Sequence[str]) -> list[str]:
+    """A file's lines as recover_hunk compares them; made once per file, not once per hunk."""
+    return [_norm(x) for x in lines]
+
+
+def recover_hunk(lines: Sequence[str], hunk: Hunk, expected: int, floor: int, norm: list[str] | None = None):
     """Return (start, end, new_lines, kept) or None.
 
     new_lines replace lines[start:end]; kept[i] is the index in `lines` a new
-    line was kept from, or None for a line the hunk adds.
+    line was kept from, or None for a line the hunk adds.  `norm` is normalised(lines).
     """
-    norm = [_norm(x) for x in lines]
+    if norm is None:
+        norm = normalised(lines)
     anchors = [(i, ln) for i, ln in enumerate(hunk.lines) if ln.kind != ADDED and _norm(ln.text)]
     removed = [i for i, ln in anchors if ln.kind == REMOVED]
     if not anchors:
@@ -70,7 +78,7 @@ def _place(norm: list[str], anchors, p: int) -> dict[int, int | None] | None:
     return placed
 
 
-def _rebuild(lines: list[str], hunk: Hunk, placed: dict[int, int | None]):
+def _rebuild(lines: Sequence[str], hunk: Hunk, placed: dict[int, int | None]):
     start = min(v for v in placed.values() if v is not None)
     cursor = start
     new_lines: list[str] = []
