@@ -127,17 +127,21 @@ def test_swapcache_removal_without_the_recheck_under_tree_lock_reaches_the_bug(t
     assert "radix[swapper_space][42] absent" in changes and "PG_swapcache 1->0" in changes
 
 
-def test_truncation_reads_the_files_a_ops_from_the_tree_and_is_safe_before_and_after_the_rfc():
-    """The zap path dirties a file page through the file's a_ops; truncation deletes it under
-    the page lock and tree_lock, and the tagging path re-reads page->mapping under tree_lock."""
+def test_truncation_reads_the_files_a_ops_from_the_tree_and_the_rfc_spins_against_its_unmap():
+    """The zap path dirties a file page through the file's a_ops; truncation unmaps the page with
+    it locked (the PTL, in zap_pte_range()), then deletes it under tree_lock, and the tagging path
+    re-reads page->mapping under tree_lock: safe.  With the RFC, the zap spins on trylock_page()
+    holding the PTL while truncation holds the page lock and waits for the PTL."""
     sc = load(SCENARIOS["zap-vs-truncation"])
     page = sc.state.page("page")
     assert page.mapping.name == "mapping" and sc.state.space("mapping").radix == ((3, "page"),)
     assert dict(sc.aops) == {"mapping": "examplefs_aops"}
     before = explore(_index(), sc)
     after = explore(_index(overlay=_rfc_overlay()), sc)
+    assert before.complete and not before.hazards
+    assert after.complete and after.kinds() == {"livelock"}
+    assert after.first("livelock").site[2] == "propogate_storage_key"
     for r in (before, after):
-        assert r.complete and not r.hazards
         assert not any(u.startswith("(") for u in r.unresolved)  # the call through a_ops was followed
 
 

@@ -237,10 +237,13 @@ class Explorer:
             runnable = [i for i, t in enumerate(threads) if self.enabled(state, t, i)]
             if not runnable:
                 blocked = [i for i, t in enumerate(threads) if t.pending is not None]
+                if any(t.status == "cut" for t in threads):
+                    continue  # a thread whose path was cut might have released what the others wait for
                 if blocked:
                     waits = [(i, self.waits_for(threads[i])) for i in blocked]
                     self._hazard("deadlock", "every unfinished thread is blocked: " + ", ".join(
-                        f"P{i} waits for {lk} held by P{state.owner(lk)}" for i, lk in waits),
+                        f"P{i} waits for {lk} held by P{state.owner(lk)} in {threads[i].pending.site[2]}()"
+                        for i, lk in waits),
                         threads[blocked[0]].pending.site, trace)
                 elif all(t.status == "done" for t in threads):
                     self._final(state, trace)

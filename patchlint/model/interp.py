@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
+from patchlint.cparse.dialect import rewrite
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.ir import build_body
 from patchlint.cparse.parse import parse_tree
@@ -151,12 +152,11 @@ class Machine:
         self.relevance = Relevance(self.resolve, index.read)
         self.vocab = load_vocabulary()
         self._labels: dict[int, tuple[ir.Stmt, frozenset[str]]] = {}
-        self._names_global: dict[tuple, bool] = {}
         # the profile describes a production build: VM_BUG_ON only with --define CONFIG_DEBUG_VM
         self.debug_vm = "CONFIG_DEBUG_VM" in index.defines()
         # the model's named objects a function can reach without being handed them
         names = sorted({*self.relevance.t.globals, *self.aops.values()})
-        self._global_words = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in names) + rb")\b")
+        self.relevance.named = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
 
     def labels(self, s: ir.Stmt) -> frozenset[str]:
         """The labels inside statement s, at any depth (memoized: asked again at every goto)."""
@@ -177,15 +177,10 @@ class Machine:
         return out
 
     def names_global(self, d: FunctionDef) -> bool:
-        """Whether d's text names an address space or operations table the scenario has
-        (swapper_space, swap_aops): state a callee reaches without being handed it."""
-        key = (d.file, d.start_byte)
-        found = self._names_global.get(key)
-        if found is None:
-            data = self.index.read(d.file) or b""
-            text = data[d.body_start_byte:d.end_byte]
-            found = self._names_global[key] = self._global_words.search(text) is not None
-        return found
+        """Whether d, or what it calls, names an address space, operations table or page-table
+        primitive the scenario has (swapper_space, swap_aops, pte_offset_map_lock): state a callee
+        reaches without being handed it."""
+        return self.relevance.reaches_named(d)
 
     def find_label(self, stmts: tuple[ir.Stmt, ...], label: str) -> int | None:
         return next((k for k, x in enumerate(stmts) if label in self.labels(x)), None)
@@ -213,7 +208,9 @@ class Machine:
     def macro_expr(self, m: MacroDef) -> ir.Expr | None:
         key = (m.file, m.line, m.name)
         if key not in self._macro_ir:
-            src = f"long __patchlint_macro(void) {{ return ({m.body}); }}\n".encode()
+            buf = bytearray(f"long __patchlint_macro(void) {{ return ({m.body}); }}\n".encode())
+            rewrite(buf)  # the kernel dialect, as in a function body: ((__force fgf_t)0x00000002)
+            src = bytes(buf)
             body = build_body(src, parse_tree(src).root_node, 0, m.name, m.file, {})
             ret = body.block.body[0] if body and body.block.body else None
             self._macro_ir[key] = ret.value if isinstance(ret, ir.Return) and body.complete else None
@@ -439,7 +436,13 @@ class Thread:
                 elif s.cond is None:
                     go = True
                 else:
-                    v = yield from self.eval(s.cond)
+                    # three-valued, as in an assertion: a condition's own && and || make no
+                    # choices, or `vma && vma->vm_start < end` would go round with no bound
+                    deciding, self.frame.deciding = self.frame.deciding, False
+                    try:
+                        v = yield from self.eval(s.cond)
+                    finally:
+                        self.frame.deciding = deciding
                     go = (yield from self.undecided("loop condition", s.line, key)) if _truth(v) is None else _truth(v)
                 if not go:
                     break

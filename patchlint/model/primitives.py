@@ -413,7 +413,8 @@ def _frame(v) -> str | None:
     return v.name if isinstance(v, Obj) and v.kind == "frame" else None
 
 
-@prim("page_get_storage_key", "fallback", "shared", "read the frame's storage key (change bit 0x02)")
+@prim("page_get_storage_key", "override", "shared",
+      "read the frame's storage key (change bit 0x02); the tree's own is inline asm (iske)")
 def _get_key(state, tid, args, ctx):
     frame = _frame(args[0])
     if frame is None:
@@ -421,7 +422,8 @@ def _get_key(state, tid, args, ctx):
     return Effect(state, _PAGE_CHANGED if state.page(frame).key_changed else 0)
 
 
-@prim("page_set_storage_key", "fallback", "shared", "write the frame's storage key")
+@prim("page_set_storage_key", "override", "shared",
+      "write the frame's storage key; the tree's own is inline asm (sske)")
 def _set_key(state, tid, args, ctx):
     frame = _frame(args[0])
     if frame is None or not isinstance(args[1], int):
@@ -505,6 +507,12 @@ def _pte_pfn(args, ctx):
     return Obj("frame", v[1]) if v and v[0] == "present" else UNKNOWN
 
 
+@_pure("pte_to_swp_entry", "the swap entry a swap pte holds: the scenario's swap.entry")
+def _pte_swp(args, ctx):
+    v = _pteval(args[0]) if args else None
+    return Struct((("val", ctx.swap_entry),)) if v is not None and v[0] == "swap" else UNKNOWN
+
+
 @_pure("swp_entry_to_pte", "a pte holding a swap entry")
 def _swp_pte(args, ctx):
     return Obj("pteval", f"swap:{ctx.page}")
@@ -570,6 +578,15 @@ for _flagname, _ours in (("locked", "locked"), ("dirty", "dirty"), ("swapcache",
        "the scenarios' page is an order-0 user page: not a slab page, not hugetlb")
 def _not_slab(args, ctx):
     return 0 if args and _page(args[0]) else UNKNOWN
+
+
+@_pure("is_vm_hugetlb_page pgd_none_or_clear_bad p4d_none_or_clear_bad pud_none_or_clear_bad "
+       "pmd_none_or_clear_bad pmd_none_or_trans_huge_or_clear_bad pmd_trans_huge pmd_devmap is_swap_pmd "
+       "pud_trans_huge pud_devmap",
+       "the scenarios' vmas map ordinary pages through page tables populated down to the pte level: "
+       "no hugetlb vma, no empty, bad or huge upper-level entry")
+def _plain_tables(args, ctx):
+    return 0
 
 
 @prim("folio_test_swapbacked PageSwapBacked", "fallback", "shared",
@@ -670,7 +687,20 @@ def _xas_arg(args) -> tuple[str, object] | None:
     return _xas(v) if isinstance(v, Obj) and v.kind == "xas" else None
 
 
-@prim("xas_load", "override", "shared", "the entry at the xa_state's index, or NULL")
+@_pure("xa_is_value xa_is_retry xa_is_zero xas_retry xa_is_internal xa_is_sibling xa_is_node xa_is_err",
+       "the model's xarray entries are pages or NULL: never a value (shadow), retry, zero, sibling or node entry")
+def _xa_plain_entry(args, ctx):
+    v = args[-1] if args else UNKNOWN
+    return 0 if v == 0 or _page(v) else UNKNOWN
+
+
+@_pure("folio_try_get folio_try_get_rcu get_page_unless_zero",
+       "a speculative reference on the model's page succeeds: its reference count is not model state")
+def _try_get(args, ctx):
+    return 1 if args and _page(args[0]) else UNKNOWN
+
+
+@prim("xas_load xas_reload", "override", "shared", "the entry at the xa_state's index, or NULL")
 def _xas_load(state, tid, args, ctx):
     found = _xas_arg(args)
     if found is None or found[1] is UNKNOWN:
@@ -733,6 +763,22 @@ def _xas_next(args, ctx):
 @_pure("swap_address_space", "6.x: the swap cache's address space for an entry (the model has one)")
 def _swap_address_space(args, ctx):
     return Obj("space", "swapper_space")
+
+
+@_pure("swp_offset", "a swap entry's offset: the model's entries are offsets of its one swap device")
+def _swp_offset(args, ctx):
+    v = args[0] if args else UNKNOWN
+    return v.get("val") if isinstance(v, Struct) else UNKNOWN
+
+
+@_pure("swp_type", "a swap entry's device: the model has one (type 0)")
+def _swp_type(args, ctx):
+    return 0 if args and isinstance(args[0], Struct) else UNKNOWN
+
+
+@_pure("swp_entry", "the swap entry of (type, offset): its offset, on the model's one device")
+def _swp_entry(args, ctx):
+    return Struct((("val", args[1]),)) if len(args) > 1 and isinstance(args[1], int) else UNKNOWN
 
 
 @_pure("swap_cache_index", "6.x: the swap cache index of an entry: the entry's value, as in 3.x's page_private")

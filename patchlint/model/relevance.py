@@ -64,16 +64,28 @@ class Relevance:
         self._read = read  # path -> bytes | None
         self._memo: dict[tuple, bool] = {}
         self.t = tables()
+        self._texts: dict[tuple, str] = {}
+        self.named: re.Pattern[str] | None = None  # the model's objects by name, set by the machine
 
     def reaches(self, d: FunctionDef | MacroDef, near: str | None = None, depth: int = 0) -> bool:
-        key = (d.file, getattr(d, "start_byte", getattr(d, "line", 0)), d.name)
+        """Whether d, or a function it calls, reads or writes model state."""
+        return self._reach(d, depth, "state")
+
+    def reaches_named(self, d: FunctionDef | MacroDef, depth: int = 0) -> bool:
+        """Whether d, or a function it calls, names model state no argument hands it (`named`:
+        swapper_space, pte_offset_map_lock...): unmap_mapping_range() reaches the scenario's pte
+        through the vmas it walks, though it is handed only the mapping."""
+        return self.named is not None and self._reach(d, depth, "named")
+
+    def _reach(self, d: FunctionDef | MacroDef, depth: int, mode: str) -> bool:
+        key = (mode, d.file, getattr(d, "start_byte", getattr(d, "line", 0)), d.name)
         found = self._memo.get(key)
         if found is not None:
             return found
         if depth > self.t.max_depth:
             return False  # not memoized: a shallower search may still find it
         self._memo[key] = False  # a cycle adds nothing the rest of the search does not find
-        result = self._search(d, depth)
+        result = self._search(d, depth, mode)
         self._memo[key] = result
         return result
 
@@ -81,16 +93,19 @@ class Relevance:
         """A file the tables leave to summaries whatever it touches (memcg, statistics, KASAN)."""
         return any(file == s or (s.endswith("/") and file.startswith(s)) for s in self.t.summarized)
 
-    def _search(self, d: FunctionDef | MacroDef, depth: int) -> bool:
+    def _search(self, d: FunctionDef | MacroDef, depth: int, mode: str) -> bool:
         if self.summarized(d.file) or d.name in self.t.summarized_functions:
             return False
         if isinstance(d, MacroDef):
             text = d.body or ""
             calls = [(m.group(1), False) for m in _IDENT_CALL.finditer(text)]
         else:
-            data = self._read(d.file)
-            text = data[d.body_start_byte:d.end_byte].decode("utf-8", "replace") if data is not None else ""
+            text = self._text(d)
             calls = [(c.callee, c.indirect) for c in d.calls]
+        if mode == "named":
+            if self.named.search(text):
+                return True
+            return any(not indirect and self._name_reaches_named(name, d.file, depth) for name, indirect in calls)
         if self.t.touches.search(text):
             return True
         if isinstance(d, FunctionDef) and self._derefs_model_pointer(d, text):
@@ -103,6 +118,21 @@ class Relevance:
             if self.name_reaches(name, d.file, depth):
                 return True
         return False
+
+    def _name_reaches_named(self, name: str, near: str | None, depth: int) -> bool:
+        target = self._resolve(name, near)
+        if isinstance(target, FunctionDef) or (isinstance(target, MacroDef) and target.body):
+            return self._reach(target, depth + 1, "named")
+        return False
+
+    def _text(self, d: FunctionDef) -> str:
+        key = (d.file, d.body_start_byte)
+        found = self._texts.get(key)
+        if found is None:
+            data = self._read(d.file)
+            found = self._texts[key] = (data[d.body_start_byte:d.end_byte].decode("utf-8", "replace")
+                                        if data is not None else "")
+        return found
 
     def _derefs_model_pointer(self, d: FunctionDef, text: str) -> bool:
         """ptep_get(pte_t *ptep) { return READ_ONCE(*ptep); }: the pte itself is model state."""
