@@ -15,6 +15,7 @@ import typer
 
 from patchlint import __version__
 from patchlint.errors import PatchlintError
+from patchlint.printable import displayable_doc, printable
 from patchlint.workflow.config import load_config, render_config
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ def _progress(quiet: bool):
     every stderr line of a check command as a failure) see none."""
     if quiet or not sys.stderr.isatty():
         return None
-    return lambda msg: typer.echo(f"patchlint: {msg}", err=True)
+    return lambda msg: typer.echo(f"patchlint: {printable(msg)}", err=True)
 
 
 def _use_color(mode: Color) -> bool:
@@ -257,7 +258,7 @@ def _notes_text(parsed) -> str:
     lines = []
     for note in parsed.notes:
         where = f"{note.source}:{note.line}" if note.line else note.source
-        lines.append(f"patchlint: note: {where}: {note.message}\n")
+        lines.append(f"patchlint: note: {printable(f'{where}: {note.message}')}\n")
     return "".join(lines)
 
 
@@ -284,7 +285,7 @@ def show(
     findings = apply_findings(applied) if applied is not None else []
     _notes(parsed)
     doc = document(parsed, applied, findings, kernel.describe() if kernel is not None else None)
-    sys.stdout.write(render_json(doc) if fmt is ShowFormat.json else render_show_text(doc))
+    sys.stdout.write(render_json(doc) if fmt is ShowFormat.json else render_show_text(displayable_doc(doc)))
 
 
 @app.command()
@@ -620,5 +621,5 @@ def _usage_message(exc: typer.TyperException) -> str:
 
 
 def _die(message: str) -> None:
-    sys.stderr.write("patchlint: " + " ".join(message.split()) + "\n")
+    sys.stderr.write("patchlint: " + printable(" ".join(message.split())) + "\n")
     sys.exit(EXIT_USAGE)

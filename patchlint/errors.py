@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from patchlint.printable import printable
+
 
 @dataclass
 class PatchlintError(Exception):
@@ -26,7 +28,8 @@ class PatchlintError(Exception):
         text = f"{where}: {self.message}"
         if self.hint:
             text += f"; {self.hint}"
-        return " ".join(text.split())  # one line, whatever the parts contained
+        # one line, whatever the parts contained, and nothing in it a terminal acts on
+        return printable(" ".join(text.split()))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from patchlint.checks.docorder import DocumentedOrder
 from patchlint.checks.scope import Scope, in_scope
 from patchlint.extract.engine import CONTEXT_KINDS, Edge, Frame
 from patchlint.findings import Finding, TraceStep
+from patchlint.printable import quote_path
 
 
 def _via(path: tuple[Frame, ...]) -> str:
@@ -179,7 +180,8 @@ class SleepInAtomic:
             if key in done:
                 continue
             done.add(key)
-            held = ", ".join(f"{h.cls} (taken in {h.function}() at {h.file}:{h.line})" for h in s.atomic)
+            held = ", ".join(f"{h.cls} (taken in {h.function}() at {quote_path(h.file or '')}:{h.line})"
+                             for h in s.atomic)
             yield Finding(
                 kind=self.kind, status="new", severity="error", patch=None, file=s.site.file, line=s.site.line,
                 function=s.site.function,
@@ -327,6 +329,14 @@ class AnalysisIncomplete:
                           function=fn, message=f"{fn}() makes {len(names)} indirect call(s) the analysis could "
                           f"not resolve, so their locking is not seen: {', '.join(names)}",
                           identity=f"{self.kind}|{file}:{fn}|unresolved")
+        # files the analysis read on the way (callers, callees) that it could not read, or read
+        # past a bound; the series' own files are reported for the patch that changes them
+        for u in sorted({u for u in scope.index.unparsed if u.path not in scope.index.overlay}, key=lambda u: u.path):
+            what = "was read only in part" if u.partly else "was not analysed"
+            yield Finding(kind=self.kind, status="new", severity="check", patch=None, file=u.path, line=None,
+                          function=None,
+                          message=f"{quote_path(u.path)} {what} ({u.reason}); calls and locks in it are not seen",
+                          identity=f"{self.kind}|{u.path}|{'bounded' if u.partly else 'unread'}")
         for file, fn in sorted(scope.obs.incomplete):
             if fn in scope.touched:
                 yield Finding(kind=self.kind, status="new", severity="check", patch=None, file=file, line=None,

@@ -18,6 +18,7 @@ from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.findings import Finding
+from patchlint.printable import quote_path
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
 from patchlint.stamps import code_digest
@@ -51,6 +52,7 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
         if progress:
             progress(f"patch {patch.index}/{len(applied.series.patches)}: {patch.subject.text}")
         before_overlay, after_overlay = overlays(applied, patch.index)
+        findings.extend(unread_files(applied, patch.index, profile, cache, after_overlay))
         touched = touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
         if not touched:
             continue
@@ -136,6 +138,36 @@ def overlays(applied: AppliedSeries, k: int) -> tuple[dict[str, bytes | None], d
     Files only later patches change are left out: they are the tree's own there, and
     an overlay of every file of a long series made each patch's indexes scan it all."""
     return applied.overlay_before(k), applied.overlay(k)
+
+
+def unread_files(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
+                 after_overlay: dict[str, bytes | None]) -> list[Finding]:
+    """An analysis-incomplete finding for each C file patch k leaves changed that the front-end
+    did not read (over the size limit, a front-end failure) or read past a bound (an #if whose
+    expansion was cut short): the patch's changes there have no verdict, and the report says so
+    instead of passing them in silence."""
+    out = []
+    index = FunctionIndex(applied.tree, profile, cache, overlay=after_overlay)
+    for path in applied.changed_by(k):
+        if not path.endswith((".c", ".h")) or after_overlay.get(path) is None:
+            continue
+        parsed = index.parsed(path)
+        if parsed is None:
+            continue
+        if parsed.not_analysed:
+            message = (f"{quote_path(path)} is not analysed, so what patch {k} changes there has no verdict: "
+                       f"{parsed.not_analysed}")
+        elif parsed.bounds:
+            message = (f"{quote_path(path)} is analysed only in part, so the verdicts on what patch {k} changes "
+                       f"there may rest on a branch the compiler would not take: {'; '.join(parsed.bounds)}")
+        else:
+            continue
+        out.append(Finding(
+            kind="analysis-incomplete", status="new", severity="warning", patch=k, file=path, line=None,
+            function=None, message=message,
+            identity=f"analysis-incomplete|{path}|{'unread' if parsed.not_analysed else 'bounded'}",
+        ))
+    return out
 
 
 def touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,

@@ -73,6 +73,9 @@ class ParsedFile:
     config_tested: tuple[str, ...]
     not_analysed: str | None = None  # why the file was not parsed at all
     initializers: tuple[Initializer, ...] = ()
+    # bounds reached while reading it ("line N: #if expands to more than ... tokens; taken as
+    # false"): the file is parsed, but a branch may have been chosen that the compiler would not
+    bounds: tuple[str, ...] = ()
 
     def function(self, name: str) -> FunctionDef | None:
         return next((f for f in self.functions if f.name == name), None)

@@ -57,8 +57,11 @@ class _LazyIndex:
 
 @dataclass(frozen=True)
 class Unparsed:
+    """A file the index could not read (or, `partly`, read past a bound) when asked for it."""
+
     path: str
     reason: str
+    partly: bool = False
 
 
 @dataclass
@@ -164,6 +167,8 @@ class FunctionIndex:
             self.cache.memory[key] = result
         if result.not_analysed:
             self.unparsed.append(Unparsed(path, result.not_analysed))
+        elif result.bounds:
+            self.unparsed.append(Unparsed(path, "; ".join(result.bounds), partly=True))
         self._parsed[path] = result
         return result
 

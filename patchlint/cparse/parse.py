@@ -15,6 +15,7 @@ from patchlint.cparse.preproc import run as preprocess
 from patchlint.cparse.profile import Profile
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # generated tables beyond this are skipped, and the report says so
+# (an analysis-incomplete finding naming the file: checks.series.unread_files)
 
 _parser = None
 
@@ -54,8 +55,11 @@ def parse_source(path: str, data: bytes, profile: Profile, defines: dict[str, st
     tree = parse_tree(buf)
     text = bytes(buf)
     functions = _functions(path, text, tree.root_node, rw)
+    bounds = tuple(pre.bounds)
+    if pre.bounds_reached > len(pre.bounds):
+        bounds += (f"{pre.bounds_reached - len(pre.bounds)} more #if(s) past a bound, taken as false",)
     return ParsedFile(path, cid, profile.name, len(data), functions, macros, tested,
-                      initializers=_initializers(text, tree.root_node))
+                      initializers=_initializers(text, tree.root_node), bounds=bounds)
 
 
 def _initializers(buf: bytes, root) -> tuple[Initializer, ...]:

@@ -29,11 +29,35 @@ class MacroDef:
     file: str = ""
 
 
+# Bounds on the work of reading #if expressions (issue 15, item 3).  Macros expand into macros:
+# `#define M0 M1 + M1` over ten levels is 2^10 tokens from a line of text, and fan-out 20 never
+# ends, so what is bounded is the number of tokens expansion produces, per expression and per
+# file, besides the depth.  An #if that reaches a bound is taken as false (the C rule for what
+# is not defined) and the file's result says so; the report shows it as analysis-incomplete.
+MAX_EXPANSION_DEPTH = 64  # macros inside macros inside ... an #if (each a Python call)
+MAX_EXPR_TOKENS = 20_000  # tokens one #if may expand to
+MAX_FILE_TOKENS = 200_000  # tokens all the #ifs of one file may expand to
+MAX_BOUND_NOTES = 5  # bounds reached that a file's result lists one by one (the rest are counted)
+_INT_BITS = 64  # #if arithmetic is intmax_t's: wraps at 64 bits, never grows without end
+
+
 @dataclass
 class PreprocResult:
     macros: list[MacroDef] = field(default_factory=list)
     config_tested: set[str] = field(default_factory=set)  # CONFIG_ names the file's #ifs asked about
     unbalanced: bool = False
+    bounds: list[str] = field(default_factory=list)  # bounds reached, "line N: what", for the report
+    bounds_reached: int = 0
+    tokens: int = 0  # expansion tokens spent so far in this file
+
+    def bound(self, line: int, what: str) -> None:
+        self.bounds_reached += 1
+        if len(self.bounds) < MAX_BOUND_NOTES:
+            self.bounds.append(f"line {line}: {what}")
+
+
+class _BoundReached(Exception):
+    """An #if's expansion hit a bound; the message says which."""
 
 
 def blank(buf: bytearray, start: int, end: int) -> None:
@@ -85,7 +109,7 @@ def _directive(word: str, rest: str, stack: list[tuple[bool, bool]], active: boo
     parent = all(a for a, _ in stack)
     if word in ("if", "ifdef", "ifndef"):
         if word == "if":
-            value = _eval(rest, defined, result)
+            value = _eval(rest, defined, result, line_no)
         else:
             name = rest.split()[0] if rest.split() else ""
             if name.startswith("CONFIG_"):
@@ -101,7 +125,7 @@ def _directive(word: str, rest: str, stack: list[tuple[bool, bool]], active: boo
             stack[-1] = (False, True)
         else:
             if word == "elif":
-                value = _eval(rest, defined, result)
+                value = _eval(rest, defined, result, line_no)
             else:
                 name = rest.split()[0] if rest.split() else ""
                 value = (name in defined) == (word == "elifdef")
@@ -133,18 +157,38 @@ def _directive(word: str, rest: str, stack: list[tuple[bool, bool]], active: boo
     return all(a for a, _ in stack)
 
 
-def _eval(expr: str, defined: dict[str, str], result: PreprocResult) -> bool:
+def _eval(expr: str, defined: dict[str, str], result: PreprocResult, line: int = 0) -> bool:
     expr = re.sub(r"/\*.*?\*/", " ", expr)
     expr = expr.split("//", 1)[0]
+    spent = [0]
     try:
-        tokens = _tokens(expr, defined, result)
+        tokens = _tokens(expr, defined, result, 0, spent)
         value, rest = _ternary(tokens, 0)
         return value != 0
-    except (ValueError, IndexError, ZeroDivisionError, RecursionError):
+    except _BoundReached as exc:
+        result.bound(line, f"#if {exc}; taken as false")
+        return False
+    except RecursionError:
+        result.bound(line, "#if nested too deeply to evaluate; taken as false")
+        return False
+    except (ValueError, IndexError, ZeroDivisionError):
         return False  # an #if we cannot read is taken as false, like an undefined name
+    finally:
+        result.tokens += spent[0]
 
 
-def _tokens(expr: str, defined: dict[str, str], result: PreprocResult, depth: int = 0) -> list:
+def _spend(result: PreprocResult, spent: list[int], n: int) -> None:
+    spent[0] += n
+    if spent[0] > MAX_EXPR_TOKENS:
+        raise _BoundReached(f"expands to more than {MAX_EXPR_TOKENS} tokens")
+    if result.tokens + spent[0] > MAX_FILE_TOKENS:
+        raise _BoundReached(f"expansion stopped: the file's #ifs expand to more than {MAX_FILE_TOKENS} tokens")
+
+
+def _tokens(expr: str, defined: dict[str, str], result: PreprocResult, depth: int, spent: list[int],
+            expanding: frozenset[str] = frozenset()) -> list:
+    """The expression's tokens with its macros expanded; `expanding` are the macros this text
+    came from, which (as in C) do not expand again inside themselves: such a name is 0."""
     out: list = []
     pos = 0
     raw = []
@@ -156,13 +200,14 @@ def _tokens(expr: str, defined: dict[str, str], result: PreprocResult, depth: in
             raise ValueError(expr)
         raw.append(m)
         pos = m.end()
+    _spend(result, spent, len(raw))
     i = 0
     while i < len(raw):
         m = raw[i]
         num, ident, op = m.group(1), m.group(2), m.group(3)
         if num is not None:
-            out.append(int(num, 0) if not num.startswith("0") or num.startswith(("0x", "0X")) or num == "0"
-                       else int(num, 8))
+            out.append(_wrap(int(num, 0) if not num.startswith("0") or num.startswith(("0x", "0X")) or num == "0"
+                             else int(num, 8)))
         elif ident is not None:
             nxt = raw[i + 1].group(3) if i + 1 < len(raw) else None
             if ident == "defined":
@@ -199,17 +244,19 @@ def _tokens(expr: str, defined: dict[str, str], result: PreprocResult, depth: in
             else:
                 if ident.startswith("CONFIG_"):
                     result.config_tested.add(ident)
-                value = defined.get(ident)
+                value = defined.get(ident) if ident not in expanding else None
                 if value is None:
                     out.append(0)
                 else:
                     v = value.strip()
-                    if re.fullmatch(r"\d+[uUlL]*", v):
-                        out.append(int(re.sub(r"[uUlL]+$", "", v)))
-                    elif v == "" or depth > 8:
-                        out.append(1 if v == "" else 0)
+                    if re.fullmatch(r"\d{1,20}[uUlL]*", v):
+                        out.append(_wrap(int(re.sub(r"[uUlL]+$", "", v))))
+                    elif v == "":
+                        out.append(1)
+                    elif depth >= MAX_EXPANSION_DEPTH:
+                        raise _BoundReached(f"expands macros more than {MAX_EXPANSION_DEPTH} deep (at {ident})")
                     else:
-                        sub = _tokens(v, defined, result, depth + 1)
+                        sub = _tokens(v, defined, result, depth + 1, spent, expanding | {ident})
                         out.extend(["(", *sub, ")"])
         else:
             out.append(op)
@@ -245,15 +292,38 @@ def _binary(t: list, i: int, level: int) -> tuple[int, int]:
     return left, i
 
 
+def _wrap(v: int) -> int:
+    """v as a 64-bit two's complement intmax_t: every result stays a machine word."""
+    return ((v + (1 << (_INT_BITS - 1))) % (1 << _INT_BITS)) - (1 << (_INT_BITS - 1))
+
+
+def _shift(a: int, b: int, left: bool) -> int:
+    """A shift as a 64-bit machine does it: a count outside 0..63 (undefined in C) leaves
+    nothing of a left shift and the sign of a right one."""
+    if not 0 <= b < _INT_BITS:
+        return 0 if left or a >= 0 else -1
+    return _wrap(a << b) if left else a >> b
+
+
+def _divide(a: int, b: int, remainder: bool) -> int:
+    """C's division, which truncates toward zero (Python's floors); by zero raises, as C
+    refuses it, and the #if is unreadable."""
+    q = abs(a) // abs(b)
+    if (a < 0) != (b < 0):
+        q = -q
+    return _wrap(a - b * q if remainder else q)
+
+
 def _apply(op: str, a: int, b: int) -> int:
-    return {
+    return _wrap({
         "||": lambda: int(bool(a) or bool(b)), "&&": lambda: int(bool(a) and bool(b)),
         "|": lambda: a | b, "^": lambda: a ^ b, "&": lambda: a & b,
         "==": lambda: int(a == b), "!=": lambda: int(a != b), "<": lambda: int(a < b),
         "<=": lambda: int(a <= b), ">": lambda: int(a > b), ">=": lambda: int(a >= b),
-        "<<": lambda: a << min(b, 64), ">>": lambda: a >> min(b, 64), "+": lambda: a + b, "-": lambda: a - b,
-        "*": lambda: a * b, "/": lambda: int(a / b), "%": lambda: a % b,
-    }[op]()
+        "<<": lambda: _shift(a, b, True), ">>": lambda: _shift(a, b, False), "+": lambda: a + b,
+        "-": lambda: a - b, "*": lambda: a * b, "/": lambda: _divide(a, b, False),
+        "%": lambda: _divide(a, b, True),
+    }[op]())
 
 
 def _unary(t: list, i: int) -> tuple[int, int]:
@@ -263,7 +333,7 @@ def _unary(t: list, i: int) -> tuple[int, int]:
         return int(not v), i
     if tok == "-":
         v, i = _unary(t, i + 1)
-        return -v, i
+        return _wrap(-v), i
     if tok == "+":
         return _unary(t, i + 1)
     if tok == "~":

@@ -7,7 +7,7 @@ import re
 import unidiff
 
 from patchlint.errors import DamagedHunk, PatchlintError
-from patchlint.ingest.diffscan import UNPREFIXED, RawFile, RawHunk, scan
+from patchlint.ingest.diffscan import MAX_DIGITS, UNPREFIXED, HeaderNumberTooLong, RawFile, RawHunk, scan
 from patchlint.ingest.paths import diff_path
 from patchlint.records import ADDED, CONTEXT, REMOVED, FileChange, Hunk, HunkDamage, HunkLine
 
@@ -42,7 +42,12 @@ def parse_diff(lines: list[str], first_mail_line: int, source: str, patch_no: in
     input so the error can name them all.  With `lenient`, damaged files are
     built from the scan and marked; otherwise they are left out.
     """
-    raw_files = scan(lines, first_mail_line)
+    try:
+        raw_files = scan(lines, first_mail_line)
+    except HeaderNumberTooLong as exc:
+        raise PatchlintError(source, f"hunk header with a number of {exc.digits} digits", exc.line,
+                             f"line numbers and counts have at most {MAX_DIGITS} digits; "
+                             "regenerate the patch with git format-patch") from None
     damaged: list[DamagedHunk] = []
     for rf in raw_files:
         if rf.binary:

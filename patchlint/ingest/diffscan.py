@@ -13,6 +13,16 @@ import re
 from dataclasses import dataclass, field
 
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+MAX_DIGITS = 9  # a line number or count in a hunk header: no file patchlint reads has a billion lines
+
+
+class HeaderNumberTooLong(ValueError):
+    """A hunk header with a number of more than MAX_DIGITS digits (at mail line `line`)."""
+
+    def __init__(self, line: int, digits: int):
+        super().__init__(f"hunk header number of {digits} digits")
+        self.line = line
+        self.digits = digits
 _EXTENDED = re.compile(r"^(rename from|rename to|copy from|copy to|new file mode|deleted file mode) (.*)$")
 _LABEL = re.compile(r"^ [A-Za-z_]\w*:\s*$")
 UNPREFIXED = "?"  # a hunk body line that lost its diff prefix
@@ -102,6 +112,9 @@ def scan(lines: list[str], first_mail_line: int) -> list[RawFile]:
                 files.append(cur)
             cur.binary = True
         elif (m := HUNK_HEADER.match(line)) is not None and cur is not None:
+            longest = max(len(g) for g in m.groups()[:4] if g is not None)
+            if longest > MAX_DIGITS:
+                raise HeaderNumberTooLong(mail_line, longest)
             hunk = RawHunk(
                 header=line,
                 old_start=int(m.group(1)),

@@ -8,6 +8,7 @@ format-patch, b4 and MTAs write), and mboxrd `>From ` quoting is undone.
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.errors
 import email.header
@@ -114,7 +115,11 @@ def _decoded_headers(msg: Message) -> dict[str, str]:
         if key in out:
             continue
         try:
-            text = str(email.header.make_header(email.header.decode_header(value)))
+            parts = email.header.decode_header(value)
+            if any(charset and _codec(charset.lower()) is None for _, charset in parts):
+                text = str(value)  # an encoded word in no mail charset (punycode, base64...): as written
+            else:
+                text = str(email.header.make_header(parts))
         except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
             text = str(value)
         out[key] = " ".join(text.split())
@@ -143,17 +148,40 @@ def _text_parts(msg: Message):
             yield part
 
 
+_CHARSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_.:+-]{0,63}$")
+# Python codecs that are not charsets a mail can be written in: decoding with them reads the
+# body as something else (punycode and idna are for host names and fail, or take quadratic
+# time, on a patch; the escape codecs turn "\n" in a patch into newlines)
+_NOT_MAIL_CHARSETS = frozenset({"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined",
+                                "unicode-internal", "mbcs", "oem"})
+
+
+def _codec(charset: str) -> str | None:
+    """The Python codec for a declared charset, or None when it names none a mail can use."""
+    if not _CHARSET_NAME.match(charset):
+        return None  # a NUL, a space, a quote: no codec's name
+    try:
+        info = codecs.lookup(charset)
+    except LookupError:
+        return None
+    # base64, hex, rot13, zlib... are bytes-to-bytes or str-to-str transforms, not text encodings
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("_", "-") in _NOT_MAIL_CHARSETS:
+        return None
+    return info.name
+
+
 def _decode_text(payload: bytes, charset: str | None, source: str, line_base: int | None, msg_line: int) -> str:
     charset = (charset or "utf-8").lower()
     if charset in ("us-ascii", "ascii", "utf8", "unknown-8bit", "x-unknown"):
         charset = "utf-8"
-    try:
-        return payload.decode(charset)
-    except LookupError:
+    codec = _codec(charset)
+    if codec is None:
         raise PatchlintError(
             source, f"the message declares an unknown charset {charset!r}", msg_line,
             "re-send or save the patch as UTF-8",
         ) from None
+    try:
+        return payload.decode(codec)
     except UnicodeDecodeError as exc:
         bad_line = payload[: exc.start].count(b"\n")
         line = line_base + bad_line if line_base is not None else msg_line
@@ -162,6 +190,11 @@ def _decode_text(payload: bytes, charset: str | None, source: str, line_base: in
             source,
             f"byte 0x{payload[exc.start]:02x} at column {col} is not valid {charset.upper()}",
             line,
+            "save the patch as UTF-8 or declare its charset in a Content-Type header",
+        ) from None
+    except (UnicodeError, ValueError) as exc:  # a codec that fails other than by a bad byte (utf-7...)
+        raise PatchlintError(
+            source, f"the body does not decode as {charset.upper()}: {exc.__class__.__name__}", msg_line,
             "save the patch as UTF-8 or declare its charset in a Content-Type header",
         ) from None
 

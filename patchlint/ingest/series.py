@@ -149,11 +149,22 @@ def _order(patches: list[Patch], notes: list[Note]) -> list[Patch]:
         seen[n] = p
     ordered = sorted(patches, key=lambda p: p.subject.number or 0)
     total = ordered[-1].subject.total or len(ordered)
-    missing = sorted(set(range(1, total + 1)) - set(seen))
+    missing = _missing(sorted(seen), total)
     if missing:
-        notes.append(Note(ordered[0].source, 0,
-                          f"patch(es) {', '.join(f'{m}/{total}' for m in missing)} missing from the series"))
+        notes.append(Note(ordered[0].source, 0, f"patch(es) {missing} missing from the series"))
     return ordered
+
+
+def _missing(present: list[int], total: int) -> str:
+    """The numbers 1..total not in `present` (sorted), as ranges ("2/9, 4-8/9"): a subject
+    claiming 999999 patches makes one short note, not a list of a million."""
+    gaps = []
+    nxt = 1
+    for n in [*(p for p in present if p <= total), total + 1]:
+        if n > nxt:
+            gaps.append(f"{nxt}/{total}" if n - 1 == nxt else f"{nxt}-{n - 1}/{total}")
+        nxt = max(nxt, n + 1)
+    return ", ".join(gaps[:20]) + (f", and {len(gaps) - 20} more gap(s)" if len(gaps) > 20 else "")
 
 
 def _with_index(p: Patch, index: int) -> Patch:

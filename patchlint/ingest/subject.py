@@ -8,8 +8,11 @@ from patchlint.records import Subject
 
 _REPLY = re.compile(r"^\s*(?:(?:re|aw|sv|antw|fwd?)\s*:\s*)+", re.IGNORECASE)
 _BRACKET = re.compile(r"^\s*\[([^\]]*)\]")
-_NUMBER = re.compile(r"^(\d+)/(\d+)$")
-_VERSION = re.compile(r"^v(\d+)$", re.IGNORECASE)
+# At most 6 digits: a longer "number" is no series position or version anyone sends, and
+# reading it as one would hand int() thousands of digits (an error past Python's limit) and
+# the ordering a million missing patches.  Such a word stays a prefix.
+_NUMBER = re.compile(r"^(\d{1,6})/(\d{1,6})$")
+_VERSION = re.compile(r"^v(\d{1,6})$", re.IGNORECASE)
 
 
 def parse_subject(raw: str) -> Subject:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from patchlint.printable import displayable_doc
 from patchlint.report.b4_review import render_b4_review
 from patchlint.report.github import render_github
 from patchlint.report.json_doc import render_json
@@ -25,7 +26,16 @@ FORMATS: dict[str, Renderer] = {
 }
 
 
+# formats a program parses as JSON: every string escaped by the encoder, paths kept exact
+_JSON_FORMATS = frozenset({"json", "sarif", "b4-review"})
+
+
 def render(fmt: str, doc: dict[str, Any], color: bool = False) -> str:
+    """The document in `fmt`.  Line formats get it with every string from the input printable
+    (patchlint.printable): a path or subject can neither start a line of its own nor send
+    escape sequences to a terminal."""
+    if fmt not in _JSON_FORMATS:
+        doc = displayable_doc(doc)
     if fmt == "text":
         return render_text(doc, color=color)
     return FORMATS[fmt](doc)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from patchlint.printable import quote_path
 from patchlint.records import ADDED, CONTEXT, REMOVED, FileChange, Hunk, LineMap, LineOrigin, Patch, Series
 from patchlint.source.recover import normalised, recover_hunk
 from patchlint.source.tree import Tree
@@ -231,14 +232,14 @@ def _apply_hunks(current, fc: FileChange, patch_no: int,
                  results: list[HunkResult]) -> tuple[FileImage | None, list[HunkResult]]:
     if fc.status == "added":
         if current(fc.new_path) is not None:
-            raise _fail(patch_no, fc, None, f"{fc.new_path} already exists in the tree")
+            raise _fail(patch_no, fc, None, f"{quote_path(fc.new_path)} already exists in the tree")
         image = FileImage(fc.new_path, (), (), 0)
     else:
         image = current(fc.old_path)
         if image is None:
-            raise _fail(patch_no, fc, None, f"{fc.old_path} does not exist in the tree")
+            raise _fail(patch_no, fc, None, f"{quote_path(fc.old_path)} does not exist in the tree")
         if fc.status == "renamed" and current(fc.new_path) is not None:
-            raise _fail(patch_no, fc, None, f"rename target {fc.new_path} already exists in the tree")
+            raise _fail(patch_no, fc, None, f"rename target {quote_path(fc.new_path)} already exists in the tree")
     # The hunks are placed in the file as it was and the result is built front to back: hunks
     # apply in order and never overlap, so the lines at and after the end of the last hunk placed
     # are the old ones, and searching them with every position shifted by `delta` is the same
@@ -258,8 +259,8 @@ def _apply_hunks(current, fc: FileChange, patch_no: int,
                 norm = normalised(lines)
             placed = recover_hunk(lines, hunk, max(hunk.old_start - 1, 0), floor, norm)
             if placed is None:
-                raise _fail(patch_no, fc, hunk, f"damaged hunk {hunk.index} of {fc.path} could not be located "
-                                                f"through its removed lines")
+                raise _fail(patch_no, fc, hunk, f"damaged hunk {hunk.index} of {quote_path(fc.path)} could not be "
+                                                f"located through its removed lines")
             start, end, new_lines, kept = placed
             new_origins = [origins[i] if i is not None else LineOrigin(patch_no, hunk.index, None) for i in kept]
             status = "recovered"
@@ -288,7 +289,7 @@ def _apply_hunks(current, fc: FileChange, patch_no: int,
     if fc.status == "deleted":
         if lines:
             raise _fail(patch_no, fc, fc.hunks[-1] if fc.hunks else None,
-                        f"{fc.old_path} is deleted but the patch leaves {len(lines)} line(s) in it")
+                        f"{quote_path(fc.old_path or '')} is deleted but the patch leaves {len(lines)} line(s) in it")
         return None, results
     path = fc.new_path or fc.old_path or ""
     return FileImage(path, tuple(lines), tuple(origins), image.base_lines), results
@@ -343,7 +344,7 @@ def _find(lines: Sequence[str], pre: list[str], expected: int, floor: int) -> in
 
 
 def _why_not(lines: Sequence[str], hunk: Hunk, expected: int, path: str) -> str:
-    head = f"hunk {hunk.index} ({hunk.header.split(' @@')[0]} @@) of {path} does not apply"
+    head = f"hunk {hunk.index} ({hunk.header.split(' @@')[0]} @@) of {quote_path(path)} does not apply"
     post = list(hunk.new_lines)
     if post != list(hunk.old_lines) and _find(lines, post, expected, 0) is not None:
         return f"{head}: its result is already there (patch already applied?)"
