@@ -306,3 +306,31 @@ def test_the_cached_call_graph_gives_the_same_selection_as_a_fresh_one(tmp_path)
     assert cached == fresh
     assert any(f.kind == "analysis-incomplete" and f.status == "new" and "frob_page_state" in f.message
                for f in cached)
+
+
+def test_a_patch_that_only_changes_an_operations_table_entry_is_replayed(tmp_path):
+    """The upstream fix of the seed's BUG changes one designated initializer (swap_aops'
+    .set_page_dirty) and no function body: the scenarios that reach .set_page_dirty through a
+    pointer are replayed, and the BUG is fixed."""
+    import difflib
+
+    from patchlint.cparse import load_profile
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.explore.series import model_findings
+
+    old = (TREE / "mm" / "swap_state.c").read_text()
+    new = old.replace("\t.set_page_dirty\t= __set_page_dirty_nobuffers,\n",
+                      "\t.set_page_dirty\t= __set_page_dirty_no_writeback,\n", 1)
+    assert new != old
+
+    def patch(a: str, b: str) -> str:
+        diff = "".join(difflib.unified_diff(a.splitlines(True), b.splitlines(True), "a/mm/swap_state.c",
+                                            "b/mm/swap_state.c"))
+        return ("From: T <t@example.org>\nSubject: [PATCH] mm: swap_aops\n\nx\n\n"
+                "Signed-off-by: T <t@example.org>\n---\n" + diff)
+
+    fixed = model_findings(_applied(patch(old, new), tmp_path), profile=load_profile("s390"),
+                           cache=SummaryCache(None))
+    model = {(f.status, f.kind, f.scenario) for f in fixed if f.scenario}
+    assert ("fixed", "kernel-bug", "zap-vs-reclaim-add") in model
+    assert not [f for f in fixed if f.status == "new"]

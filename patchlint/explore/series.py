@@ -114,6 +114,29 @@ class _CallGraph(dict):
         return True  # every name answers, through __missing__
 
 
+def touched_table_entries(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
+                          before_overlay, after_overlay) -> set[str]:
+    """The functions a designated initializer patch k changes puts in, or took out of, a table
+    (`.set_page_dirty = __set_page_dirty_no_writeback,` in swap_aops): a scenario that reaches
+    that member through a pointer reaches the patch, though no function body changed."""
+    names: set[str] = set()
+    for fc in applied.series.patches[k - 1].files:
+        for path, overlay, state in ((fc.new_path, after_overlay, k), (fc.old_path, before_overlay, k - 1)):
+            if not path or not path.endswith((".c", ".h")):
+                continue
+            image = applied.image(path, after=state)
+            other = applied.image(path, after=k - 1 if state == k else k)
+            if image is None:
+                continue
+            other_origins = set(other.origins) if other is not None else set()
+            changed = {n for n, o in enumerate(image.origins, 1) if o not in other_origins}
+            parsed = FunctionIndex(applied.tree, profile, cache, overlay=overlay).parsed(path) if changed else None
+            for init in getattr(parsed, "initializers", ()):
+                if init.line in changed:
+                    names.update(re.findall(r"[A-Za-z_]\w*", init.value))
+    return names
+
+
 def _pointer_members(fn, text: bytes) -> set[str]:
     """The struct members fn's indirect calls read their function from: `rwc->rmap_one(...)`,
     or `spd = mapping->a_ops->set_page_dirty; (*spd)(page)`."""
@@ -299,6 +322,7 @@ def _model_findings(applied: AppliedSeries, profile: Profile, cache: SummaryCach
             continue
         before_overlay, after_overlay = overlays(applied, patch.index)
         touched = touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
+        touched |= touched_table_entries(applied, patch.index, profile, cache, before_overlay, after_overlay)
         if not touched:
             continue
         states: list[list[Finding]] = [[], []]
