@@ -470,8 +470,8 @@ def replay(
     from patchlint.cparse.cache import SummaryCache
     from patchlint.cparse.index import FunctionIndex
     from patchlint.explore.explorer import explore, render_replay
+    from patchlint.explore.scenario import applies, scenario_path
     from patchlint.explore.scenario import load as load_scenario
-    from patchlint.explore.scenario import scenario_path
     from patchlint.explore.series import result_findings
     from patchlint.ingest import read_series
     from patchlint.report.document import finding_dict
@@ -492,6 +492,10 @@ def replay(
     else:
         kernel, overlay = open_tree(tree, base), {}
     index = FunctionIndex(kernel, cfg.load_profile(), SummaryCache(), overlay=overlay)
+    why_not = applies(sc, index)
+    if why_not is not None:
+        raise PatchlintError(str(path), f"scenario {sc.name} does not apply to this tree: {why_not}", None,
+                             "a scenario runs where its `kernels` range and its threads' calls fit the tree")
     result = explore(index, sc, bound)
     if fmt is ShowFormat.json:
         doc = {"tool": "patchlint", "version": __version__, "tree": kernel.describe(), "scenario": result.scenario,

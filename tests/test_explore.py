@@ -26,7 +26,7 @@ def test_scenario_files_parse_with_the_c_front_end():
     sc = load(SCENARIOS["zap-vs-reclaim-add"])
     assert sc.name == "zap-vs-reclaim-add" and sc.profile == "s390"
     assert [t[0] for t in sc.threads] == ["P0", "P1"]
-    assert sc.threads[0][1].block.body[0].line == 22  # lines are the file's own
+    assert sc.threads[0][1].block.body[0].line == 23  # lines are the file's own
     assert "kernel-bug" in sc.exists
     page = sc.state.page("page")
     assert page.mapcount == 0 and page.key_changed == 1 and not page.has("swapcache")

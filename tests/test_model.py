@@ -157,7 +157,8 @@ def test_a_thread_that_branches_on_nothing_it_can_decide_is_bounded_and_said_so(
     from patchlint.explore.explorer import MAX_UNDECIDED, explore
     from patchlint.explore.scenario import parse
 
-    conds = "".join(f"\tif (flags & {1 << i})\n\t\tn++;\n" for i in range(MAX_UNDECIDED + 2))
+    # need_resched() in the branch: not two branches that only change locals (those are joined)
+    conds = "".join(f"\tif (flags & {1 << i})\n\t\tn += need_resched();\n" for i in range(MAX_UNDECIDED + 2))
     (tmp_path / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\n")
     (tmp_path / "mm").mkdir()
     (tmp_path / "mm" / "many.c").write_text("void many(struct page *page, unsigned long flags)\n{\n\tint n = 0;\n\n"
@@ -169,3 +170,27 @@ def test_a_thread_that_branches_on_nothing_it_can_decide_is_bounded_and_said_so(
     assert r.complete and not r.hazards, r.incomplete
     assert any("followed one way from many() (mm/many.c:" in n for n in r.notes), r.notes
     assert r.transitions >= 2  # lock_page and unlock_page after the conditions are still run
+
+
+def test_an_undecided_if_whose_branches_only_change_locals_is_joined_not_forked(tmp_path):
+    """`if (flags & 1) n++;` fourteen times: both branches run to their end with nothing to show,
+    so the thread does not fork (no note, one path); a local the branches set differently is
+    unknown after the join, and a condition on it forks where a visible event follows."""
+    from patchlint.explore.explorer import explore
+    from patchlint.explore.scenario import parse
+
+    conds = "".join(f"\tif (flags & {1 << i})\n\t\tn++;\n" for i in range(14))
+    (tmp_path / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\n")
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm" / "many.c").write_text(
+        "void many(struct page *page, unsigned long flags)\n{\n\tint n = 0, x;\n\n"
+        f"{conds}\tif (flags & 0x8000)\n\t\tx = 1;\n\telse\n\t\tx = 0;\n"
+        "\tif (x)\n\t\tlock_page(page);\n}\n")
+    scenario = (b"C many\n\n{\n\tpage.flags = uptodate;\n}\n\nP0(struct page *page)\n{\n\tmany(page, flags);\n}\n\n"
+                b"exists (deadlock)\n")
+    index = FunctionIndex(open_tree(str(tmp_path)), load_profile("s390"), SummaryCache(enabled=False))
+    r = explore(index, parse(scenario, "many.litmus"))
+    assert r.complete and not r.hazards, r.incomplete
+    assert not any("followed one way" in n for n in r.notes), r.notes
+    # x is unknown after the join: one path takes the page lock, one does not
+    assert r.transitions == 1 and r.states == 3

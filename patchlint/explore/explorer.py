@@ -99,8 +99,9 @@ class Explorer:
     def _fresh(self, tid: int) -> Thread:
         name, body, params = self.sc.threads[tid]
         spaces = {s.name for s in self.sc.state.spaces}
-        env = {p: Obj("page", "page") if p == "page" else Obj("space", p) for p in params
-               if p == "page" or p in spaces}
+        # the scenario's page is its own (order-0) folio: a 6.x thread names it `folio`
+        env = {p: Obj("page", "page") if p in ("page", "folio") else Obj("space", p) for p in params
+               if p in ("page", "folio") or p in spaces}
         return Thread(self.machine, body, env)
 
     def advance(self, tid: int, history: tuple, undecided: int = 0) -> list[tuple[TS, Bug | None]]:
@@ -294,7 +295,9 @@ class Explorer:
         if len(movers) != 1:
             return
         spinner = movers.pop()
-        steps = [s for s in trace if s.cpu == spinner]
+        # the failed trylock must be one the cycle repeats: a single trylock given up on long
+        # before (6.x's __try_to_reclaim_swap() under the PTL) is not a spin
+        steps = [s for s in trace[len(trace) - (len(cycle) - 1):] if s.cpu == spinner] if len(cycle) > 1 else []
         spin = next((s for s in reversed(steps) if "trylock" in s.event and s.event.endswith("= 0")), None)
         if spin is None:
             return

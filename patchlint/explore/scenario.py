@@ -120,7 +120,52 @@ def parse(data: bytes, where: str = "<scenario>") -> Scenario:
     # (a file's address_space lives in its inode), so the interpreter reads a_ops from here
     aops = tuple(sorted((k.split(".")[0], v) for k, v in init.items() if k.endswith(".a_ops")))
     return Scenario(name, init.get("profile", "s390"), state, tuple(threads), exists, entry, where, aops=aops,
-                    digest=hashlib.sha256(data).hexdigest())
+                    digest=hashlib.sha256(data).hexdigest(), kernels=_kernels(init.get("kernels")))
+
+
+_VERSION = r"(\d+)\.(\d+)"
+_KERNELS = re.compile(rf"(?:{_VERSION})?\.\.(?:{_VERSION})?")
+
+
+def _kernels(text: str | None) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """`kernels = 3.0..5.15;` (either end may be left out): the versions the threads are written for."""
+    m = _KERNELS.fullmatch(text or "..")
+    assert m is not None  # _check_init said so
+    low = (int(m.group(1)), int(m.group(2))) if m.group(1) else None
+    high = (int(m.group(3)), int(m.group(4))) if m.group(3) else None
+    return low, high
+
+
+def tree_version(index) -> tuple[int, int] | None:
+    """VERSION.PATCHLEVEL from the tree's top Makefile; None when it does not say."""
+    data = index.read("Makefile") or b""
+    v = re.search(rb"(?m)^VERSION\s*=\s*(\d+)\s*$", data)
+    p = re.search(rb"(?m)^PATCHLEVEL\s*=\s*(\d+)\s*$", data)
+    return (int(v.group(1)), int(p.group(1))) if v and p else None
+
+
+def applies(sc: Scenario, index) -> str | None:
+    """None when the scenario can run on this tree, else why not: the tree's version is outside
+    its `kernels`, or a function its threads call is neither in the tree nor known to the model
+    (6.x has no reuse_swap_page())."""
+    from patchlint.explore.series import thread_calls
+    from patchlint.model import primitives as P
+
+    low, high = sc.kernels
+    version = tree_version(index) if (low or high) else None
+    if version is not None and ((low and version < low) or (high and version > high)):
+        return (f"it is written for kernels {show_kernels(sc.kernels)} and the tree is "
+                f"{version[0]}.{version[1]}")
+    missing = sorted(n for n in thread_calls(sc) if P.lookup(n) is None and n not in P.ASSERTS and
+                     n not in P.CHOICES and not index.resolve(n))
+    if missing:
+        return f"the tree has no {', '.join(missing)}, which its threads call"
+    return None
+
+
+def show_kernels(kernels: tuple) -> str:
+    low, high = kernels
+    return f"{'.'.join(map(str, low)) if low else ''}..{'.'.join(map(str, high)) if high else ''}"
 
 
 _INT_KEYS = ("page.mapcount", "page.private", "page.index", "swap.entry")
@@ -142,6 +187,9 @@ def _check_init(key: str, value: str, where: str, line: int) -> None:
     elif key in _CHOICES:
         if value not in _CHOICES[key]:
             raise _error(where, line, f"{key}: {value!r} is not one of {', '.join(_CHOICES[key])}")
+    elif key == "kernels":
+        if _KERNELS.fullmatch(value) is None:
+            raise _error(where, line, f"kernels: {value!r} is not a range of versions such as 3.0..5.15 or 5.16..")
     elif key in ("profile", "page.mapping") or re.fullmatch(r"\w+\.a_ops", key):
         if not value.isidentifier():
             raise _error(where, line, f"{key}: {value!r} is not a name")

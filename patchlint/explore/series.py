@@ -307,6 +307,8 @@ def _series_key(applied: AppliedSeries, profile: Profile, cache: SummaryCache, l
 def _model_findings(applied: AppliedSeries, profile: Profile, cache: SummaryCache, loaded: list[Scenario],
                     bound: int, progress, max_seconds: float, max_states: int, total_seconds: float,
                     notes: list[Note], max_steps: int, total_steps: int, timed: list[str]) -> list[Finding]:
+    from patchlint.explore.scenario import applies
+
     deadline = time.monotonic() + total_seconds
     spent = 0  # interpreter steps, over the check
     graph_key = None
@@ -329,6 +331,8 @@ def _model_findings(applied: AppliedSeries, profile: Profile, cache: SummaryCach
         indexes = [FunctionIndex(applied.tree, profile, cache, overlay=o) for o in (before_overlay, after_overlay)]
         memos = [_CallGraph(index, base) for index in indexes]
         for sc in loaded:
+            if applies(sc, indexes[1]) is not None:
+                continue  # written for other kernels, or calling what this tree does not have
             calls = thread_calls(sc)
             # a reach not worked out in time counts as reaching: the scenario is then reported as
             # not replayed for want of time, never left out as if the patch could not affect it

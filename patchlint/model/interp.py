@@ -32,11 +32,12 @@ from patchlint.model.values import const as _const
 from patchlint.model.values import literal as _literal
 from patchlint.model.values import truth as _truth
 
-MAX_DEPTH = 14  # inlined call depth
+MAX_DEPTH = 28  # inlined call depth (6.x truncation reaches a pte 12 calls down, then asks flags 4 deeper)
 LOOP_BOUND = 2  # iterations of a loop whose condition the model cannot decide
 GOTO_BOUND = 2  # backward jumps to one label per frame
 LOCAL_STEPS = 20000  # evaluation steps without a visible event before a path is cut
 FOLD_STEPS = 400  # steps a callee folded to its value may take
+JOIN_TRIES = 2  # an if whose branches had something to show this often is forked without trying
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ class Machine:
         self._macro_ir: dict[tuple, ir.Expr | None] = {}
         self._globals: dict[str, dict | None] = {}
         self.folded: dict[tuple, object] = {}  # (definition, arguments) -> a folded callee's value
+        self.join_failed: dict[int, int] = {}  # id(if statement) -> times its branches could not be joined
+        self.join_keep: list = []
         # per definition: its parameter names and IR body, asked for at every inlined call
         self._callee: dict[tuple, tuple] = {}
         self.relevance = Relevance(self.resolve, index.read)
@@ -394,7 +397,12 @@ class Thread:
         elif isinstance(s, ir.Decl):
             self.frame.env[s.name] = (yield from self.eval(s.init)) if s.init is not None else UNKNOWN
         elif isinstance(s, ir.If):
-            if (yield from self.cond(s.cond)):
+            t = _truth((yield from self.eval(s.cond)))
+            if t is None:
+                if self.join(s):
+                    return
+                t = bool((yield Choice(2, f"if ({_text(s.cond)})", self.site(s.cond.line))))
+            if t:
                 yield from self.stmt(s.then)
             elif s.orelse is not None:
                 yield from self.stmt(s.orelse)
@@ -414,6 +422,41 @@ class Thread:
             raise _Goto(s.label)
         elif isinstance(s, ir.OpaqueStmt):
             self.opaque(s.text, s.line)
+
+    def join(self, s: ir.If) -> bool:
+        """An if on a value the model does not know, whose branches both run to their end with no
+        visible event, choice, return or jump (`if (vma->vm_flags & VM_ACCOUNT) nr = ...;`): run
+        each from the same locals and keep what they agree on, the rest unknown, instead of
+        forking the thread on a condition that cannot change what the others see.  False (and
+        nothing changed) when a branch does more; the thread then forks as before."""
+        if self.m.join_failed.get(id(s), 0) >= JOIN_TRIES:
+            return False
+        frame = self.frame
+        env, counters, line, depth = frame.env, frame.counters, frame.line, len(self.frames)
+        outs = []
+        for branch in (s.then, s.orelse):
+            frame.env, frame.counters = dict(env), dict(counters)
+            if branch is not None:
+                gen = self.stmt(branch)
+                try:
+                    next(gen)
+                    gen.close()  # it has something to show: not joined
+                    branch = False
+                except StopIteration:
+                    pass
+                except (_Return, _Break, _Continue, _Goto, PathCut, Bug):
+                    branch = False
+                if branch is False:
+                    del self.frames[depth:]
+                    frame.env, frame.counters, frame.line = env, counters, line
+                    self.m.join_failed[id(s)] = self.m.join_failed.get(id(s), 0) + 1
+                    self.m.join_keep.append(s)  # its id stays its own while the memo holds it
+                    return False
+            outs.append(frame.env)
+        a, b = outs
+        frame.env = {k: (a[k] if k in a and k in b and a[k] == b[k] else UNKNOWN) for k in {*a, *b}}
+        frame.counters, frame.line = counters, line
+        return True
 
     def opaque(self, text: str, line: int) -> None:
         """Code the IR does not model: a value the model cannot know (sizeof, a barrier), or a
@@ -461,8 +504,9 @@ class Thread:
     def undecided(self, why: str, line: int, key: str):
         """An undecidable loop condition: both outcomes, up to LOOP_BOUND iterations."""
         n = self.frame.counters.get(key, 0)
-        if n >= LOOP_BOUND:
-            self.m.notes.add(f"loop at {self.frame.file}:{line} bounded at {LOOP_BOUND} iterations")
+        bound = 1 if self.frame.function in self.m.relevance.t.once else LOOP_BOUND
+        if n >= bound:
+            self.m.notes.add(f"loop at {self.frame.file}:{line} bounded at {bound} iteration{'s' * (bound > 1)}")
             return False
         go = bool((yield Choice(2, why, self.site(line))))
         if go:
@@ -555,7 +599,9 @@ class Thread:
             items = []
             for k, x in e.items:
                 items.append(((k or "").lstrip("."), (yield from self.eval(x))))
-            return Struct(tuple(items), zeroed=bool(items) and all(k for k, _ in items))
+            # C zero-fills what an initializer leaves out: `{ }`, `{ 0 }`, or designated members
+            zeroed = all(k for k, _ in items) or all(v == 0 for _, v in items)
+            return Struct(tuple(items), zeroed=zeroed)
         if isinstance(e, ir.StmtExpr):
             return (yield from self.stmt_expr(e))
         if isinstance(e, ir.OpaqueExpr):
@@ -671,6 +717,12 @@ class Thread:
             if isinstance(base, Obj) and base.kind == "page" and target.field in P.PAGE_FIELDS:
                 yield from self.shared("__page_write", (base, target.field, value),
                                        f"{_text(target)} = ...", target.line)
+            elif isinstance(base, Struct) and not target.arrow and isinstance(target.obj, ir.Name) and \
+                    target.obj.id in self.frame.env:
+                # `details.single_folio = folio;` on a local struct (a store through a pointer to one
+                # changes the callee's copy only: not modelled)
+                items = tuple((k, v) for k, v in base.items if k != target.field) + ((target.field, value),)
+                self.frame.env[target.obj.id] = Struct(items, base.zeroed)
         # other stores (counters such as nrpages, the pte through a pointer) are not modelled
 
     # -- calls ---------------------------------------------------------------------------------

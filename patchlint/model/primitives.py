@@ -165,8 +165,11 @@ def _lock_prim(p):
     kind = SPINLOCK if p.atomic else SLEEPLOCK
     if p.op in ("acquire", "acquire_killable"):
         def impl(state, tid, args, ctx):
-            eff = _acquire(state, tid, _vocab_lock(p, args), kind)
-            return replace(eff, sleep=p.name if p.sleeps else None, value=0)
+            lock = _vocab_lock(p, args)
+            eff = _acquire(state, tid, lock, kind)
+            # `ptl = pmd_lock(mm, pmd); ... spin_unlock(ptl);`: the lock taken is the value
+            value = Obj("global", PTL) if lock == PTL else 0
+            return replace(eff, sleep=p.name if p.sleeps else None, value=value)
         waits = partial(_vocab_lock, p)
         doc = f"take {p.kind} {p.lock if isinstance(p.lock, str) else 'named by argument ' + str(p.lock)}" + \
             (" (may sleep)" if p.sleeps else "") + "; blocks while another thread holds it"
@@ -574,19 +577,32 @@ for _flagname, _ours in (("locked", "locked"), ("dirty", "dirty"), ("swapcache",
     _flag_prim(f"folio_test_clear_{_flagname}", _ours, "testclear")
 
 
-@_pure("folio_test_slab PageSlab folio_test_hugetlb PageHuge folio_test_large_maybe_mapped_shared",
-       "the scenarios' page is an order-0 user page: not a slab page, not hugetlb")
+@_pure("folio_test_slab PageSlab folio_test_hugetlb PageHuge folio_test_large_maybe_mapped_shared "
+       "folio_test_pmd_mappable PageTransHuge PageTransCompound folio_test_partially_mapped",
+       "the scenarios' page is an order-0 user page: not a slab page, not hugetlb, not PMD-mappable")
 def _not_slab(args, ctx):
     return 0 if args and _page(args[0]) else UNKNOWN
 
 
 @_pure("is_vm_hugetlb_page pgd_none_or_clear_bad p4d_none_or_clear_bad pud_none_or_clear_bad "
        "pmd_none_or_clear_bad pmd_none_or_trans_huge_or_clear_bad pmd_trans_huge pmd_devmap is_swap_pmd "
-       "pud_trans_huge pud_devmap",
+       "pud_trans_huge pud_devmap pmd_none pud_none p4d_none pgd_none pmd_bad pud_bad",
        "the scenarios' vmas map ordinary pages through page tables populated down to the pte level: "
        "no hugetlb vma, no empty, bad or huge upper-level entry")
 def _plain_tables(args, ctx):
     return 0
+
+
+@_pure("page_mapcount_is_type page_type_has_type",
+       "a mapcount that is a page type: the scenarios' page has none (it is mapped, or not, by ptes)")
+def _no_page_type(args, ctx):
+    return 0
+
+
+@_pure("pgd_addr_end p4d_addr_end pud_addr_end pmd_addr_end",
+       "the end of the walk's range within this entry: the scenario's range lies in one entry at every level")
+def _addr_end(args, ctx):
+    return args[1] if len(args) > 1 else UNKNOWN
 
 
 @prim("folio_test_swapbacked PageSwapBacked", "fallback", "shared",

@@ -36,6 +36,7 @@ class ModelTables:
     summarized: tuple[str, ...]  # files (or directories, ending in /) whose functions are summaries
     deref_types: tuple[str, ...]  # parameter types whose pointee is model state (pte_t: *ptep)
     summarized_functions: frozenset[str]  # functions that are summaries wherever they are defined
+    once: frozenset[str]  # functions whose undecided loops go round at most once (walks.once)
 
 
 @cache
@@ -53,7 +54,8 @@ def tables() -> ModelTables:
                        int(rel.get("max_depth", 10)), frozenset(special.get("reads", [])),
                        frozenset(special.get("writes", [])), tuple(rel.get("reach_without_arguments", [])),
                        tuple(rel.get("summarized", [])), tuple(rel.get("dereferenced", [])),
-                       frozenset(rel.get("summarized_functions", [])))
+                       frozenset(rel.get("summarized_functions", [])),
+                       frozenset(data.get("walks", {}).get("once", [])))
 
 
 class Relevance:

@@ -223,3 +223,5 @@ class Scenario:
     notes: tuple[str, ...] = field(default=())
     aops: tuple[tuple[str, str], ...] = ()  # (address space, its operations table in the tree)
     digest: str = ""  # sha256 of the scenario file's bytes
+    # the kernel versions it is written for, inclusive ((3, 0), (5, 15)); None: no bound that side
+    kernels: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)
