@@ -168,3 +168,30 @@ def test_a_truncated_page_has_no_backing_store_whose_data_could_be_lost(tmp_path
           "\tClearPageDirty(page);\n")
     r = explore(_index(tree), load(SCENARIOS["zap-vs-truncation"]))
     assert r.complete and r.kinds() == {"lost-dirty"}
+
+
+def test_a_scenario_applies_where_its_kernels_and_its_calls_fit_the_tree(tmp_path: Path):
+    """The fixture tree says VERSION 3, PATCHLEVEL 0: the 3.x family applies, the folio family
+    (5.16..) does not, and says why; a scenario calling a function the tree lacks does not
+    either; a range that is not one is an error at its line."""
+    import pytest
+
+    from patchlint.errors import PatchlintError
+    from patchlint.explore.scenario import applies, parse
+
+    index = _index()
+    assert applies(load(SCENARIOS["zap-vs-reclaim-add"]), index) is None
+    why = applies(load(SCENARIOS["zap-vs-folio-reclaim"]), index)
+    assert why == "it is written for kernels 5.16.. and the tree is 3.0"
+    body = b"\n\nP0(struct page *page)\n{\n\tno_such_function(page);\n}\n\nexists (deadlock)\n"
+    missing = parse(b"C missing\n\n{\n\tkernels = 3.0..3.9;\n}" + body, "missing.litmus")
+    assert missing.kernels == ((3, 0), (3, 9))
+    assert applies(missing, index) == "the tree has no no_such_function, which its threads call"
+    with pytest.raises(PatchlintError) as bad:
+        parse(b"C bad\n\n{\n\tprofile = s390;\n\tkernels = 3.x;\n}" + body, "bad.litmus")
+    assert bad.value.line == 5 and "kernels" in str(bad.value)
+    # the tree's version, not the scenario's file, decides: the same tree called 6.12 takes the folios
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\n")
+    assert applies(load(SCENARIOS["zap-vs-reclaim-add"]), _index(tree)).endswith("the tree is 6.12")

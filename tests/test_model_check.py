@@ -337,3 +337,10 @@ def test_a_patch_that_only_changes_an_operations_table_entry_is_replayed(tmp_pat
     model = {(f.status, f.kind, f.scenario) for f in fixed if f.scenario}
     assert ("fixed", "kernel-bug", "zap-vs-reclaim-add") in model
     assert not [f for f in fixed if f.status == "new"]
+
+
+def test_replay_of_a_scenario_written_for_other_kernels_is_one_line_saying_why():
+    proc = run_patchlint("replay", "zap-vs-folio-reclaim", "--tree", str(TREE))
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and err.count("\n") == 1, err
+    assert "does not apply to this tree: it is written for kernels 5.16.. and the tree is 3.0" in err
