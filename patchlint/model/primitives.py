@@ -698,9 +698,13 @@ DECLARES = {"XA_STATE": xa_state, "XA_STATE_ORDER": xa_state,
 HANDLES = {"xas": lambda v, f: UNKNOWN, "pvmw": _pvmw_member}
 
 
-def _xas_arg(args) -> tuple[str, object] | None:
+def _xas_at(state: State, args, nargs: int = 1):
+    """(space name, index, Space) of the xa_state argument, when the model knows its index."""
     v = args[0] if args else None
-    return _xas(v) if isinstance(v, Obj) and v.kind == "xas" else None
+    if not (isinstance(v, Obj) and v.kind == "xas") or len(args) < nargs:
+        return None
+    name, index = _xas(v)
+    return None if index is UNKNOWN else (name, index, state.space(name))
 
 
 @_pure("xa_is_value xa_is_retry xa_is_zero xas_retry xa_is_internal xa_is_sibling xa_is_node xa_is_err",
@@ -718,21 +722,20 @@ def _try_get(args, ctx):
 
 @prim("xas_load xas_reload", "override", "shared", "the entry at the xa_state's index, or NULL")
 def _xas_load(state, tid, args, ctx):
-    found = _xas_arg(args)
-    if found is None or found[1] is UNKNOWN:
+    at = _xas_at(state, args)
+    if at is None:
         return Effect(state, UNKNOWN)
-    page = state.space(found[0]).lookup(found[1])
+    page = at[2].lookup(at[1])
     return Effect(state, Obj("page", page) if page else 0)
 
 
 @prim("xas_store", "override", "shared",
       "store a page (or NULL: erase, with its marks) at the xa_state's index; returns the old entry")
 def _xas_store(state, tid, args, ctx):
-    found = _xas_arg(args)
-    if found is None or found[1] is UNKNOWN or len(args) < 2:
+    at = _xas_at(state, args, 2)
+    if at is None:
         return Effect(state, UNKNOWN)
-    name, index = found
-    s = state.space(name)
+    _, index, s = at
     old = s.lookup(index)
     radix = tuple(x for x in s.radix if x[0] != index)
     tags = s.tags
@@ -748,11 +751,10 @@ def _xas_store(state, tid, args, ctx):
 
 def _xas_mark(set_it: bool):
     def impl(state, tid, args, ctx):
-        found = _xas_arg(args)
-        if found is None or found[1] is UNKNOWN or len(args) < 2:
+        at = _xas_at(state, args, 2)
+        if at is None:
             return Effect(state, UNKNOWN)
-        name, index = found
-        s = state.space(name)
+        _, index, s = at
         if s.lookup(index) is None:
             return Effect(state, 0)  # no entry: the xarray leaves it alone (no BUG, unlike the radix tree)
         mark = (index, args[1].name if isinstance(args[1], Sym) else str(args[1]))
