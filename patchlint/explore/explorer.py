@@ -33,6 +33,7 @@ from patchlint.model.interp import Bug, Choice, Cut, Machine, Op, OutOfTime, Pat
 from patchlint.model.state import Obj, Scenario, State, diff
 
 MAX_UNDECIDED = 12  # undecided conditions in a row without a visible event (2**12 paths)
+LIVE = 8192  # threads parked at an event, ready to resume without replaying their history
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,10 @@ class Explorer:
         except Exception as exc:  # noqa: BLE001 - the model never takes the report down with it
             self._internal(th, exc)
             return [(TS(history, None, (), "cut"), None)]
-        if len(self._live) > 4096:
-            self._live.clear()
+        if len(self._live) >= LIVE:
+            # the oldest parked generator goes (dicts keep insertion order): the depth-first search
+            # comes back soonest to what it parked last
+            del self._live[next(iter(self._live))]
         self._live[(tid, history)] = (th, gen)
         if isinstance(req, Choice):
             if undecided >= MAX_UNDECIDED:

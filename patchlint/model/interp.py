@@ -470,6 +470,8 @@ class Thread:
             yield from self.stmt(s.init)
         key = f"loop:{s.line}"
         self.frame.counters.pop(key, None)
+        if s.kind == "do" and seek is None:
+            self.frame.counters[key] = 1  # a do-while's first pass counts towards its bound
         first = True
         while True:
             if not (s.kind == "do" and first) and seek is None:
@@ -529,8 +531,11 @@ class Thread:
                 break
             if eq is UNKNOWN:
                 candidates.append(i)
+        else:
+            eq = None
         default = next((i for i, c in cases if c.value is None), len(body))
-        options = candidates + [default]
+        # a case that matches is the only way in; otherwise any undecided case, or the default
+        options = candidates if eq == 1 else candidates + [default]
         pick = (yield Choice(len(options), "switch", self.site(s.line))) if len(options) > 1 else 0
         start = options[pick]
         try:
@@ -812,6 +817,10 @@ class Thread:
             return (yield Choice(2, f"{prim.name}()", self.site(c.line)))
         if prim.kind == "pure":
             return prim.impl(args, self.m.ctx)
+        if prim.local is not None:
+            v = prim.local(args)
+            if v is not P.SHARED:
+                return v  # nothing another thread can change or see: not a scheduling point
         return (yield from self.shared(prim.name, args, _text(c), c.line))
 
     def fold(self, d: FunctionDef, args: tuple):

@@ -52,6 +52,12 @@ class Prim:
     waits_for: Callable | None = None  # (args) -> lock id a blocking acquisition waits for
     tracks: bool = True  # reaches model state by itself (a lock named by an argument does not)
     holder_continues: bool = False  # the thread holding waits_for's lock is not blocked (a walk's next step)
+    # (args) -> the value, when these arguments touch nothing another thread can change or see
+    # (a bit of a flags word that is not the model's, PG_head of the order-0 page); SHARED if they do
+    local: Callable | None = None
+
+
+SHARED = object()  # Prim.local's "this call is a visible event"
 
 
 REGISTRY: dict[str, Prim] = {}
@@ -228,6 +234,21 @@ def _might_sleep(state, tid, args, ctx):
 
 
 # --- page flags and fields ----------------------------------------------------------------------
+# Flags of the page's shape, which no primitive changes: the scenarios' page is an order-0 page.
+STRUCTURAL = frozenset(("head", "tail", "compound", "hugetlb", "large_rmappable", "large_remappable"))
+
+
+def _bit_local(result):
+    """test_bit() and friends on something other than the model page's flags (a mapping's
+    AS_ bits, a cpumask), or on a structural flag: evaluated in place, not a visible event."""
+    def local(args):
+        page, flag = (_page(args[1]), _flag(args[0])) if len(args) > 1 else (None, None)
+        if page is None or flag is None:
+            return UNKNOWN if result is None else result
+        return 0 if flag in STRUCTURAL and result is None else SHARED
+    return local
+
+
 @prim("test_bit", "override", "shared", "read PG_x of page->flags")
 def _test_bit(state, tid, args, ctx):
     page, flag = _page(args[1]), _flag(args[0])
@@ -256,6 +277,10 @@ for _names, _to, _old, _doc in (
         ("test_and_set_bit test_and_set_bit_lock", True, True, "set PG_x, return its old value"),
         ("test_and_clear_bit", False, True, "clear PG_x, return its old value")):
     prim(_names, "override", "shared", _doc)(_bitop(_to, _old))
+    for _n in _names.split():
+        # another word's bits: unknown (test_and_*) or nothing (set/clear), in place
+        REGISTRY[_n] = replace(REGISTRY[_n], local=_bit_local(None if _old else 0))
+REGISTRY["test_bit"] = replace(REGISTRY["test_bit"], local=_bit_local(None))
 
 
 def _flag_prim(name: str, flag: str, op: str):
