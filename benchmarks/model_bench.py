@@ -79,12 +79,11 @@ def real_tree(root: Path, profile) -> None:
     fixture = open_tree(str(TREE))
     tree = open_tree(str(root))
     cache = SummaryCache(enabled=False)
-    # parse what the zap path needs once, untimed: the rows are the model's time, not the parser's
+    # parse what the scenarios reach once, untimed: the rows are the model's time, not the parser's
     for path in scenarios.catalog():
         sc = scenarios.load(path)
         if scenarios.applies(sc, FunctionIndex(tree, profile, cache)) is None:
             explore(FunctionIndex(tree, profile, cache), sc, 0)
-            break
     for path in scenarios.catalog():
         sc = scenarios.load(path)
         index = FunctionIndex(tree, profile, cache)

@@ -144,15 +144,24 @@ class Machine:
         self.cuts: set[Cut] = set()  # where paths were abandoned: what lies beyond was not explored
         self.unresolved: set[str] = set()
         self.notes: set[str] = set()
-        self._resolved: dict[str, object] = {}
-        self._macro_ir: dict[tuple, ir.Expr | None] = {}
-        self._globals: dict[str, dict | None] = {}
-        self.folded: dict[tuple, object] = {}  # (definition, arguments) -> a folded callee's value
+        # what depends only on the tree (this index): shared by every exploration of the same index,
+        # so a check's scenarios, and a replay's, resolve names and search for model state once
+        # (kept on the index: it lives as long as the tree state it describes)
+        shared = getattr(index, "_model_shared", None)
+        if shared is None:
+            shared = {"resolved": {}, "macro_ir": {}, "globals": {}, "folded": {}, "callee": {}, "relevance": None}
+            index._model_shared = shared
+        self._resolved: dict[str, object] = shared["resolved"]
+        self._macro_ir: dict[tuple, ir.Expr | None] = shared["macro_ir"]
+        self._globals: dict[str, dict | None] = shared["globals"]
+        self.folded: dict[tuple, object] = shared["folded"]  # (definition, arguments) -> a folded callee's value
         self.join_failed: dict[int, int] = {}  # id(if statement) -> times its branches could not be joined
         self.join_keep: list = []
         # per definition: its parameter names and IR body, asked for at every inlined call
-        self._callee: dict[tuple, tuple] = {}
-        self.relevance = Relevance(self.resolve, index.read)
+        self._callee: dict[tuple, tuple] = shared["callee"]
+        if shared["relevance"] is None:
+            shared["relevance"] = Relevance(self.resolve, index.read)
+        self.relevance = shared["relevance"]
         self.vocab = load_vocabulary()
         self._labels: dict[int, tuple[ir.Stmt, frozenset[str]]] = {}
         # the profile describes a production build: VM_BUG_ON only with --define CONFIG_DEBUG_VM
@@ -240,7 +249,12 @@ class Machine:
         if name not in self._globals:
             self.past_deadline()  # the search greps the tree: seconds on a big one
             found = None
+            # only a file with `name = {` can hold its designated initializer: the bytes say so
+            # before a parse (or a cached summary) is loaded for every file that uses the name
+            opening = re.compile(rb"\b" + re.escape(name.encode()) + rb"\s*(?:\[[^\]=;]*\]\s*)?=\s*\{")
             for path in self.index.files_naming(name):
+                if not opening.search(self.index.read(path) or b""):
+                    continue
                 parsed = self.index.parsed(path)
                 if parsed is None:
                     continue
@@ -642,7 +656,8 @@ class Thread:
         d = self.m.resolve(ident)
         if isinstance(d, FunctionDef):
             return Obj("fn", ident)  # a function's name cannot also name a variable
-        g = self.m.global_obj(ident) if as_object else None
+        # a macro's name is not a variable (`current`): no search of the tree for its initializer
+        g = self.m.global_obj(ident) if as_object and not isinstance(d, MacroDef) else None
         if g is not None:
             return g
         if isinstance(d, MacroDef) and d.params is None:

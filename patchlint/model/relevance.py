@@ -77,7 +77,8 @@ class Relevance:
         """Whether d, or a function it calls, names model state no argument hands it (`named`:
         swapper_space, pte_offset_map_lock...): unmap_mapping_range() reaches the scenario's pte
         through the vmas it walks, though it is handed only the mapping."""
-        return self.named is not None and self._reach(d, depth, "named")
+        # the names differ between scenarios (their a_ops tables): each set has its own answers
+        return self.named is not None and self._reach(d, depth, "named:" + self.named.pattern)
 
     def _reach(self, d: FunctionDef | MacroDef, depth: int, mode: str) -> bool:
         key = (mode, d.file, getattr(d, "start_byte", getattr(d, "line", 0)), d.name)
@@ -104,7 +105,7 @@ class Relevance:
         else:
             text = self._text(d)
             calls = [(c.callee, c.indirect) for c in d.calls]
-        if mode == "named":
+        if mode != "state":
             if self.named.search(text):
                 return True
             return any(not indirect and self._name_reaches_named(name, d.file, depth) for name, indirect in calls)
@@ -124,7 +125,7 @@ class Relevance:
     def _name_reaches_named(self, name: str, near: str | None, depth: int) -> bool:
         target = self._resolve(name, near)
         if isinstance(target, FunctionDef) or (isinstance(target, MacroDef) and target.body):
-            return self._reach(target, depth + 1, "named")
+            return self._reach(target, depth + 1, "named:" + self.named.pattern)
         return False
 
     def _text(self, d: FunctionDef) -> str:
