@@ -523,6 +523,12 @@ def _pte_none(args, ctx):
     return UNKNOWN if v is None else int(v[0] == "none")
 
 
+@_pure("pte_same", "two pte values are the same (the model's values: what they map, and how)")
+def _pte_same(args, ctx):
+    a, b = (_pteval(args[0]), _pteval(args[1])) if len(args) > 1 else (None, None)
+    return UNKNOWN if a is None or b is None else int(a == b)
+
+
 @_pure("pte_present", "the pte value maps a page")
 def _pte_present(args, ctx):
     v = _pteval(args[0])
