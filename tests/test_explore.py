@@ -195,3 +195,44 @@ def test_a_scenario_applies_where_its_kernels_and_its_calls_fit_the_tree(tmp_pat
     shutil.copytree(TREE, tree)
     (tree / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\n")
     assert applies(load(SCENARIOS["zap-vs-reclaim-add"]), _index(tree)).endswith("the tree is 6.12")
+
+
+def test_hazards_are_data_the_scenarios_exists_clause_chooses_from(tmp_path: Path, monkeypatch):
+    """grammars/hazards.toml says what each hazard is; a scenario reports only those its exists
+    clause names; a final-state hazard's meaning is its `when`, and changing only the table
+    changes the verdict; the table is data (no calls, no other names)."""
+    import pytest
+
+    from patchlint.explore.scenario import parse
+    from patchlint.model import hazards as H
+
+    rfc = _index(overlay=_rfc_overlay())
+    text = SCENARIOS["zap-vs-swapin-reuse"].read_bytes()
+    assert explore(rfc, parse(text, "reuse.litmus")).kinds() == {"lost-dirty"}
+    only_bugs = text.replace(b"exists (kernel-bug \\/ deadlock \\/ livelock \\/ lost-dirty \\/ sleep-in-atomic)",
+                             b"exists (kernel-bug)")
+    assert only_bugs != text
+    assert explore(rfc, parse(only_bugs, "reuse.litmus")).kinds() == set()
+
+    table = (Path(__file__).resolve().parent.parent / "grammars" / "hazards.toml").read_text()
+    mine = tmp_path / "grammars"
+    mine.mkdir()
+    monkeypatch.setenv("PATCHLINT_GRAMMARS", str(mine))
+    try:
+        # a lost change bit that also requires the page to be locked at the end: never, here
+        locked = table.replace('and page.mapping != 0"', 'and page.mapping != 0 and page.locked"')
+        assert locked != table
+        (mine / "hazards.toml").write_text(locked)
+        H.hazards.cache_clear()
+        assert explore(rfc, parse(text, "reuse.litmus")).kinds() == set()
+        final = 'detector = "final"'
+        for lines, why in (([final, 'when = "__import__(\'os\').system(\'x\')"'], "not allowed"),
+                           ([final, 'when = "page.no_such_field"'], "has no 'no_such_field'"),
+                           (['detector = "magic"'], "is not one of")):
+            (mine / "hazards.toml").write_text("[odd]\n" + "\n".join(lines) + "\n")
+            H.hazards.cache_clear()
+            with pytest.raises(H.HazardTableError, match=why):
+                H.hazards()
+    finally:
+        monkeypatch.delenv("PATCHLINT_GRAMMARS")
+        H.hazards.cache_clear()

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from patchlint.cparse.index import FunctionIndex
 from patchlint.findings import TraceStep
 from patchlint.model import primitives as P
+from patchlint.model.hazards import hazards, holds
 from patchlint.model.interp import Bug, Choice, Cut, Machine, Op, OutOfTime, PathCut, Thread
 from patchlint.model.state import Obj, Scenario, State, diff
 
@@ -87,6 +88,11 @@ class Explorer:
                                {s.name: s.ops for s in scenario.state.spaces if s.ops})
         self.machine.max_steps = max_steps
         self.result = Result(scenario.name, index.profile.name)
+        # the hazards the scenario asks about (grammars/hazards.toml), by the detector that finds them
+        table = hazards()
+        self.detect: dict[str, list] = {}
+        for name in scenario.exists or tuple(table):
+            self.detect.setdefault(table[name].detector, []).append(table[name])
         self._seen_hazards: set[tuple] = set()
         self._live: dict[tuple, tuple] = {}
         # a thread is deterministic given the values sent into it, so its next event after a
@@ -245,7 +251,7 @@ class Explorer:
                     continue  # a thread whose path was cut might have released what the others wait for
                 if blocked:
                     waits = [(i, self.waits_for(threads[i])) for i in blocked]
-                    self._hazard("deadlock", "every unfinished thread is blocked: " + ", ".join(
+                    self._detected("all-blocked", "every unfinished thread is blocked: " + ", ".join(
                         f"P{i} waits for {lk} held by P{state.owner(lk)} in {threads[i].pending.site[2]}()"
                         for i, lk in waits),
                         threads[blocked[0]].pending.site, trace)
@@ -276,16 +282,15 @@ class Explorer:
         trace = trace + (_Step(tid, op.text + (f" = {_show(eff.value)}" if _shows_value(op) else ""),
                                op.site, state, eff.state),)
         if eff.bug:
-            self._hazard("kernel-bug", eff.bug, op.site, trace)
+            self._detected("bug", eff.bug, op.site, trace)
             return []
         if eff.sleep and state.atomic(tid):
-            self._hazard("sleep-in-atomic", f"{eff.sleep} while holding {', '.join(state.held_by(tid))}",
-                         op.site, trace)
+            self._detected("sleep-atomic", f"{eff.sleep} while holding {', '.join(state.held_by(tid))}",
+                           op.site, trace)
         out = []
         for nts, bug in self.advance(tid, t.history + (eff.value,)):
             if bug is not None:
-                self._hazard("kernel-bug", bug.message, bug.site,
-                             trace + (_Step(tid, bug.message, bug.site, None, None),))
+                self._detected("bug", bug.message, bug.site, trace + (_Step(tid, bug.message, bug.site, None, None),))
                 continue
             out.append((eff.state, threads[:tid] + (nts,) + threads[tid + 1:], tid, pre, trace, path))
         return out
@@ -309,18 +314,23 @@ class Explorer:
             lock = self.waits_for(t) if other != spinner else None
             if lock is not None and state.owner(lock) == spinner:
                 held = [lk for lk in state.held_by(other)]
-                self._hazard("livelock", f"P{spinner} spins on {spin.event.rsplit(' =', 1)[0]} holding {lock}, "
-                             f"while P{other} holds {', '.join(held)} and waits for {lock}",
-                             (spin.file, spin.line, spin.function), trace)
+                self._detected("spin-cycle", f"P{spinner} spins on {spin.event.rsplit(' =', 1)[0]} holding {lock}, "
+                               f"while P{other} holds {', '.join(held)} and waits for {lock}",
+                               (spin.file, spin.line, spin.function), trace)
                 return
 
     def _final(self, state: State, trace: tuple) -> None:
-        for p in state.pages:
-            # a page whose mapping is NULL was truncated: its data belongs to no file any more
-            if p.data_dirty and not p.key_changed and not p.has("dirty") and p.mapping != 0:
-                site = p.key_cleared_at or (None, None, None)
-                self._hazard("lost-dirty", f"{p.name}: the storage key's change bit was cleared and PG_dirty "
-                             "is not set: modified data can be treated as clean", site, trace)
+        """Every thread finished: the final-state hazards' predicates over each page."""
+        for h in self.detect.get("final", ()):
+            for p in state.pages:
+                if holds(h, p):
+                    site = (getattr(p, h.site) if h.site else None) or (None, None, None)
+                    self._hazard(h.name, h.message.format(page=p.name), site, trace)
+
+    def _detected(self, detector: str, message: str, site: tuple, trace: tuple) -> None:
+        """What a detector found, as each hazard the scenario asks about that it stands for."""
+        for h in self.detect.get(detector, ()):
+            self._hazard(h.name, message, site, trace)
 
     def _hazard(self, kind: str, message: str, site: tuple, trace: tuple) -> None:
         key = (kind, site)

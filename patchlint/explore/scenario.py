@@ -26,7 +26,10 @@ from patchlint.resources import grammars_dir
 
 _THREAD = re.compile(rb"(?m)^(P\d+)\s*\(([^)]*)\)\s*\{")
 _TYPED_THREAD = re.compile(rb"(?m)^void (P\d+)\s*\(([^)]*)\)\s*\{")
-HAZARDS = ("kernel-bug", "deadlock", "livelock", "lost-dirty", "sleep-in-atomic")
+def _hazard_names() -> tuple[str, ...]:
+    from patchlint.model.hazards import hazards
+
+    return tuple(hazards())
 
 
 def load_catalog(paths: list[Path]) -> list[Scenario]:
@@ -93,7 +96,7 @@ def parse(data: bytes, where: str = "<scenario>") -> Scenario:
     exists_m = re.search(rb"(?m)^exists\s*\((.*)\)\s*$", data)
     exists = tuple(h.strip() for h in re.split(r"\\/", exists_m.group(1).decode())) if exists_m else ()
     for h in exists:
-        if h not in HAZARDS:
+        if h not in _hazard_names():
             raise _error(where, data[:exists_m.start()].count(b"\n") + 1, f"unknown hazard {h!r}")
     # the C part: everything from P0 on, the exists line blanked (lines and offsets kept)
     buf = bytearray(data)

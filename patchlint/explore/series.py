@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from patchlint.explore.explorer import Result
     from patchlint.model.state import Scenario
 
-SEVERITY = {"kernel-bug": "error", "deadlock": "error", "livelock": "error", "lost-dirty": "error",
-            "sleep-in-atomic": "error"}
+
 REACH_DEPTH = 8
 
 
@@ -171,11 +170,18 @@ TOTAL_SECONDS = 36.0
 SHOWN = 8  # unresolved calls named in a finding's message
 
 
+def _severity(kind: str) -> str:
+    from patchlint.model.hazards import hazards
+
+    h = hazards().get(kind)
+    return h.severity if h is not None else "error"
+
+
 def result_findings(result: Result) -> list[Finding]:
     out = []
     for h in result.hazards:
         out.append(Finding(
-            kind=h.kind, status="new", severity=SEVERITY.get(h.kind, "error"), patch=None, file=h.site[0],
+            kind=h.kind, status="new", severity=_severity(h.kind), patch=None, file=h.site[0],
             line=h.site[1], function=h.site[2], message=f"{h.message} (scenario {result.scenario})",
             scenario=result.scenario, trace=h.trace, identity=f"{h.kind}|{result.scenario}|{h.site[2]}",
         ))
