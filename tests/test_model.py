@@ -194,3 +194,32 @@ def test_an_undecided_if_whose_branches_only_change_locals_is_joined_not_forked(
     assert not any("followed one way" in n for n in r.notes), r.notes
     # x is unknown after the join: one path takes the page lock, one does not
     assert r.transitions == 1 and r.states == 3
+
+
+def test_the_xarray_primitives_store_load_mark_and_erase_one_entry():
+    """6.x's swap cache and page cache: XA_STATE(xas, &mapping->i_pages, 42), then xas_store(),
+    xas_load(), xas_set_mark() and xa_store(NULL) on the model's space, as the tree calls them."""
+    from patchlint.model import primitives as P
+    from patchlint.model.state import Addr, Obj, Page, Space, State, Sym
+
+    state = State((Page("page"),), (Space("swapper_space", "swap_aops"),))
+    xas = P.DECLARES["XA_STATE"]((None, Addr(Obj("space", "swapper_space"), "i_pages"), 42))
+    assert xas == Obj("xas", "swapper_space:42")
+    ctx = P.Ctx()
+
+    def run(name, *args):
+        nonlocal state
+        eff = P.REGISTRY[name].impl(state, 0, args, ctx)
+        state = eff.state
+        return eff.value
+
+    assert run("xas_load", xas) == 0
+    assert run("xas_store", xas, Obj("page", "page")) == 0
+    assert run("xas_load", xas) == Obj("page", "page")
+    run("xas_set_mark", xas, Sym("PAGECACHE_TAG_DIRTY"))
+    assert state.space("swapper_space").tags == ((42, "PAGECACHE_TAG_DIRTY"),)
+    assert P.lock_id(xas) == "swapper_space.i_pages.xa_lock"  # xas_lock_irq(&xas)
+    space = Addr(Obj("space", "swapper_space"), "i_pages")
+    assert run("xa_store", space, 42, 0) == Obj("page", "page")  # erased, with its mark
+    assert state.space("swapper_space").radix == () and state.space("swapper_space").tags == ()
+    assert run("xas_store", Obj("xas", "swapper_space:?"), Obj("page", "page")) is P.UNKNOWN

@@ -767,13 +767,18 @@ def _xas_store(state, tid, args, ctx):
     if at is None:
         return Effect(state, UNKNOWN)
     _, index, s = at
+    return _store_entry(state, s, index, args[1])
+
+
+def _store_entry(state: State, s, index: int, value) -> Effect:
+    """An xarray store at index: a page, or NULL (erase, with the entry's marks); the old entry."""
     old = s.lookup(index)
     radix = tuple(x for x in s.radix if x[0] != index)
     tags = s.tags
-    page = _page(args[1])
+    page = _page(value)
     if page is not None:
         radix = tuple(sorted(radix + ((index, page),)))
-    elif args[1] == 0:
+    elif value == 0:
         tags = tuple(t for t in s.tags if t[0] != index)
     else:
         return Effect(state, UNKNOWN)  # a value entry (a shadow) or one the model does not know
@@ -839,6 +844,15 @@ def _swap_cache_index(args, ctx):
 @prim("xa_load", "override", "shared", "the page at index or NULL")
 def _xa_load(state, tid, args, ctx):
     return _radix_lookup(state, tid, args, ctx)
+
+
+@prim("xa_store __xa_store", "override", "shared",
+      "store a page at index (NULL: erase it and its marks); returns the old entry")
+def _xa_store(state, tid, args, ctx):
+    name = _space(state, args[0]) if args else None
+    if name is None or len(args) < 3 or not isinstance(args[1], int):
+        return Effect(state, UNKNOWN)
+    return _store_entry(state, state.space(name), args[1], args[2])
 
 
 @prim("__xa_erase xa_erase", "override", "shared", "remove the entry at index (and its marks)")
