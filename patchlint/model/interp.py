@@ -720,7 +720,7 @@ class Thread:
         if base.kind == "page" and fieldname in P.PAGE_FIELDS:
             return (yield from self.shared("__page_read", (base, fieldname), _text(e), e.line))
         if base.kind == "space":
-            if fieldname in ("page_tree", "tree_lock", "i_mmap_mutex", "i_pages", "i_mmap_rwsem", "private_lock"):
+            if fieldname in self.m.relevance.t.space_members:
                 return Addr(base, fieldname)
             return self.m.member(base, fieldname)
         if base.kind in ("ops", "global"):

@@ -120,17 +120,24 @@ def lock_id(v) -> str | None:
     """&mapping->tree_lock -> "swapper_space.tree_lock"; the page lock is "page_lock:NAME"."""
     if isinstance(v, Addr):
         # &mapping->i_pages (xa_lock_irq()'s argument) and &mapping->i_pages.xa_lock are one lock
-        return f"{v.obj.name}.{v.field}" + (".xa_lock" if v.field == "i_pages" else "")
+        lock_in = _locks_in().get(v.field)
+        return f"{v.obj.name}.{v.field}" + (f".{lock_in}" if lock_in else "")
     if isinstance(v, Obj) and v.kind == "page":
         return f"page_lock:{v.name}"
     if isinstance(v, Obj) and v.kind in ("local", "global"):
         return v.name
     if isinstance(v, Obj) and v.kind == "xas":  # xas_lock_irq(&xas): the lock of the xarray it walks
-        return f"{_xas(v)[0]}.i_pages.xa_lock"
+        return lock_id(Addr(Obj("space", _xas(v)[0]), "i_pages"))
     return None
 
 
 PTL = "ptl"  # the scenario's one page table lock
+
+
+def _locks_in() -> dict[str, str]:
+    from patchlint.model.relevance import tables  # model.toml, read once
+
+    return tables().locks_in
 
 
 def _acquire(state: State, tid: int, lock: str | None, kind: str) -> Effect:

@@ -37,6 +37,8 @@ class ModelTables:
     deref_types: tuple[str, ...]  # parameter types whose pointee is model state (pte_t: *ptep)
     summarized_functions: frozenset[str]  # functions that are summaries wherever they are defined
     once: frozenset[str]  # functions whose undecided loops go round at most once (walks.once)
+    space_members: frozenset[str]  # an address space's members the model addresses (space.members)
+    locks_in: dict[str, str]  # a member handed to a lock primitive -> the lock it carries (space.locks_in)
 
 
 @cache
@@ -55,7 +57,9 @@ def tables() -> ModelTables:
                        frozenset(special.get("writes", [])), tuple(rel.get("reach_without_arguments", [])),
                        tuple(rel.get("summarized", [])), tuple(rel.get("dereferenced", [])),
                        frozenset(rel.get("summarized_functions", [])),
-                       frozenset(data.get("walks", {}).get("once", [])))
+                       frozenset(data.get("walks", {}).get("once", [])),
+                       frozenset(data.get("space", {}).get("members", [])),
+                       dict(data.get("space", {}).get("locks_in", {})))
 
 
 class Relevance:
