@@ -70,6 +70,29 @@ def test_stages_import_only_to_their_left(path: Path):
             assert stage in allowed, f"{path.name} ({own}) imports patchlint.{stage}"
 
 
+# the C front-end's parse-tree API: only cparse reads tree-sitter nodes (the later stages get the IR)
+_NODE_API = ("tree_sitter", "parse_tree", "cparse.tsapi", "root_node", "child_by_field_name", "named_children")
+
+
+@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "patchlint").rglob("*.py")
+                                        if p.relative_to(ROOT / "patchlint").parts[0] != "cparse"),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_tree_sitter_node_after_cparse(path: Path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module, *(a.name for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.Attribute):
+            names = [node.attr]
+        else:
+            continue
+        for name in names:
+            assert not any(name == api or name.endswith("." + api) or name.startswith(api + ".")
+                           for api in _NODE_API), f"{path.name} uses {name}: the IR is cparse's API"
+
+
 def test_ruff_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     if not Path(ruff).exists():

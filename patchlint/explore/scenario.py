@@ -17,8 +17,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from patchlint.cparse.ir import build_body
-from patchlint.cparse.parse import parse_tree
+from patchlint.cparse.snippets import function_bodies
 from patchlint.errors import PatchlintError
 from patchlint.explore.catalog import catalog, scenario_path  # noqa: F401 - where they always were
 from patchlint.model.state import FLAGS, Obj, Page, Scenario, Space, State
@@ -105,15 +104,14 @@ def parse(data: bytes, where: str = "<scenario>") -> Scenario:
         buf[exists_m.start():exists_m.end()] = b" " * (exists_m.end() - exists_m.start())
     # tree-sitter wants a return type: "P0(...)" becomes "void P0(...)" (only columns move)
     buf = bytearray(_THREAD.sub(lambda m: b"void " + m.group(0), bytes(buf)))
-    tree = parse_tree(bytes(buf))
-    if tree.root_node.has_error:
-        bad = _first_error(tree.root_node)
-        line = bad.start_point[0] + 1 if bad is not None else 1
-        raise _error(where, line, "C syntax error in a thread body")
+    found = list(_TYPED_THREAD.finditer(bytes(buf)))
+    parsed = function_bodies(bytes(buf), {m.start(): m.group(1).decode() for m in found}, where)
+    if parsed.error_line is not None:
+        raise _error(where, parsed.error_line, "C syntax error in a thread body")
     threads = []
-    for m in _TYPED_THREAD.finditer(bytes(buf)):
+    for m in found:
         tname = m.group(1).decode()
-        body = build_body(bytes(buf), tree.root_node, m.start(), tname, where, {})
+        body = parsed.bodies[m.start()]
         if body is None:
             raise _error(where, data[:m.start()].count(b"\n") + 1, f"{tname}: not a function body")
         params = tuple(p.strip().split()[-1].lstrip("*") for p in m.group(2).decode().split(",") if p.strip())
@@ -198,17 +196,6 @@ def _check_init(key: str, value: str, where: str, line: int) -> None:
             raise _error(where, line, f"{key}: {value!r} is not a name")
     else:
         raise _error(where, line, f"unknown init key {key!r}")
-
-
-def _first_error(node):
-    """The first ERROR or missing node, in source order."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "ERROR" or n.is_missing:
-            return n
-        stack.extend(reversed([c for c in n.children if c.has_error or c.is_missing]))
-    return None
 
 
 def _initial(init: dict[str, str], where: str) -> tuple[State, int]:

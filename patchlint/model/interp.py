@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
-from patchlint.cparse.dialect import rewrite
 from patchlint.cparse.index import FunctionIndex
-from patchlint.cparse.ir import build_body
-from patchlint.cparse.parse import parse_tree
 from patchlint.cparse.preproc import MacroDef
+from patchlint.cparse.snippets import macro_expression
 from patchlint.extract.vocab import load_vocabulary
 from patchlint.extract.walker import _text
 from patchlint.model import primitives as P
@@ -220,12 +218,7 @@ class Machine:
     def macro_expr(self, m: MacroDef) -> ir.Expr | None:
         key = (m.file, m.line, m.name)
         if key not in self._macro_ir:
-            buf = bytearray(f"long __patchlint_macro(void) {{ return ({m.body}); }}\n".encode())
-            rewrite(buf)  # the kernel dialect, as in a function body: ((__force fgf_t)0x00000002)
-            src = bytes(buf)
-            body = build_body(src, parse_tree(src).root_node, 0, m.name, m.file, {})
-            ret = body.block.body[0] if body and body.block.body else None
-            self._macro_ir[key] = ret.value if isinstance(ret, ir.Return) and body.complete else None
+            self._macro_ir[key] = macro_expression(m.body or "", m.name, m.file)
         return self._macro_ir[key]
 
     def macro_const(self, m: MacroDef, depth: int = 0) -> int | None:
