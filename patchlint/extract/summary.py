@@ -36,7 +36,10 @@ class Acquisition:
 
 
 @dataclass(frozen=True)
-class CallSite:
+class HeldCall:
+    """A call a function makes with these locks held (not cparse.defs.CallSite, a call's place
+    in the source)."""
+
     target: str  # a function name, or ".member" for a call through an operations field
     line: int
     held: tuple[Held, ...]
@@ -47,7 +50,7 @@ class LockSummary:
     function: str
     file: str
     acquires: tuple[Acquisition, ...]
-    calls: tuple[CallSite, ...]
+    calls: tuple[HeldCall, ...]
     binds: tuple[tuple[str, str], ...]  # (member, function) set by local designated initializers
     complete: bool  # False when the body was not (fully) readable
     releases: tuple[str, ...] = ()  # classes released on some path without being taken here first
@@ -69,7 +72,7 @@ def _union(variants: list[Variant], but: str | None = None) -> tuple[Held, ...]:
 class _Recorder(Sink):
     def __init__(self) -> None:
         self.acquires: dict[tuple[str, int, str], Acquisition] = {}
-        self.calls: dict[tuple[str, int], CallSite] = {}
+        self.calls: dict[tuple[str, int], HeldCall] = {}
         self.releases: set[str] = set()
 
     def release(self, site: Site, lock: Held, before: list[Variant]) -> None:
@@ -103,7 +106,7 @@ class _Recorder(Sink):
         key = (name, site.line)
         held = _union(variants)
         old = self.calls.get(key)
-        self.calls[key] = CallSite(name, site.line, _merge(old.held, held) if old else held)
+        self.calls[key] = HeldCall(name, site.line, _merge(old.held, held) if old else held)
         return None
 
 

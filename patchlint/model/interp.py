@@ -105,7 +105,10 @@ class _Goto(Exception):
 
 
 @dataclass
-class Frame:
+class CallFrame:
+    """One activation of an interpreted function: its locals, loop counters, current line (not
+    extract.engine.Frame, a step of a static call path)."""
+
     function: str
     file: str
     line: int = 0
@@ -296,7 +299,7 @@ class Thread:
     def __init__(self, machine: Machine, body: ir.Body, env: dict):
         self.m = machine
         self.body = body
-        self.frames: list[Frame] = [Frame(body.function, body.file, body.block.line, dict(env))]
+        self.frames: list[CallFrame] = [CallFrame(body.function, body.file, body.block.line, dict(env))]
         self.steps = 0
         self.local_steps = LOCAL_STEPS
 
@@ -304,7 +307,7 @@ class Thread:
         return tuple(f.key() for f in self.frames)
 
     @property
-    def frame(self) -> Frame:
+    def frame(self) -> CallFrame:
         return self.frames[-1]
 
     def site(self, line: int) -> tuple:
@@ -852,7 +855,7 @@ class Thread:
             return UNKNOWN
         saved = (set(self.m.cuts), set(self.m.notes), set(self.m.unresolved))
         sub = Thread(self.m, body, {p: v for p, v in zip(params, args, strict=False) if p})
-        sub.frames[0] = Frame(d.name, d.file, d.start_line, sub.frames[0].env)
+        sub.frames[0] = CallFrame(d.name, d.file, d.start_line, sub.frames[0].env)
         sub.local_steps = FOLD_STEPS
         value = UNKNOWN
         gen = sub.evaluate()
@@ -893,7 +896,7 @@ class Thread:
         if not body.complete:
             self.m.notes.add(f"{d.name}: body only partly parsed")
         env = {p: v for p, v in zip(params, args, strict=False) if p}
-        self.frames.append(Frame(d.name, d.file, d.start_line, env))
+        self.frames.append(CallFrame(d.name, d.file, d.start_line, env))
         try:
             yield from self.function_body(body.block)
             return 0
@@ -905,7 +908,7 @@ class Thread:
     def expand(self, d: MacroDef, expr: ir.Expr, c: ir.Call):
         args = yield from self.args(c)
         env = dict(zip(d.params or (), args, strict=False))
-        self.frames.append(Frame(d.name, d.file, d.line, env))
+        self.frames.append(CallFrame(d.name, d.file, d.line, env))
         try:
             return (yield from self.eval(expr))
         finally:
