@@ -10,6 +10,7 @@ locks, what), never by line numbers, which a patch moves.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -170,10 +171,10 @@ def unread_files(applied: AppliedSeries, k: int, profile: Profile, cache: Summar
     return out
 
 
-def touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
-                       before_overlay, after_overlay) -> set[str]:
-    """Functions whose lines patch k adds (after) or removes (before)."""
-    names: set[str] = set()
+def _changed_files(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
+                   before_overlay, after_overlay):
+    """(parsed file, lines patch k adds there) after it, and (parsed file, lines it removes) before
+    it, for each C file it changes."""
     patch = applied.series.patches[k - 1]
     for fc in patch.files:
         for path, overlay, state in ((fc.new_path, after_overlay, k), (fc.old_path, before_overlay, k - 1)):
@@ -188,12 +189,32 @@ def touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: S
             if not changed:
                 continue
             parsed = FunctionIndex(applied.tree, profile, cache, overlay=overlay).parsed(path)
-            if parsed is None:
-                continue
-            for fn in parsed.functions:
-                if any(fn.start_line <= n <= fn.end_line for n in changed):
-                    names.add(fn.name)
-    return names
+            if parsed is not None:
+                yield parsed, changed
+
+
+def touched_functions(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
+                      before_overlay, after_overlay) -> set[str]:
+    """Functions whose lines patch k adds (after) or removes (before)."""
+    return touched_names(applied, k, profile, cache, before_overlay, after_overlay)[0]
+
+
+def touched_names(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
+                  before_overlay, after_overlay) -> tuple[set[str], set[str]]:
+    """touched_functions(), and the names a designated initializer patch k changes puts in, or
+    took out of, a table (`.set_page_dirty = __set_page_dirty_no_writeback,` in swap_aops): code
+    that reaches that member through a pointer reaches the patch, though no function body changed."""
+    functions: set[str] = set()
+    entries: set[str] = set()
+    for parsed, changed in _changed_files(applied, k, profile, cache, before_overlay, after_overlay):
+        for fn in parsed.functions:
+            if any(fn.start_line <= n <= fn.end_line for n in changed):
+                functions.add(fn.name)
+        lines = set(changed)
+        for init in parsed.initializers:
+            if init.line in lines:
+                entries.update(re.findall(r"[A-Za-z_]\w*", init.value))
+    return functions, entries
 
 
 def classify(patch: int, before: list[Finding], after: list[Finding],

@@ -11,7 +11,7 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from patchlint.checks.series import classify, overlays, touched_functions
+from patchlint.checks.series import classify, overlays, touched_names
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
@@ -111,29 +111,6 @@ class _CallGraph(dict):
 
     def __contains__(self, name: object) -> bool:
         return True  # every name answers, through __missing__
-
-
-def touched_table_entries(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache,
-                          before_overlay, after_overlay) -> set[str]:
-    """The functions a designated initializer patch k changes puts in, or took out of, a table
-    (`.set_page_dirty = __set_page_dirty_no_writeback,` in swap_aops): a scenario that reaches
-    that member through a pointer reaches the patch, though no function body changed."""
-    names: set[str] = set()
-    for fc in applied.series.patches[k - 1].files:
-        for path, overlay, state in ((fc.new_path, after_overlay, k), (fc.old_path, before_overlay, k - 1)):
-            if not path or not path.endswith((".c", ".h")):
-                continue
-            image = applied.image(path, after=state)
-            other = applied.image(path, after=k - 1 if state == k else k)
-            if image is None:
-                continue
-            other_origins = set(other.origins) if other is not None else set()
-            changed = {n for n, o in enumerate(image.origins, 1) if o not in other_origins}
-            parsed = FunctionIndex(applied.tree, profile, cache, overlay=overlay).parsed(path) if changed else None
-            for init in getattr(parsed, "initializers", ()):
-                if init.line in changed:
-                    names.update(re.findall(r"[A-Za-z_]\w*", init.value))
-    return names
 
 
 def _pointer_members(fn, text: bytes) -> set[str]:
@@ -329,8 +306,8 @@ def _model_findings(applied: AppliedSeries, profile: Profile, cache: SummaryCach
         if not applied.results[patch.index - 1].applied:
             continue
         before_overlay, after_overlay = overlays(applied, patch.index)
-        touched = touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
-        touched |= touched_table_entries(applied, patch.index, profile, cache, before_overlay, after_overlay)
+        functions, entries = touched_names(applied, patch.index, profile, cache, before_overlay, after_overlay)
+        touched = functions | entries
         if not touched:
             continue
         states: list[list[Finding]] = [[], []]
