@@ -446,27 +446,29 @@ class Thread:
         outs = []
         for branch in (s.then, s.orelse):
             frame.env, frame.counters = dict(env), dict(counters)
-            if branch is not None:
-                gen = self.stmt(branch)
-                try:
-                    next(gen)
-                    gen.close()  # it has something to show: not joined
-                    branch = False
-                except StopIteration:
-                    pass
-                except (_Return, _Break, _Continue, _Goto, PathCut, Bug):
-                    branch = False
-                if branch is False:
-                    del self.frames[depth:]
-                    frame.env, frame.counters, frame.line = env, counters, line
-                    self.m.join_failed[id(s)] = self.m.join_failed.get(id(s), 0) + 1
-                    self.m.join_keep.append(s)  # its id stays its own while the memo holds it
-                    return False
+            if branch is not None and not self._quiet(branch):
+                del self.frames[depth:]
+                frame.env, frame.counters, frame.line = env, counters, line
+                self.m.join_failed[id(s)] = self.m.join_failed.get(id(s), 0) + 1
+                self.m.join_keep.append(s)  # its id stays its own while the memo holds it
+                return False
             outs.append(frame.env)
         a, b = outs
         frame.env = {k: (a[k] if k in a and k in b and a[k] == b[k] else UNKNOWN) for k in {*a, *b}}
         frame.counters, frame.line = counters, line
         return True
+
+    def _quiet(self, branch: ir.Stmt) -> bool:
+        """Run branch: True if it reached its end with no event, choice, return or jump."""
+        gen = self.stmt(branch)
+        try:
+            next(gen)
+        except StopIteration:
+            return True
+        except (_Return, _Break, _Continue, _Goto, PathCut, Bug):
+            return False
+        gen.close()  # it has something to show
+        return False
 
     def opaque(self, text: str, line: int) -> None:
         """Code the IR does not model: a value the model cannot know (sizeof, a barrier), or a
@@ -493,11 +495,7 @@ class Thread:
                 else:
                     # three-valued, as in an assertion: a condition's own && and || make no
                     # choices, or `vma && vma->vm_start < end` would go round with no bound
-                    deciding, self.frame.deciding = self.frame.deciding, False
-                    try:
-                        v = yield from self.eval(s.cond)
-                    finally:
-                        self.frame.deciding = deciding
+                    v = yield from self.three_valued(s.cond)
                     go = (yield from self.undecided("loop condition", s.line, key)) if _truth(v) is None else _truth(v)
                 if not go:
                     break
@@ -622,6 +620,14 @@ class Thread:
         if isinstance(e, ir.OpaqueExpr):
             self.opaque(e.text, e.line)
         return UNKNOWN
+
+    def three_valued(self, e: ir.Expr):
+        """e's value with unknown staying unknown: its && || ?: make no choices."""
+        deciding, self.frame.deciding = self.frame.deciding, False
+        try:
+            return (yield from self.eval(e))
+        finally:
+            self.frame.deciding = deciding
 
     def stmt_expr(self, e: ir.StmtExpr):
         """({ ...; v; }): the statements run in order and the last expression statement is the
@@ -773,11 +779,7 @@ class Thread:
         if name in P.ASSERTS:
             # the condition is decided by model state or not at all: its own && || ?: make no
             # choices, or every BUG_ON on values the model does not know would fire on one path
-            self.frame.deciding = False
-            try:
-                v = (yield from self.eval(c.args[0])) if c.args else 0
-            finally:
-                self.frame.deciding = True
+            v = (yield from self.three_valued(c.args[0])) if c.args else 0
             t = _truth(v)
             if name.endswith("BUG_ON"):
                 if t:
