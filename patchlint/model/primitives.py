@@ -64,10 +64,10 @@ REGISTRY: dict[str, Prim] = {}
 
 
 def prim(name: str, mode: str, kind: str, doc: str, waits_for: Callable | None = None,
-         holder_continues: bool = False):
+         holder_continues: bool = False, local: Callable | None = None):
     def deco(fn):
         for n in name.split():
-            REGISTRY[n] = Prim(n, mode, kind, doc, fn, waits_for, holder_continues=holder_continues)
+            REGISTRY[n] = Prim(n, mode, kind, doc, fn, waits_for, holder_continues=holder_continues, local=local)
         return fn
     return deco
 
@@ -256,7 +256,7 @@ def _bit_local(result):
     return local
 
 
-@prim("test_bit", "override", "shared", "read PG_x of page->flags")
+@prim("test_bit", "override", "shared", "read PG_x of page->flags", local=_bit_local(None))
 def _test_bit(state, tid, args, ctx):
     page, flag = _page(args[1]), _flag(args[0])
     if page is None or flag is None:
@@ -283,11 +283,8 @@ for _names, _to, _old, _doc in (
         ("clear_bit __clear_bit clear_bit_unlock", False, False, "clear PG_x in page->flags"),
         ("test_and_set_bit test_and_set_bit_lock", True, True, "set PG_x, return its old value"),
         ("test_and_clear_bit", False, True, "clear PG_x, return its old value")):
-    prim(_names, "override", "shared", _doc)(_bitop(_to, _old))
-    for _n in _names.split():
-        # another word's bits: unknown (test_and_*) or nothing (set/clear), in place
-        REGISTRY[_n] = replace(REGISTRY[_n], local=_bit_local(None if _old else 0))
-REGISTRY["test_bit"] = replace(REGISTRY["test_bit"], local=_bit_local(None))
+    # another word's bits: unknown (test_and_*) or nothing (set/clear), in place
+    prim(_names, "override", "shared", _doc, local=_bit_local(None if _old else 0))(_bitop(_to, _old))
 
 
 def _flag_prim(name: str, flag: str, op: str):
@@ -435,8 +432,7 @@ def _radix_tag_set(state, tid, args, ctx):
     if s.lookup(args[1]) is None:
         return Effect(state, 0, bug=f"radix_tree_tag_set: no slot for index {args[1]} in {name} "
                                     "(BUG_ON(slot == NULL))")
-    tag = args[2].name if isinstance(args[2], Sym) else str(args[2])
-    s = replace(s, tags=tuple(sorted(set(s.tags) | {(args[1], tag)})))
+    s = replace(s, tags=tuple(sorted(set(s.tags) | {(args[1], _tag(args[2]))})))
     return Effect(state.with_space(s), Obj("page", s.lookup(args[1])))
 
 
@@ -653,27 +649,33 @@ def _swapbacked(state, tid, args, ctx):
     return Effect(state, int(isinstance(mapping, Obj) and mapping.kind == "anon"))
 
 
-@prim("__xa_set_mark xa_set_mark", "override", "shared",
-      "mark the entry at index (a missing entry is left alone: no BUG in the xarray, unlike the radix tree)")
-def _xa_set_mark(state, tid, args, ctx):
-    name = _space(state, args[0])
-    if name is None or len(args) < 3:
-        return Effect(state, UNKNOWN)
-    s = state.space(name)
-    if s.lookup(args[1]) is None:
+def _tag(v) -> str:
+    """A radix-tree tag or xarray mark by its name (PAGECACHE_TAG_DIRTY)."""
+    return v.name if isinstance(v, Sym) else str(v)
+
+
+def _mark(state: State, s, index, tag: str, on: bool) -> Effect:
+    """Set or clear an xarray mark; a missing entry is left alone (no BUG, unlike the radix tree),
+    and has no marks to clear (erasing an entry takes its marks)."""
+    if s.lookup(index) is None:
         return Effect(state, 0)
-    tag = args[2].name if isinstance(args[2], Sym) else str(args[2])
-    return Effect(state.with_space(replace(s, tags=tuple(sorted(set(s.tags) | {(args[1], tag)})))), 0)
+    tags = (set(s.tags) | {(index, tag)}) if on else (set(s.tags) - {(index, tag)})
+    return Effect(state.with_space(replace(s, tags=tuple(sorted(tags)))), 0)
 
 
-@prim("__xa_clear_mark xa_clear_mark", "override", "shared", "clear the entry's mark at index")
-def _xa_clear_mark(state, tid, args, ctx):
-    name = _space(state, args[0])
-    if name is None or len(args) < 3:
-        return Effect(state, UNKNOWN)
-    s = state.space(name)
-    tag = args[2].name if isinstance(args[2], Sym) else str(args[2])
-    return Effect(state.with_space(replace(s, tags=tuple(t for t in s.tags if t != (args[1], tag)))), 0)
+def _xa_mark(on: bool):
+    def impl(state, tid, args, ctx):
+        name = _space(state, args[0])
+        if name is None or len(args) < 3:
+            return Effect(state, UNKNOWN)
+        return _mark(state, state.space(name), args[1], _tag(args[2]), on)
+    return impl
+
+
+prim("__xa_set_mark xa_set_mark", "override", "shared",
+     "mark the entry at index (a missing entry is left alone: no BUG in the xarray, unlike the radix tree)")(
+    _xa_mark(True))
+prim("__xa_clear_mark xa_clear_mark", "override", "shared", "clear the entry's mark at index")(_xa_mark(False))
 
 
 # An xa_state (XA_STATE(xas, &mapping->i_pages, index)) is the value Obj("xas", "space:index"): the
@@ -792,17 +794,13 @@ def _store_entry(state: State, s, index: int, value) -> Effect:
     return Effect(state.with_space(replace(s, radix=radix, tags=tags)), Obj("page", old) if old else 0)
 
 
-def _xas_mark(set_it: bool):
+def _xas_mark(on: bool):
     def impl(state, tid, args, ctx):
         at = _xas_at(state, args, 2)
         if at is None:
             return Effect(state, UNKNOWN)
         _, index, s = at
-        if s.lookup(index) is None:
-            return Effect(state, 0)  # no entry: the xarray leaves it alone (no BUG, unlike the radix tree)
-        mark = (index, args[1].name if isinstance(args[1], Sym) else str(args[1]))
-        tags = (set(s.tags) | {mark}) if set_it else (set(s.tags) - {mark})
-        return Effect(state.with_space(replace(s, tags=tuple(sorted(tags)))), 0)
+        return _mark(state, s, index, _tag(args[1]), on)
     return impl
 
 
