@@ -63,7 +63,8 @@ def tables() -> ModelTables:
 
 
 class Relevance:
-    """reaches(definition): whether the model must interpret it; memoized for one exploration."""
+    """reaches(definition): whether the model must interpret it; memoized per tree state (the
+    machine keeps one per index, shared by every exploration of it)."""
 
     def __init__(self, resolve, read) -> None:
         self._resolve = resolve  # (name, near file) -> FunctionDef | MacroDef | None
@@ -73,7 +74,7 @@ class Relevance:
         self._texts: dict[tuple, str] = {}
         self.named: re.Pattern[str] | None = None  # the model's objects by name, set by the machine
 
-    def reaches(self, d: FunctionDef | MacroDef, near: str | None = None, depth: int = 0) -> bool:
+    def reaches(self, d: FunctionDef | MacroDef, depth: int = 0) -> bool:
         """Whether d, or a function it calls, reads or writes model state."""
         return self._reach(d, depth, "state")
 
@@ -112,7 +113,7 @@ class Relevance:
         if mode != "state":
             if self.named.search(text):
                 return True
-            return any(not indirect and self._name_reaches_named(name, d.file, depth) for name, indirect in calls)
+            return any(not indirect and self._callee_reaches(name, d.file, depth, mode) for name, indirect in calls)
         if self.t.touches.search(text):
             return True
         if isinstance(d, FunctionDef) and self._derefs_model_pointer(d, text):
@@ -126,11 +127,13 @@ class Relevance:
                 return True
         return False
 
-    def _name_reaches_named(self, name: str, near: str | None, depth: int) -> bool:
+    def _callee_reaches(self, name: str, near: str | None, depth: int, mode: str) -> bool | None:
+        """The search in the definition `name` resolves to from `near`; None when it has none
+        (no function, no macro with a body)."""
         target = self._resolve(name, near)
         if isinstance(target, FunctionDef) or (isinstance(target, MacroDef) and target.body):
-            return self._reach(target, depth + 1, "named:" + self.named.pattern)
-        return False
+            return self._reach(target, depth + 1, mode)
+        return None
 
     def _text(self, d: FunctionDef) -> str:
         key = (d.file, d.body_start_byte)
@@ -156,7 +159,7 @@ class Relevance:
         prim = P.lookup(name)
         if prim is not None and prim.mode == "override":
             return prim.kind != "pure" and prim.tracks
-        target = self._resolve(name, near)
-        if isinstance(target, FunctionDef) or (isinstance(target, MacroDef) and target.body):
-            return self.reaches(target, near, depth + 1)
+        found = self._callee_reaches(name, near, depth, "state")
+        if found is not None:
+            return found
         return prim is not None and prim.kind != "pure" and prim.tracks
