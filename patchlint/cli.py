@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,7 +17,7 @@ from patchlint.printable import displayable_doc, printable
 from patchlint.workflow.config import load_config, render_config
 
 if TYPE_CHECKING:
-    from patchlint.cparse.index import FunctionIndex
+    pass
 
 # Each command imports what it uses: a warm `check` answered from the cache should not pay for
 # the parser, the walkers and the model on every start (a send-email hook runs once per series).
@@ -156,53 +154,27 @@ def check(
     introduces (new), removes (fixed) or leaves (existing).  Settings come from the
     command line, the tree's .patchlint.toml and the user's config file (see
     `patchlint config`)."""
-    from patchlint import answers
-    from patchlint.checks import analyse_series, fails
-    from patchlint.cparse.cache import SummaryCache
-    from patchlint.explore.catalog import catalog as scenario_catalog
-    from patchlint.explore.series import model_findings
-    from patchlint.findings import Finding
-    from patchlint.records import Note
-    from patchlint.report.document import document
+    from patchlint import analysis, answers
     from patchlint.report.formats import render
-    from patchlint.source.apply import apply_series
-    from patchlint.workflow.base import timed_out
 
     answers.check_inputs(tree, series or [])
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, scenarios, model))
-    for d in cfg.scenarios if cfg.model else []:
-        answers.depend("dir", str(Path(d).absolute()))
-    # loaded (and checked) only when the model runs: a series checked before is answered from the cache
-    catalog = scenario_catalog(cfg.scenarios) if cfg.model else []
-    parsed, kernel = _load(series, range_, tree, base, lenient)
-    if timed_out():
+    for d in analysis.scenario_dirs(cfg):
+        answers.depend("dir", d)
+    inputs = analysis.load(series, tree=tree, base=base, range_=range_, lenient=lenient)
+    answers.opened_tree(tree, inputs.kernel.revision is not None, inputs.paths())
+    report = analysis.check(inputs, cfg, progress=_progress(quiet))
+    if not report.complete:
         answers.spoil()
-    answers.opened_tree(tree, kernel.revision is not None,
-                        {p for patch in parsed.patches for fc in patch.files for p in (fc.old_path, fc.new_path) if p})
-    applied = apply_series(kernel, parsed)
-    safe: list = []
-    profile_ = cfg.load_profile()
-    cache = SummaryCache()
-    found = analyse_series(applied, profile=profile_, cache=cache, progress=_progress(quiet), explanations=safe)
-    if cfg.model:
-        model_notes: list[Note] = []
-        cut: list[str] = []
-        found += model_findings(applied, profile=profile_, cache=cache, catalog=catalog,
-                                progress=_progress(quiet), notes=model_notes, cut=cut)
-        parsed = replace(parsed, notes=parsed.notes + tuple(model_notes))
-        if cut:
-            answers.spoil()
-    findings = cfg.filter(sorted(found, key=Finding.sort_key))
     # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
     # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
-    err = _notes_text(parsed) if not quiet and fmt is CheckFormat.text else ""
-    doc = document(parsed, applied, findings, kernel.describe())
-    out = render(fmt.value, doc, color=_use_color(color))
+    err = _notes_text(report.series) if not quiet and fmt is CheckFormat.text else ""
+    out = render(fmt.value, report.document(), color=_use_color(color))
     if explain and fmt is CheckFormat.text:
         from patchlint.report.tree import render_safe_sites
 
-        out += render_safe_sites(safe)
-    code = 1 if fails(findings, cfg.fail_on) else 0
+        out += render_safe_sites(list(report.safe_sites))
+    code = 1 if report.fails() else 0
     sys.stderr.write(err)
     sys.stdout.write(out)
     sys.stdout.flush()
@@ -225,29 +197,6 @@ def _use_color(mode: Color) -> bool:
     if mode is Color.never or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return sys.stdout.isatty()
-
-
-def _load(series: list[str] | None, range_: str | None, tree: str | None, base: str | None, lenient: bool,
-          command: str = "patchlint", open_kernel=None):
-    """The series and the tree it applies to.  `open_kernel(base, series_base)` opens the tree
-    for a mailed series (show's may be absent); a range is always read from its repository."""
-    from patchlint.ingest import read_series
-    from patchlint.source.tree import open_tree
-    from patchlint.workflow.base import made_on
-
-    if range_ and series:
-        raise PatchlintError("--range", "give either series files or --range, not both", None, None)
-    if range_:
-        from patchlint.ingest.gitrange import read_range  # GitPython: only for a range
-
-        parsed, base_sha = read_range(tree or ".", range_, lenient=lenient)
-        return parsed, open_tree(tree, base_sha)
-    if not series:
-        raise PatchlintError(command, "no series given", None,
-                             "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
-    parsed = read_series(series, lenient=lenient)
-    opener = open_kernel or (lambda rev, series_base: open_tree(tree, rev, series_base))
-    return parsed, opener(base if base is not None else made_on(tree, parsed), parsed.base_commit)
 
 
 def _notes(parsed) -> None:
@@ -273,14 +222,16 @@ def show(
 ) -> None:
     """Show the series as patchlint reads it: patches, files, hunks, the functions each
     hunk touches, and whether and where each hunk applies to the tree."""
+    from patchlint.analysis import load
     from patchlint.report.document import document
     from patchlint.report.json_doc import render_json
     from patchlint.report.show import render_show_text
     from patchlint.source.apply import apply_series
     from patchlint.source.findings import apply_findings
 
-    parsed, kernel = _load(series, range_, tree, base, lenient, "patchlint show",
-                           lambda rev, series_base: _tree_for(tree, rev, series_base, lenient))
+    inputs = load(series, tree=tree, base=base, range_=range_, lenient=lenient, command="patchlint show",
+                  open_kernel=lambda rev, series_base: _tree_for(tree, rev, series_base, lenient))
+    parsed, kernel = inputs.series, inputs.kernel
     applied = apply_series(kernel, parsed) if kernel is not None else None
     findings = apply_findings(applied) if applied is not None else []
     _notes(parsed)
@@ -323,24 +274,13 @@ def doctor(
 
 
 def _tree_index(tree: str | None, base: str | None, profile: str | None, define: list[str] | None):
-    from patchlint.cparse.cache import SummaryCache
-    from patchlint.cparse.index import FunctionIndex
-    from patchlint.source.tree import open_tree
+    from patchlint.analysis import tree_index
 
-    cfg = load_config(tree, _cli_config(profile=profile, define=define))
-    kernel = open_tree(tree, base)
-    return cfg, FunctionIndex(kernel, cfg.load_profile(), SummaryCache())
+    return tree_index(tree, base, load_config(tree, _cli_config(profile=profile, define=define)))
 
 
-def _functions_under(index: FunctionIndex, paths: list[str], what: str) -> list:
-    from patchlint.cparse.survey import c_files
-
-    files = c_files(index, paths)
-    if not files:
-        raise PatchlintError(index.tree.name, f"no C files under {' '.join(paths) or 'the tree'}", None,
-                             "check the paths")
-    typer.echo(f"patchlint: {what} {len(files)} files", err=True)
-    return [f for parsed in index.parse_paths(files) for f in parsed.functions]
+def _announce(msg: str) -> None:
+    typer.echo(f"patchlint: {printable(msg)}", err=True)
 
 
 PathsArg = Annotated[list[str] | None, typer.Argument(help="Files or directories of the tree (default: all of it).",
@@ -364,7 +304,7 @@ def paths(
     if not function.isidentifier():
         raise PatchlintError(function, "is not a C function name", None,
                              "give a function name such as page_remove_rmap")
-    _, index = _tree_index(tree, base, profile, define)
+    index = _tree_index(tree, base, profile, define)
     if not index.definitions(function):
         raise PatchlintError(index.tree.name, f"no definition of {function}() in the tree", None,
                              "check the name (patchlint reads the profile's #if branches only)")
@@ -386,11 +326,12 @@ def locks(
 ) -> None:
     """The lock-order graph of a tree or part of it: which lock is taken while which is held,
     where, and the cycles among them."""
+    from patchlint.analysis import functions_under
     from patchlint.checks.tree import lock_graph
     from patchlint.report.tree import render_dot, render_locks
 
-    _, index = _tree_index(tree, base, profile, define)
-    graph = lock_graph(index, _functions_under(index, list(paths_ or []), "reading"))
+    index = _tree_index(tree, base, profile, define)
+    graph = lock_graph(index, functions_under(index, list(paths_ or []), "reading", _announce))
     sys.stdout.write(render_locks(graph))
     if dot:
         _write_output(dot, render_dot(graph))
@@ -413,20 +354,14 @@ def scan(
 ) -> None:
     """All static checks over a tree or part of it, without a series (every finding is
     `existing`)."""
-    from patchlint.checks import fails
-    from patchlint.checks.tree import scan as scan_tree
-    from patchlint.records import Series
-    from patchlint.report.document import document
+    from patchlint import analysis
     from patchlint.report.formats import render
 
-    cfg, index = _tree_index(tree, base, profile, define)
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))
-    functions = _functions_under(index, list(paths_ or []), "scanning")
-    findings, _ = scan_tree(index, functions, jobs=jobs, progress=_progress(False))
-    findings = cfg.filter(findings)
-    doc = document(Series((), None, (), ()), None, findings, index.tree.describe())
-    sys.stdout.write(render(fmt.value, doc, color=_use_color(Color.auto)))
-    if fails(findings, "any" if cfg.fail_on == "new" else cfg.fail_on):
+    report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=_progress(False),
+                           announce=_announce)
+    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto)))
+    if report.fails():
         raise typer.Exit(1)
 
 
@@ -467,36 +402,15 @@ def replay(
 ) -> None:
     """Replay one race scenario in the s390 mm model: every interleaving of its threads within
     the preemption bound, and the hazards found, each with its counterexample."""
-    from patchlint.cparse.cache import SummaryCache
-    from patchlint.cparse.index import FunctionIndex
-    from patchlint.explore.explorer import explore, render_replay
-    from patchlint.explore.scenario import applies, scenario_path
-    from patchlint.explore.scenario import load as load_scenario
+    from patchlint import analysis
+    from patchlint.explore.explorer import render_replay
     from patchlint.explore.series import result_findings
-    from patchlint.ingest import read_series
     from patchlint.report.document import finding_dict
     from patchlint.report.json_doc import render_json
-    from patchlint.source.apply import apply_series
-    from patchlint.source.tree import open_tree
-    from patchlint.workflow.base import made_on
 
     cfg = load_config(tree, _cli_config(profile=profile, define=define, scenarios=scenarios))
-    path = scenario_path(scenario_, cfg.scenarios)
-    sc = load_scenario(path)
-    if series:
-        parsed = read_series(series)
-        kernel = open_tree(tree, base if base is not None else made_on(tree, parsed), parsed.base_commit)
-        applied = apply_series(kernel, parsed)
-        overlay = {p: (None if (img := applied.image(p)) is None else img.text().encode("utf-8", "surrogateescape"))
-                   for p in applied.touched()}
-    else:
-        kernel, overlay = open_tree(tree, base), {}
-    index = FunctionIndex(kernel, cfg.load_profile(), SummaryCache(), overlay=overlay)
-    why_not = applies(sc, index)
-    if why_not is not None:
-        raise PatchlintError(str(path), f"scenario {sc.name} does not apply to this tree: {why_not}", None,
-                             "a scenario runs where its `kernels` range and its threads' calls fit the tree")
-    result = explore(index, sc, bound)
+    replayed = analysis.replay(scenario_, tree, cfg, base=base, series=series, bound=bound)
+    result, kernel, index = replayed.result, replayed.kernel, replayed.index
     if fmt is ShowFormat.json:
         doc = {"tool": "patchlint", "version": __version__, "tree": kernel.describe(), "scenario": result.scenario,
                "profile": index.profile.name, "bound": bound, "states": result.states,

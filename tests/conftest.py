@@ -28,6 +28,19 @@ def run_patchlint(*args: str, stdin: bytes | None = None, cwd: Path | None = Non
                           cwd=cwd or ROOT, timeout=120, env=env)
 
 
+def check_series(tree: Path | str, series: list[Path | str], *, base: str | None = None, model: bool = False,
+                 cache_dir: Path | None = None):
+    """`patchlint check` through the library entry point, as the command line calls it
+    (the model off unless asked; no summary cache unless a directory is given)."""
+    from patchlint import analysis
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.workflow.config import load_config
+
+    inputs = analysis.load([str(s) for s in series], tree=str(tree), base=base)
+    cache = SummaryCache(cache_dir) if cache_dir is not None else SummaryCache(enabled=False)
+    return analysis.check(inputs, load_config(str(tree), {"model": model}), cache=cache)
+
+
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, **GIT_ENV}
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from patchlint.checks import analyse_series, fails
+from patchlint import analysis
 from patchlint.cparse import load_profile
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
@@ -21,29 +21,25 @@ from patchlint.extract.engine import Engine
 from patchlint.extract.reach import LockReach, Lookups
 from patchlint.extract.summary import _MEMORY, LockSummaries
 from patchlint.extract.vocab import load_vocabulary
-from patchlint.ingest import read_series
-from patchlint.ingest.gitrange import read_range
 from patchlint.report.document import finding_dict
-from patchlint.source.apply import apply_series
 from patchlint.source.tree import open_tree
+from patchlint.workflow.config import load_config
 
-from .conftest import SERIES, TREE, git
+from .conftest import SERIES, TREE, check_series, git
 
 RFC = SERIES / "storage-key-rfc.mbox"
 
 
 def _check(*args: str) -> tuple[int, list[dict]]:
-    """`patchlint check` through the library: --tree DIR, then a series file or --range A..B."""
+    """`patchlint check --no-model` through the library: --tree DIR, then a series file or --range A..B."""
     opts = dict(zip(args[::2], args[1::2], strict=False))
     tree = opts["--tree"]
-    if "--range" in opts:
-        series, base = read_range(tree, opts["--range"])
-        kernel = open_tree(tree, base)
+    if "--range" not in opts:
+        report = check_series(tree, [args[-1]])
     else:
-        series = read_series([args[-1]])
-        kernel = open_tree(tree, None, series.base_commit)
-    findings = analyse_series(apply_series(kernel, series), cache=SummaryCache(enabled=False))
-    return int(fails(findings, "new")), [finding_dict(f) for f in findings]
+        inputs = analysis.load(None, tree=tree, range_=opts["--range"])
+        report = analysis.check(inputs, load_config(tree, {"model": False}), cache=SummaryCache(enabled=False))
+    return int(report.fails()), [finding_dict(f) for f in report.findings]
 
 
 def _kinds(findings: list[dict], status: str | None = None) -> set[tuple[str, str | None]]:
@@ -440,8 +436,7 @@ def test_a_spin_under_the_ptl_in_real_rmap_is_an_inversion_with_a_real_reverse_p
     patch = tmp_path / "0001-spin.patch"
     patch.write_text("From: T <t@example.org>\nSubject: [PATCH] mm: rmap: spin\n\nx\n\n"
                      "Signed-off-by: T <t@example.org>\n---\n" + "".join(diff))
-    findings = analyse_series(apply_series(open_tree(str(root)), read_series([str(patch)])),
-                              cache=SummaryCache(tmp_path / "cache"))
+    findings = check_series(root, [patch], cache_dir=tmp_path / "cache").findings
     inversion = next(f for f in findings if f.kind == "lock-order-inversion" and f.locks == ("pte_lock", "page_lock"))
     assert inversion.status == "new" and inversion.function == "folio_referenced_one"
     # the caller context comes through the rmap_one member: folio_referenced() set it
@@ -662,8 +657,7 @@ def test_static_functions_of_one_name_in_two_files_are_two_findings(tree_repo: P
     git(tree_repo, "commit", "-q", "-m", "mm: two counters")
     patch = tmp_path / "0001.patch"
     patch.write_text(git(tree_repo, "format-patch", "-1", "--stdout"))
-    applied = apply_series(open_tree(str(tree_repo), "HEAD~1"), read_series([str(patch)]))
-    found = [f for f in analyse_series(applied, cache=SummaryCache(enabled=False)) if f.kind == "lock-imbalance"]
+    found = [f for f in check_series(tree_repo, [patch], base="HEAD~1").findings if f.kind == "lock-imbalance"]
     assert sorted((f.status, f.file) for f in found) == [("new", "mm/a.c"), ("new", "mm/b.c")]
     assert len({f.identity for f in found}) == 2
 

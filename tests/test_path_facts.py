@@ -13,17 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from patchlint.checks import analyse_series
 from patchlint.checks.kinds import LockImbalance
 from patchlint.checks.scope import analyse_scope
 from patchlint.cparse import load_profile
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
-from patchlint.ingest import read_series
-from patchlint.source.apply import apply_series
 from patchlint.source.tree import open_tree
 
-from .conftest import TREE, git
+from .conftest import TREE, check_series, git
 from .test_checks import ERROR_RETURN
 from .test_engine_precision import _returns_holding, _sleeps
 
@@ -279,8 +276,7 @@ def _moved(tree_repo: Path, tmp_path: Path, change) -> list:
     git(tree_repo, "commit", "-q", "-m", "mm: move bump()")
     patch = tmp_path / "0001.patch"
     patch.write_text(git(tree_repo, "format-patch", "-1", "--stdout"))
-    applied = apply_series(open_tree(str(tree_repo), "HEAD~1"), read_series([str(patch)]))
-    return [f for f in analyse_series(applied, cache=SummaryCache(enabled=False)) if f.kind == "lock-imbalance"]
+    return [f for f in check_series(tree_repo, [patch], base="HEAD~1").findings if f.kind == "lock-imbalance"]
 
 
 def test_a_finding_in_a_function_moved_to_another_file_is_existing(tree_repo: Path, tmp_path: Path):

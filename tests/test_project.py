@@ -16,7 +16,7 @@ from patchlint.resources import grammars_dir
 
 from .conftest import ROOT
 
-STAGES = ["ingest", "source", "cparse", "extract", "model", "explore", "report", "workflow", "cli"]
+STAGES = ["ingest", "source", "cparse", "extract", "model", "explore", "report", "workflow", "analysis", "cli"]
 SHARED = {"records", "findings", "errors", "resources", "stamps", "seal", "printable", "__init__"}
 # the command line's stage: its commands, the entry point, and the answers it remembers
 CLI = {"cli", "launch", "answers", "__main__"}

@@ -1,0 +1,206 @@
+"""The analysis as a library: what the command line, the hook and the tests call.
+
+    inputs = load(["series.mbox"], tree="linux")       # the series and the tree it applies to
+    report = check(inputs, load_config("linux"))        # static checks, then the model's replays
+    report.findings, report.fails(), report.document()
+
+`check` and `scan` take their settings as a `Config` (patchlint.workflow.config) and return a
+`Report`; they print nothing and never remember answers: the command line renders the report
+and records the answer around the call (patchlint.answers), so a run the clock or the model cut
+short (`Report.complete` false) is never given again as if it were whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from patchlint.errors import PatchlintError
+from patchlint.findings import Finding
+from patchlint.records import Note, Series
+from patchlint.workflow.config import Config, load_config
+
+if TYPE_CHECKING:
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.source.apply import AppliedSeries
+    from patchlint.source.tree import Tree
+
+Progress = Callable[[str], None] | None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A series and the tree (at the revision) it applies to."""
+
+    series: Series
+    kernel: Tree
+
+    def paths(self) -> set[str]:
+        """Every path a patch of the series names, before or after."""
+        return {p for patch in self.series.patches for fc in patch.files for p in (fc.old_path, fc.new_path) if p}
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a check or a scan found, with what a renderer needs to show it."""
+
+    series: Series  # with the notes the analysis added
+    applied: AppliedSeries | None
+    findings: tuple[Finding, ...]  # after the configuration's filter, in report order
+    tree: str  # the tree as the report names it
+    fail_on: str
+    complete: bool = True  # false when the clock or the model cut something short
+    safe_sites: tuple[Any, ...] = field(default=())  # set_page_dirty() sites found safe, for --explain
+
+    def fails(self) -> bool:
+        """Whether the findings make the exit status 1 at the configured level."""
+        from patchlint.checks import fails
+
+        return fails(list(self.findings), self.fail_on)
+
+    def document(self) -> dict[str, Any]:
+        """The report as the one document every format renders."""
+        from patchlint.report.document import document
+
+        return document(self.series, self.applied, list(self.findings), self.tree)
+
+
+def load(series: list[str] | None, *, tree: str | None = None, base: str | None = None, range_: str | None = None,
+         lenient: bool = False, command: str = "patchlint",
+         open_kernel: Callable[[str | None, str | None], Tree | None] | None = None) -> Inputs:
+    """The series and the tree it applies to.  `open_kernel(base, series_base)` opens the tree
+    for a mailed series (show's may be absent); a range is always read from its repository."""
+    from patchlint.ingest import read_series
+    from patchlint.source.tree import open_tree
+    from patchlint.workflow.base import made_on
+
+    if range_ and series:
+        raise PatchlintError("--range", "give either series files or --range, not both", None, None)
+    if range_:
+        from patchlint.ingest.gitrange import read_range  # GitPython: only for a range
+
+        parsed, base_sha = read_range(tree or ".", range_, lenient=lenient)
+        return Inputs(parsed, open_tree(tree, base_sha))
+    if not series:
+        raise PatchlintError(command, "no series given", None,
+                             "give an mbox or patch file, a format-patch directory, - for stdin, or --range A..B")
+    parsed = read_series(series, lenient=lenient)
+    opener = open_kernel or (lambda rev, series_base: open_tree(tree, rev, series_base))
+    return Inputs(parsed, opener(base if base is not None else made_on(tree, parsed), parsed.base_commit))
+
+
+def check(inputs: Inputs, config: Config | None = None, *, cache: SummaryCache | None = None,
+          progress: Progress = None) -> Report:
+    """Apply the series in memory and find, per patch, what it introduces, fixes or leaves:
+    the static checks, then (when the configuration says so) the model's scenario replays."""
+    from patchlint.checks import analyse_series
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.explore.catalog import catalog as scenario_catalog
+    from patchlint.explore.series import model_findings
+    from patchlint.source.apply import apply_series
+    from patchlint.workflow.base import timed_out
+
+    cfg = config if config is not None else load_config(None)
+    # the catalog is loaded (and checked) before any work: a broken scenario file is an input error
+    catalog = scenario_catalog(cfg.scenarios) if cfg.model else []
+    complete = not timed_out()
+    applied = apply_series(inputs.kernel, inputs.series)
+    safe: list = []
+    profile = cfg.load_profile()
+    cache = cache if cache is not None else SummaryCache()
+    found = analyse_series(applied, profile=profile, cache=cache, progress=progress, explanations=safe)
+    series = inputs.series
+    if cfg.model:
+        notes: list[Note] = []
+        cut: list[str] = []
+        found += model_findings(applied, profile=profile, cache=cache, catalog=catalog, progress=progress,
+                                notes=notes, cut=cut)
+        series = replace(series, notes=series.notes + tuple(notes))
+        complete = complete and not cut
+    findings = cfg.filter(sorted(found, key=Finding.sort_key))
+    return Report(series, applied, tuple(findings), inputs.kernel.describe(), cfg.fail_on, complete, tuple(safe))
+
+
+def scan(tree: str | None, paths: list[str] | None = None, config: Config | None = None, *, base: str | None = None,
+         jobs: int = 1, progress: Progress = None, announce: Progress = None) -> Report:
+    """Every static check over the tree, or the files and directories `paths` names in it:
+    without a series, every finding is `existing`.  `announce` hears how many files are read,
+    `progress` how the checks go."""
+    from patchlint.checks.tree import scan as scan_tree
+
+    cfg = config if config is not None else load_config(tree)
+    index = tree_index(tree, base, cfg)
+    functions = functions_under(index, list(paths or []), "scanning", announce)
+    findings, _ = scan_tree(index, functions, jobs=jobs, progress=progress)
+    # a scan has no series, so "new" (the default) would fail on nothing: it fails on any
+    fail_on = "any" if cfg.fail_on == "new" else cfg.fail_on
+    return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), fail_on)
+
+
+def tree_index(tree: str | None, base: str | None, config: Config):
+    """The tree's function index under the configuration's profile."""
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.cparse.index import FunctionIndex
+    from patchlint.source.tree import open_tree
+
+    return FunctionIndex(open_tree(tree, base), config.load_profile(), SummaryCache())
+
+
+def functions_under(index, paths: list[str], what: str, announce: Progress = None) -> list:
+    """The functions of the C files under `paths` (all of the tree when empty)."""
+    from patchlint.cparse.survey import c_files
+
+    files = c_files(index, paths)
+    if not files:
+        raise PatchlintError(index.tree.name, f"no C files under {' '.join(paths) or 'the tree'}", None,
+                             "check the paths")
+    if announce is not None:
+        announce(f"{what} {len(files)} files")
+    return [f for parsed in index.parse_paths(files) for f in parsed.functions]
+
+
+def scenario_dirs(config: Config) -> list[str]:
+    """The scenario directories a check reads (its answer depends on them)."""
+    return [str(Path(d).absolute()) for d in config.scenarios] if config.model else []
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One scenario replayed on a tree: the explorer's result and where it ran."""
+
+    result: Any  # patchlint.explore.explorer.Result
+    kernel: Tree
+    index: Any  # patchlint.cparse.index.FunctionIndex
+
+
+def replay(scenario: str, tree: str | None, config: Config | None = None, *, base: str | None = None,
+           series: list[str] | None = None, bound: int = 2) -> Replayed:
+    """Replay one scenario (a file, or a catalog name) on the tree, with `series` applied in
+    memory if given: every interleaving within the preemption bound."""
+    from patchlint.cparse.cache import SummaryCache
+    from patchlint.cparse.index import FunctionIndex
+    from patchlint.explore.explorer import explore
+    from patchlint.explore.scenario import applies, scenario_path
+    from patchlint.explore.scenario import load as load_scenario
+    from patchlint.source.apply import apply_series
+    from patchlint.source.tree import open_tree
+
+    cfg = config if config is not None else load_config(tree)
+    path = scenario_path(scenario, cfg.scenarios)
+    sc = load_scenario(path)
+    if series:
+        inputs = load(series, tree=tree, base=base)
+        applied = apply_series(inputs.kernel, inputs.series)
+        kernel = inputs.kernel
+        overlay = {p: (None if (img := applied.image(p)) is None else img.text().encode("utf-8", "surrogateescape"))
+                   for p in applied.touched()}
+    else:
+        kernel, overlay = open_tree(tree, base), {}
+    index = FunctionIndex(kernel, cfg.load_profile(), SummaryCache(), overlay=overlay)
+    why_not = applies(sc, index)
+    if why_not is not None:
+        raise PatchlintError(str(path), f"scenario {sc.name} does not apply to this tree: {why_not}", None,
+                             "a scenario runs where its `kernels` range and its threads' calls fit the tree")
+    return Replayed(explore(index, sc, bound), kernel, index)
