@@ -1,29 +1,30 @@
 """The Finding record and the stable vocabulary it uses.
 
-Kinds are stable kebab-case ids: CI users filter on them, SARIF uses them as
-rule ids, and `--fail-on` and configuration refer to them.  Add kinds here;
-never rename one.
+The finding kinds are a registry kept as data, `patchlint/data/kinds.toml`: a kind
+exists when it has a table there, with its one-line summary, the severity its
+findings get (`level`) and its explanation.  Kinds are stable kebab-case ids: CI
+users filter on them, SARIF uses them as rule ids, and `--fail-on` and
+configuration refer to them.  Add kinds; never rename one.
 """
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
 
-KINDS: dict[str, str] = {
-    "damaged-patch": "the patch was whitespace-damaged and had to be recovered",
-    "lock-order-inversion": "two code paths take the same locks in opposite orders",
-    "recursive-locking": "a lock taken again on the same object by the path that holds it",
-    "spin-on-trylock": "a trylock retry loop while another lock is held",
-    "sleep-in-atomic": "a call that may sleep, reached in atomic context",
-    "unsafe-set-page-dirty": "set_page_dirty() without the page lock or a pinned mapping",
-    "documented-order": "an acquisition that nests against the tree's documented lock order",
-    "lock-imbalance": "a path returns with a lock held that the function does not declare",
-    "kernel-bug": "a BUG_ON/VM_BUG_ON reachable with its condition true",
-    "lost-dirty": "modified data can be treated as clean",
-    "deadlock": "every thread blocked in a cycle",
-    "livelock": "a thread spins on a lock whose holder waits on the spinner",
-    "analysis-incomplete": "part of the input could not be analysed; no verdict there",
-}
+
+@cache
+def kind_registry() -> dict[str, dict[str, Any]]:
+    """Every finding kind's table from patchlint/data/kinds.toml, in the file's order."""
+    text = resources.files("patchlint").joinpath("data", "kinds.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+KINDS: dict[str, str] = {kind: entry["summary"] for kind, entry in kind_registry().items()}
+LEVELS: dict[str, str] = {kind: entry["level"] for kind, entry in kind_registry().items()}
 
 STATUSES = ("new", "fixed", "existing")
 SEVERITIES = ("error", "warning", "check")

@@ -1,6 +1,11 @@
-"""One small builder per finding kind: observations of a scope in, Findings out.
+"""One small checker per finding kind: observations of a scope in, Findings out.
 
-Builders only decide and describe; reporters alone format.  Each finding's
+A checker is a subclass of `Checker`; defining it registers it (CHECKERS, in the order
+the classes stand here), and its findings get the severity the kind's table in
+patchlint/data/kinds.toml gives.  Adding a kind: one table in kinds.toml, one checker
+class here, and nothing else (see CONTRIBUTING.md).
+
+Checkers only decide and describe; reporters alone format.  Each finding's
 identity leaves out line numbers (a patch moves lines) so the same hazard
 before and after a patch is recognised as the same, and names a function with
 its file (static functions of one name live in many files).
@@ -9,11 +14,12 @@ its file (static functions of one name live in many files).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from patchlint.checks.docorder import DocumentedOrder
 from patchlint.checks.scope import Scope, in_scope
 from patchlint.extract.engine import CONTEXT_KINDS, Edge, Frame
-from patchlint.findings import Finding, TraceStep
+from patchlint.findings import LEVELS, Finding, TraceStep
 from patchlint.printable import quote_path
 
 
@@ -39,7 +45,31 @@ def _chain(*edges: Edge) -> tuple[TraceStep, ...]:
     return tuple(steps)
 
 
-class LockOrderInversion:
+class Checker:
+    """One finding kind: `findings(scope)` yields what the scope shows of it."""
+
+    kind: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        CHECKERS.append(cls)
+
+    def __init__(self, docs: DocumentedOrder | None = None) -> None:
+        self.docs = docs  # the tree's documented lock order, for the checkers that compare with it
+
+    @property
+    def severity(self) -> str:
+        """The kind's severity, from its table in kinds.toml."""
+        return LEVELS[self.kind]
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+CHECKERS: list[type[Checker]] = []  # every checker, in the order its findings are produced
+
+
+class LockOrderInversion(Checker):
     kind = "lock-order-inversion"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
@@ -66,7 +96,7 @@ class LockOrderInversion:
             )
             verb = "spins for" if edge.how == "spin" else "takes"
             yield Finding(
-                kind=self.kind, status="new", severity="error", patch=None, file=edge.acquired.file,
+                kind=self.kind, status="new", severity=self.severity, patch=None, file=edge.acquired.file,
                 line=edge.acquired.line, function=edge.acquired.function,
                 message=(f"{edge.acquired.function}() {verb} {b} while holding {a} (via {_via(edge.path)}), but "
                          f"{back.path[0].function}() holds {b} and takes {a} (via {_via(back.path)}): "
@@ -76,7 +106,7 @@ class LockOrderInversion:
             )
 
 
-class RecursiveLocking:
+class RecursiveLocking(Checker):
     kind = "recursive-locking"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
@@ -91,7 +121,7 @@ class RecursiveLocking:
             verb = "spins on a trylock of" if r.lock.how == "spin" else "takes"
             cls = r.lock.cls
             yield Finding(
-                kind=self.kind, status="new", severity="error", patch=None, file=r.site.file, line=r.site.line,
+                kind=self.kind, status="new", severity=self.severity, patch=None, file=r.site.file, line=r.site.line,
                 function=r.site.function,
                 message=(f"{r.site.function}() {verb} {cls} on {r.instance}, which this path already holds: "
                          f"taken in {r.first.function}() at {r.first.file}:{r.first.line} and passed down via "
@@ -103,7 +133,7 @@ class RecursiveLocking:
             )
 
 
-class SpinOnTrylock:
+class SpinOnTrylock(Checker):
     kind = "spin-on-trylock"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
@@ -123,7 +153,7 @@ class SpinOnTrylock:
             tail = (f"; {back.path[0].function}() holds {spin.lock.cls} and wants {holder.cls} via {_via(back.path)}"
                     if back else "")
             yield Finding(
-                kind=self.kind, status="new", severity="warning", patch=None, file=spin.lock.file,
+                kind=self.kind, status="new", severity=self.severity, patch=None, file=spin.lock.file,
                 line=spin.lock.line, function=spin.lock.function,
                 message=(f"{spin.lock.function}() retries trylock of {spin.lock.cls} in a loop (line "
                          f"{spin.loop_line}) while holding {', '.join(dict.fromkeys(h.cls for h in atomic))} "
@@ -138,13 +168,12 @@ class SpinOnTrylock:
             )
 
 
-class DocumentedOrderViolation:
+class DocumentedOrderViolation(Checker):
     kind = "documented-order"
 
-    def __init__(self, docs: DocumentedOrder):
-        self.docs = docs
-
     def findings(self, scope: Scope) -> Iterator[Finding]:
+        if self.docs is None:
+            return
         done = set()
         for edge in _edges_in_scope(scope):
             said = self.docs.inverted(edge.held.cls, edge.acquired.cls)
@@ -156,7 +185,7 @@ class DocumentedOrderViolation:
             done.add(key)
             outer, inner = said
             yield Finding(
-                kind=self.kind, status="new", severity="warning", patch=None, file=edge.acquired.file,
+                kind=self.kind, status="new", severity=self.severity, patch=None, file=edge.acquired.file,
                 line=edge.acquired.line, function=edge.acquired.function,
                 message=(f"{edge.acquired.function}() {'spins for' if edge.how == 'spin' else 'takes'} "
                          f"{edge.acquired.cls} while holding {edge.held.cls} (via {_via(edge.path)}), but "
@@ -168,7 +197,7 @@ class DocumentedOrderViolation:
             )
 
 
-class SleepInAtomic:
+class SleepInAtomic(Checker):
     kind = "sleep-in-atomic"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
@@ -183,7 +212,7 @@ class SleepInAtomic:
             held = ", ".join(f"{h.cls} (taken in {h.function}() at {quote_path(h.file or '')}:{h.line})"
                              for h in s.atomic)
             yield Finding(
-                kind=self.kind, status="new", severity="error", patch=None, file=s.site.file, line=s.site.line,
+                kind=self.kind, status="new", severity=self.severity, patch=None, file=s.site.file, line=s.site.line,
                 function=s.site.function,
                 message=f"{s.what} may sleep, but {s.site.function}() is reached with {held} via {_via(s.path)}",
                 locks=tuple(h.cls for h in s.atomic),
@@ -191,7 +220,7 @@ class SleepInAtomic:
             )
 
 
-class UnsafeSetPageDirty:
+class UnsafeSetPageDirty(Checker):
     kind = "unsafe-set-page-dirty"
 
     def findings(self, scope: Scope, explain: bool = False) -> Iterator[Finding]:
@@ -210,7 +239,7 @@ class UnsafeSetPageDirty:
             suggestion = ("; set_page_dirty_lock() takes the page lock first, where sleeping is allowed"
                           if atomic_ctx else "; use set_page_dirty_lock()")
             yield Finding(
-                kind=self.kind, status="new", severity="warning", patch=None, file=file, line=line, function=fn,
+                kind=self.kind, status="new", severity=self.severity, patch=None, file=file, line=line, function=fn,
                 message=f"{d.call} via {_via(d.path)}: {d.rule}{suggestion}",
                 explanation="; ".join(sorted({x.rule for x in ds})),
                 identity=f"{self.kind}|{file}:{fn}|{d.call}",
@@ -228,7 +257,7 @@ class UnsafeSetPageDirty:
                 yield d.site.file, d.site.line, d.site.function, d.rule
 
 
-class LockImbalance:
+class LockImbalance(Checker):
     kind = "lock-imbalance"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
@@ -279,7 +308,7 @@ class LockImbalance:
                     continue
                 chain = _imbalance_evidence(name, file, cls, items, own)
                 yield Finding(
-                    kind=self.kind, status="new", severity="warning", patch=None, file=file, line=chain[1].line,
+                    kind=self.kind, status="new", severity=self.severity, patch=None, file=file, line=chain[1].line,
                     function=name,
                     message=f"{name}() returns with {cls} held on some paths and released on others, "
                             "and no __acquires/__releases annotation says so",
@@ -305,7 +334,7 @@ def _imbalance_evidence(name: str, file: str, cls: str, items: list, own: list[s
             TraceStep(0, f"return without {cls}", file, free, name))
 
 
-class AnalysisIncomplete:
+class AnalysisIncomplete(Checker):
     kind = "analysis-incomplete"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
@@ -313,7 +342,7 @@ class AnalysisIncomplete:
             cut = sorted(set(scope.obs.cut_roots))
             where = (f"; cut short from {len(cut)} root function(s): {', '.join(cut[:8])}"
                      f"{', ...' if len(cut) > 8 else ''}" if cut else "")
-            yield Finding(kind=self.kind, status="new", severity="warning", patch=None, file=None, line=None,
+            yield Finding(kind=self.kind, status="new", severity=self.severity, patch=None, file=None, line=None,
                           function=None, message=f"exploration budget hit after {scope.obs.walks} function walks"
                           f"{where}; paths beyond it were not analysed", identity=f"{self.kind}|budget")
         # Indirect calls nothing in the tree resolves stay visible: what runs there is unknown.
@@ -325,12 +354,13 @@ class AnalysisIncomplete:
                 unresolved.setdefault((u.site.file, u.site.function), []).append(f"{u.callee} ({u.why})")
         for (file, fn), calls in sorted(unresolved.items()):
             names = sorted(set(calls))
-            yield Finding(kind=self.kind, status="new", severity="warning", patch=None, file=file, line=None,
+            yield Finding(kind=self.kind, status="new", severity=self.severity, patch=None, file=file, line=None,
                           function=fn, message=f"{fn}() makes {len(names)} indirect call(s) the analysis could "
                           f"not resolve, so their locking is not seen: {', '.join(names)}",
                           identity=f"{self.kind}|{file}:{fn}|unresolved")
         # files the analysis read on the way (callers, callees) that it could not read, or read
         # past a bound; the series' own files are reported for the patch that changes them
+        # files read on the way are context, not the patch's own: a check, below the kind's level
         for u in sorted({u for u in scope.index.unparsed if u.path not in scope.index.overlay}, key=lambda u: u.path):
             what = "was read only in part" if u.partly else "was not analysed"
             yield Finding(kind=self.kind, status="new", severity="check", patch=None, file=u.path, line=None,

@@ -18,7 +18,7 @@ from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
-from patchlint.findings import Finding
+from patchlint.findings import LEVELS, Finding
 from patchlint.printable import quote_path
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
@@ -115,22 +115,10 @@ def _state_key(index: FunctionIndex, touched: set[str], vocab: Vocabulary, cache
 
 
 def static_findings(scope, docs) -> list[Finding]:
-    from patchlint.checks.kinds import (
-        AnalysisIncomplete,
-        DocumentedOrderViolation,
-        LockImbalance,
-        LockOrderInversion,
-        RecursiveLocking,
-        SleepInAtomic,
-        SpinOnTrylock,
-        UnsafeSetPageDirty,
-    )
+    """Every registered checker's findings on the scope (patchlint.checks.kinds.CHECKERS)."""
+    from patchlint.checks.kinds import CHECKERS
 
-    out: list[Finding] = []
-    for checker in (LockOrderInversion(), RecursiveLocking(), SpinOnTrylock(), DocumentedOrderViolation(docs),
-                    SleepInAtomic(), UnsafeSetPageDirty(), LockImbalance(), AnalysisIncomplete()):
-        out.extend(checker.findings(scope))
-    return out
+    return [f for checker in CHECKERS for f in checker(docs).findings(scope)]
 
 
 def overlays(applied: AppliedSeries, k: int) -> tuple[dict[str, bytes | None], dict[str, bytes | None]]:
@@ -164,8 +152,8 @@ def unread_files(applied: AppliedSeries, k: int, profile: Profile, cache: Summar
         else:
             continue
         out.append(Finding(
-            kind="analysis-incomplete", status="new", severity="warning", patch=k, file=path, line=None,
-            function=None, message=message,
+            kind="analysis-incomplete", status="new", severity=LEVELS["analysis-incomplete"], patch=k, file=path,
+            line=None, function=None, message=message,
             identity=f"analysis-incomplete|{path}|{'unread' if parsed.not_analysed else 'bounded'}",
         ))
     return out

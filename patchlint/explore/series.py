@@ -16,7 +16,7 @@ from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.explore.catalog import catalog as scenario_files
-from patchlint.findings import Finding
+from patchlint.findings import LEVELS, Finding
 from patchlint.records import Note
 from patchlint.source.apply import AppliedSeries
 from patchlint.stamps import code_digest
@@ -147,18 +147,11 @@ TOTAL_SECONDS = 36.0
 SHOWN = 8  # unresolved calls named in a finding's message
 
 
-def _severity(kind: str) -> str:
-    from patchlint.model.hazards import hazards
-
-    h = hazards().get(kind)
-    return h.severity if h is not None else "error"
-
-
 def result_findings(result: Result) -> list[Finding]:
     out = []
     for h in result.hazards:
         out.append(Finding(
-            kind=h.kind, status="new", severity=_severity(h.kind), patch=None, file=h.site[0],
+            kind=h.kind, status="new", severity=LEVELS[h.kind], patch=None, file=h.site[0],
             line=h.site[1], function=h.site[2], message=f"{h.message} (scenario {result.scenario})",
             scenario=result.scenario, trace=h.trace, identity=f"{h.kind}|{result.scenario}|{h.site[2]}",
         ))
@@ -210,8 +203,8 @@ def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: Summar
 
 
 def _incomplete(scenario: str, what: str, why: str) -> Finding:
-    return Finding(kind="analysis-incomplete", status="new", severity="warning", patch=None, file=None, line=None,
-                   function=None, message=f"scenario {scenario}: {what}", scenario=scenario,
+    return Finding(kind="analysis-incomplete", status="new", severity=LEVELS["analysis-incomplete"], patch=None,
+                   file=None, line=None, function=None, message=f"scenario {scenario}: {what}", scenario=scenario,
                    identity=f"analysis-incomplete|{scenario}|{why}")
 
 

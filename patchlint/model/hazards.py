@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 
+from patchlint.findings import KINDS
 from patchlint.model.state import FLAGS, Page
 from patchlint.resources import grammar_file
 
@@ -23,7 +24,6 @@ DETECTORS = ("bug", "all-blocked", "spin-cycle", "sleep-atomic", "final")
 class Hazard:
     name: str
     detector: str
-    severity: str
     when: ast.Expression | None = None  # detector "final": a predicate over `page`
     message: str = ""
     site: str | None = None  # detector "final": the page field holding where it happened
@@ -45,7 +45,9 @@ def hazards() -> dict[str, Hazard]:
         if detector == "final":
             when = ast.parse(entry["when"], mode="eval")
             _check(when.body, name)
-        out[name] = Hazard(name, detector, entry.get("severity", "error"), when, entry.get("message", ""),
+        if name not in KINDS:
+            raise HazardTableError(f"hazards.toml: {name}: not a finding kind (patchlint/data/kinds.toml)")
+        out[name] = Hazard(name, detector, when, entry.get("message", ""),
                            entry.get("site"))
     return out
 

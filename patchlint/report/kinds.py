@@ -4,13 +4,11 @@ SARIF rule help, and the titles of the text report's scenario blocks."""
 from __future__ import annotations
 
 import textwrap
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from patchlint.errors import PatchlintError
-from patchlint.findings import KINDS, SEVERITIES
+from patchlint.findings import SEVERITIES, kind_registry
 
 SCENARIOS = ("circular", "recursive", "interleaving", "imbalance", "none")
 
@@ -18,7 +16,7 @@ SCENARIOS = ("circular", "recursive", "interleaving", "imbalance", "none")
 @dataclass(frozen=True)
 class KindInfo:
     kind: str
-    summary: str  # the one-line description from patchlint.findings.KINDS
+    summary: str  # the one-line description
     title: str
     level: str  # error | warning | check
     scenario: str  # circular | recursive | interleaving | imbalance | none
@@ -42,11 +40,10 @@ def type_name(kind: str) -> str:
 
 @cache
 def kind_table() -> dict[str, KindInfo]:
-    """Every kind of patchlint.findings.KINDS with its text, in KINDS order."""
-    data = tomllib.loads(resources.files("patchlint").joinpath("data", "kinds.toml").read_text(encoding="utf-8"))
+    """Every finding kind with its text, in the registry's order (patchlint/data/kinds.toml)."""
     out: dict[str, KindInfo] = {}
-    for kind, summary in KINDS.items():
-        entry = data.get(kind, {})
+    for kind, entry in kind_registry().items():
+        summary = entry["summary"]
         level = entry.get("level", "warning")
         scenario = entry.get("scenario", "none")
         out[kind] = KindInfo(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patchlint.findings import Finding
+from patchlint.findings import LEVELS, Finding
 from patchlint.source.apply import AppliedSeries
 
 
@@ -23,12 +23,13 @@ def apply_findings(applied: AppliedSeries) -> list[Finding]:
                 d = damage.get(key)
                 reasons = "; ".join(d.reasons()) if d else "damaged"
                 out.append(Finding(
-                    kind="damaged-patch", status="new", severity="warning", patch=h.patch, file=h.file,
+                    kind="damaged-patch", status="new", severity=LEVELS["damaged-patch"], patch=h.patch, file=h.file,
                     line=_post_line(applied, h.patch, h.file, h.hunk) or h.line, function=functions.get(key),
                     message=f"hunk {h.hunk} ({h.header.split(' @@')[0]} @@) was whitespace-damaged ({reasons}); "
                             f"placed at line {h.line} by its removed lines, its added lines are best effort",
                 ))
             elif h.status == "failed":
+                # above the kind's level: a patch that does not apply has no verdict at all
                 out.append(Finding(
                     kind="analysis-incomplete", status="new", severity="error", patch=h.patch, file=h.file,
                     line=None, function=functions.get(key),
