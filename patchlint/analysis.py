@@ -134,9 +134,8 @@ def scan(tree: str | None, paths: list[str] | None = None, config: Config | None
     index = tree_index(tree, base, cfg)
     functions = functions_under(index, list(paths or []), "scanning", announce)
     findings, _ = scan_tree(index, functions, jobs=jobs, progress=progress)
-    # a scan has no series, so "new" (the default) would fail on nothing: it fails on any
-    fail_on = "any" if cfg.fail_on == "new" else cfg.fail_on
-    return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), fail_on)
+    # every finding of a scan is `existing`: fail-on new (the default) passes, any fails
+    return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), cfg.fail_on)
 
 
 def tree_index(tree: str | None, base: str | None, config: Config):

@@ -78,13 +78,16 @@ def _root(
 
 
 SeriesArg = Annotated[list[str] | None, typer.Argument(
-    help="mbox, .patch/.diff file, git format-patch directory, or - for standard input.", show_default=False)]
-TreeOpt = Annotated[str | None, typer.Option("--tree", help="Kernel tree: a directory or git repository "
+    metavar="[SERIES]...", help="mbox, .patch/.diff file, git format-patch directory, or - for standard input.",
+    show_default=False)]
+TreeOpt = Annotated[str | None, typer.Option("--tree", metavar="DIR", help="Kernel tree: a directory or git repository "
                                              "(default: the current directory).", show_default=False)]
-BaseOpt = Annotated[str | None, typer.Option("--base", help="Revision of the --tree repository to apply to "
+BaseOpt = Annotated[str | None, typer.Option("--base", metavar="REV",
+                                             help="Revision of the --tree repository to apply to "
                                              "(default: the series' base-commit if the tree has it, else HEAD).",
                                              show_default=False)]
-RangeOpt = Annotated[str | None, typer.Option("--range", help="A..B in the --tree repository: each non-merge "
+RangeOpt = Annotated[str | None, typer.Option("--range", metavar="A..B",
+                                              help="A..B in the --tree repository: each non-merge "
                                               "commit is one patch, applied to A.", show_default=False)]
 LenientOpt = Annotated[bool, typer.Option("--lenient", help="Recover whitespace-damaged patches (as web archives "
                                           "render mail) by locating removed lines in the tree; recovered hunks "
@@ -101,7 +104,7 @@ ExcludeOpt = Annotated[list[str] | None, typer.Option(
     "--exclude", metavar="PATH", help="Do not report findings in this directory or glob (repeatable; replaces "
     "the configuration's exclude list).", show_default=False)]
 ProfileOpt = Annotated[str | None, typer.Option(
-    "--profile", help="Configuration profile (architecture) from grammars/profiles.toml "
+    "--profile", metavar="NAME", help="Configuration profile (architecture) from grammars/profiles.toml "
     "(default: the configuration's profile, else s390).", show_default=False)]
 DefineOpt = Annotated[list[str] | None, typer.Option(
     "--define", metavar="NAME[=VALUE]", help="Define a macro for the profile, e.g. CONFIG_NUMA (repeatable; "
@@ -241,7 +244,8 @@ def show(
 
 @app.command()
 def doctor(
-    paths: Annotated[list[str] | None, typer.Argument(help="Files or directories of the tree (default: all of it).",
+    paths: Annotated[list[str] | None, typer.Argument(metavar="[PATH]...",
+                                                      help="Files or directories of the tree (default: all of it).",
                                                       show_default=False)] = None,
     tree: TreeOpt = None,
     base: BaseOpt = None,
@@ -265,7 +269,7 @@ def doctor(
     files = c_files(index, list(paths or []))
     if not files:
         raise PatchlintError(tree or ".", f"no C files under {' '.join(paths or [])}", None, "check the paths")
-    typer.echo(f"patchlint: parsing {len(files)} files", err=True)
+    _announce(f"parsing {len(files)} files")
     result = survey(index, files)
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
@@ -280,10 +284,13 @@ def _tree_index(tree: str | None, base: str | None, profile: str | None, define:
 
 
 def _announce(msg: str) -> None:
-    typer.echo(f"patchlint: {printable(msg)}", err=True)
+    """What a command is reading, for a person watching: tools reading stderr see nothing."""
+    if sys.stderr.isatty():
+        typer.echo(f"patchlint: {printable(msg)}", err=True)
 
 
-PathsArg = Annotated[list[str] | None, typer.Argument(help="Files or directories of the tree (default: all of it).",
+PathsArg = Annotated[list[str] | None, typer.Argument(metavar="[PATH]...",
+                                                      help="Files or directories of the tree (default: all of it).",
                                                       show_default=False)]
 
 
@@ -292,7 +299,7 @@ def paths(
     function: Annotated[str, typer.Argument(help="The function to find call paths into.")],
     tree: TreeOpt = None,
     base: BaseOpt = None,
-    depth: Annotated[int, typer.Option("--depth", min=1, max=12, help="How many callers up.")] = 4,
+    depth: Annotated[int, typer.Option("--depth", metavar="N", min=1, max=12, help="How many callers up.")] = 4,
     profile: ProfileOpt = None,
     define: DefineOpt = None,
 ) -> None:
@@ -317,9 +324,11 @@ def locks(
     paths_: PathsArg = None,
     tree: TreeOpt = None,
     base: BaseOpt = None,
-    dot: Annotated[str | None, typer.Option("--dot", help="Also write the graph as Graphviz DOT to FILE.",
+    dot: Annotated[str | None, typer.Option("--dot", metavar="FILE",
+                                            help="Also write the graph as Graphviz DOT to FILE.",
                                             show_default=False)] = None,
-    svg: Annotated[str | None, typer.Option("--svg", help="Also draw the graph as SVG to FILE (needs Graphviz's "
+    svg: Annotated[str | None, typer.Option("--svg", metavar="FILE",
+                                            help="Also draw the graph as SVG to FILE (needs Graphviz's "
                                             "dot).", show_default=False)] = None,
     profile: ProfileOpt = None,
     define: DefineOpt = None,
@@ -345,7 +354,7 @@ def scan(
     tree: TreeOpt = None,
     base: BaseOpt = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format, as for check.")] = CheckFormat.text,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64, help="Worker processes.")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=1, max=64, help="Worker processes.")] = 1,
     fail_on: FailOnOpt = None,
     disable: DisableOpt = None,
     exclude: ExcludeOpt = None,
@@ -392,9 +401,11 @@ def replay(
                                              "name of one in the catalog (grammars/scenarios).")],
     tree: TreeOpt = None,
     base: BaseOpt = None,
-    series: Annotated[list[str] | None, typer.Option("--series", help="Replay on the tree with this series "
+    series: Annotated[list[str] | None, typer.Option("--series", metavar="FILE",
+                                                     help="Replay on the tree with this series "
                                                      "applied in memory (repeatable).", show_default=False)] = None,
-    bound: Annotated[int, typer.Option("--bound", "-k", min=0, max=8, help="Preemption bound (CHESS-style).")] = 2,
+    bound: Annotated[int, typer.Option("--bound", "-k", metavar="K",
+                                       min=0, max=8, help="Preemption bound (CHESS-style).")] = 2,
     fmt: Annotated[ShowFormat, typer.Option("--format", help="Output format.")] = ShowFormat.text,
     profile: ProfileOpt = None,
     define: DefineOpt = None,
@@ -426,7 +437,7 @@ def replay(
 
 @app.command()
 def explain(
-    kind: Annotated[str | None, typer.Argument(help="A finding kind, e.g. lock-order-inversion "
+    kind: Annotated[str | None, typer.Argument(metavar="[KIND]", help="A finding kind, e.g. lock-order-inversion "
                                                "(without one: the list of kinds).", show_default=False)] = None,
 ) -> None:
     """What a finding kind means, why it matters and what to do about it."""
@@ -461,7 +472,7 @@ app.add_typer(hook_app, name="hook")
 
 @hook_app.command("install")
 def hook_install(
-    tree: Annotated[str | None, typer.Option("--tree", help="The git repository (default: the current "
+    tree: Annotated[str | None, typer.Option("--tree", metavar="DIR", help="The git repository (default: the current "
                                              "directory).", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a different existing sendemail-validate hook "
                                         "(it is kept beside it as sendemail-validate.patchlint-saved).")] = False,
@@ -475,7 +486,7 @@ def hook_install(
 
 @hook_app.command("uninstall")
 def hook_uninstall(
-    tree: Annotated[str | None, typer.Option("--tree", help="The git repository (default: the current "
+    tree: Annotated[str | None, typer.Option("--tree", metavar="DIR", help="The git repository (default: the current "
                                              "directory).", show_default=False)] = None,
 ) -> None:
     """Remove patchlint's sendemail-validate hook (a hook patchlint did not write is left alone)."""
@@ -539,5 +550,7 @@ def _usage_message(exc: typer.TyperException) -> str:
 
 
 def _die(message: str) -> None:
-    sys.stderr.write("patchlint: " + printable(" ".join(message.split())) + "\n")
+    text = printable(" ".join(message.split()))
+    # an error of a command names it ("patchlint check: ..."): one prefix, not two
+    sys.stderr.write(("" if text.startswith("patchlint") else "patchlint: ") + text + "\n")
     sys.exit(EXIT_USAGE)

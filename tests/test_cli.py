@@ -96,3 +96,17 @@ def test_range_reads_each_commit_as_a_patch_against_a(tree_repo):
         p["subject"] for p in _json("--tree", str(TREE), str(SERIES / "three-patches.mbox"))["patches"]]
     assert all(p["applied"] for p in doc["patches"])
     assert all(len(p["commit"]) == 40 for p in doc["patches"])
+
+
+def test_errors_carry_one_prefix_and_help_names_its_values():
+    for args in (("check",), ("check", "--fail-on", "bogus", "x.patch"), ("explain", "no-such-kind")):
+        err = run_patchlint(*args).stderr.decode()
+        assert err.count("\n") == 1 and err.startswith("patchlint") and "patchlint: patchlint" not in err, err
+    help_text = run_patchlint("scan", "--help").stdout.decode()
+    assert "--tree DIR" in help_text and "--base REV" in help_text and "[PATH]..." in help_text
+    assert "<str>" not in help_text and "<int" not in help_text and "paths_" not in help_text
+
+
+def test_scan_says_nothing_on_a_stderr_that_is_not_a_terminal():
+    proc = run_patchlint("scan", "--tree", str(TREE), "--format", "terse", "mm")
+    assert proc.stderr == b""
