@@ -375,3 +375,13 @@ def test_line_formats_always_say_what_could_not_be_analysed():
             f["status"] = "existing"
     assert "ANALYSIS_INCOMPLETE" in render("terse", doc) and "ANALYSIS_INCOMPLETE" in render("github", doc)
     assert "KERNEL_BUG" not in render("terse", doc)  # an existing hazard is not the patch's
+
+
+def test_sarif_never_locates_a_step_in_a_scenario_file():
+    """Code scanning resolves every physical location against the user's tree: a scenario's
+    own steps (its .litmus file is patchlint's) are named in the message, not linked."""
+    proc = run_patchlint("check", "--format", "sarif", "--fail-on", "never", *CLI_CASES["storage-key-rfc"])
+    text = proc.stdout.decode()
+    uris = set(re.findall(r'"uri": "([^"]+)"', text))
+    assert uris and not [u for u in uris if u.endswith(".litmus")]
+    assert "(scenario grammars/scenarios/" in text  # still said where in the scenario

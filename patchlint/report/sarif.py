@@ -5,7 +5,9 @@ indexes are stable), with the kind's explanation as help.  One result per
 finding that is still there: `baselineState` "new" for a new finding,
 "unchanged" for an existing one; fixed findings are left out, as a code
 scanning service decides "fixed" by absence.  Locations are on the post-image
-(the tree with the series applied), relative to the tree root (`%SRCROOT%`).
+(the tree with the series applied), relative to the tree root (`%SRCROOT%`);
+a step in a scenario's own body names its scenario file in its message and has
+no physical location (that file is not in the user's tree).
 A finding's trace becomes a codeFlow with one threadFlow per CPU, each step
 with its `executionOrder` in the interleaving; its lock chain becomes
 relatedLocations.  `partialFingerprints` carries a hash of the finding's
@@ -26,6 +28,7 @@ LEVEL = {"error": "error", "warning": "warning", "check": "note"}
 BASELINE = {"new": "new", "existing": "unchanged"}
 SRCROOT = "%SRCROOT%"
 FINGERPRINT = "patchlintIdentity/v1"
+SCENARIO_SUFFIX = ".litmus"  # scenario files (grammars/scenarios, --scenarios DIR) are *.litmus
 
 
 def render_sarif(doc: dict[str, Any]) -> str:
@@ -96,6 +99,11 @@ def _physical(file: str | None, line: int | None, snippet: str | None = None) ->
 def _location(file: str | None, line: int | None, message: str | None = None, function: str | None = None,
               snippet: str | None = None) -> dict[str, Any]:
     loc: dict[str, Any] = {}
+    if file and file.endswith(SCENARIO_SUFFIX):
+        # a step of the scenario's own body: the scenario file is patchlint's (or the user's
+        # --scenarios), never a file of the tree %SRCROOT% names, so it is said, not linked
+        message = f"{message} (scenario {file}:{line})" if message and line else message
+        file = line = None
     physical = _physical(file, line, snippet)
     if physical is not None:
         loc["physicalLocation"] = physical
