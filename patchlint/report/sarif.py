@@ -44,12 +44,7 @@ def sarif_log(doc: dict[str, Any]) -> dict[str, Any]:
     results = [_result(doc, f, kinds.index(f["kind"])) for f in doc["findings"] if f["status"] != "fixed"]
     invocation: dict[str, Any] = {"executionSuccessful": True}
     if doc.get("notes"):
-        invocation["toolExecutionNotifications"] = [
-            {"level": "note", "message": {"text": n["message"]},
-             "locations": [{"physicalLocation": {"artifactLocation": {"uri": n["source"]},
-                                                 **({"region": {"startLine": n["line"]}} if n.get("line") else {})}}]}
-            for n in doc["notes"]
-        ]
+        invocation["toolExecutionNotifications"] = [_notification(n) for n in doc["notes"]]
     run: dict[str, Any] = {
         "tool": {"driver": {
             "name": "patchlint",
@@ -112,6 +107,16 @@ def _location(file: str | None, line: int | None, message: str | None = None, fu
     if message:
         loc["message"] = {"text": message}
     return loc
+
+
+def _notification(note: dict[str, Any]) -> dict[str, Any]:
+    """An ingest or model note; one about a scenario file says where in its text, unlinked."""
+    where = f"{note['source']}:{note['line']}" if note.get("line") else note["source"]
+    if note["source"].endswith(SCENARIO_SUFFIX):
+        return {"level": "note", "message": {"text": f"{note['message']} (scenario {where})"}}
+    region = {"region": {"startLine": note["line"]}} if note.get("line") else {}
+    return {"level": "note", "message": {"text": note["message"]},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": note["source"]}, **region}}]}
 
 
 def identity(f: dict[str, Any]) -> str:
