@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.facts import CONTEXT_KINDS, Held, Variant
+from patchlint.extract.sink import Outcome, Sink, Site
 from patchlint.extract.vocab import Vocabulary
-from patchlint.extract.walker import CONTEXT_KINDS, Held, Sink, Site, Variant, Walker
+from patchlint.extract.walker import Walker
 
 SUMMARY_BUDGET = 1500  # summaries built (walked) per run; looked-up ones are free
 
@@ -96,7 +98,7 @@ class _Recorder(Sink):
         self.acquires[key] = Acquisition(lock, how, held)
 
     def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant],
-             arg_classes: tuple[str | None, ...] = ()):
+             arg_classes: tuple[str | None, ...] = ()) -> list[Outcome] | None:
         if isinstance(target, ir.Name):
             name = target.id
         elif isinstance(target, ir.Field):
