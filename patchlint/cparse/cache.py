@@ -55,6 +55,9 @@ class SummaryCache:
         # summaries already loaded, for the several indexes one run builds over one cache (the
         # before and after states of each patch share every file the patch does not change)
         self.memory: dict[str, ParsedFile] = {}
+        # the same for the tables later stages keep in this cache (extract.summary's lock
+        # summaries, per file): loaded or built once a run, owned by the run's cache, not the process
+        self.tables: dict[str, dict] = {}
 
     @property
     def directory(self) -> Path | None:

@@ -14,13 +14,13 @@ from patchlint.cparse import ir
 from patchlint.extract.conditions import Conditions
 from patchlint.extract.exprs import (
     ERR_MAKERS,
+    WalkMemo,
     call_key,
     calls_in,
     deref_name,
     is_literal,
     literal_truth,
     owner_var,
-    stepped_names,
     text_of,
     took_key,
     words,
@@ -50,6 +50,7 @@ from patchlint.extract.vocab import Primitive
 class Bindings(Conditions):
     # set by Walker.__init__
     sink: Sink
+    memo: WalkMemo
     entry_held: set[Held]  # the caller's locks, as the walk came in
 
     def site(self, line: int) -> Site:
@@ -62,7 +63,7 @@ class Bindings(Conditions):
             if not vs:
                 return vs
             vs = self.call(call, vs, in_condition)
-        stepped = stepped_names(e)
+        stepped = self.memo.stepped_names(e)
         if stepped:
             # `page++`: a lock on `page` was the last one
             vs = forget(vs, stepped, (InstFact, CmpFact, TruthFact, ErrFact))

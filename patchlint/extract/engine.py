@@ -234,7 +234,8 @@ class Engine:
         merged = dict(binds) | dict(own)
         sink = _EngineSink(self, fn, path, depth, formal, tuple(sorted(merged.items())))
         walker = Walker(self.v, body, formal, sink, consts, self.global_type, params,
-                        returns_pointer="*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"])
+                        returns_pointer="*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"],
+                        memo=self.summaries.memo)
         walker.run(entry)
         before = {h for v in entry for h in v.held}
         outcomes = []

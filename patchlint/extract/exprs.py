@@ -1,12 +1,14 @@
 """How the walk reads C in the IR, knowing nothing of locks beyond the
 vocabulary's names: an expression's text, its calls in evaluation order,
 literals and their truth, the names a path can keep facts about (the locals
-whose every change the walk sees).
+whose every change the walk sees), and a memo of what is worked out once per
+body or expression (`WalkMemo`), kept by whoever walks many functions.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
 from patchlint.extract.vocab import Vocabulary
@@ -230,38 +232,39 @@ def plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> fro
     return frozenset() if opaque else frozenset(declared - bad)
 
 
-_PLAIN: dict[int, tuple[ir.Stmt, tuple[str, frozenset[str]], frozenset[str], frozenset[str]]] = {}
+@dataclass
+class WalkMemo:
+    """What the walk works out once per body or expression, though it walks each under many
+    lock sets: kept by whoever walks (an engine's LockSummaries), for as long as it walks.
+    Entries are keyed by the node's identity and keep the node, so an id is never reused."""
 
+    plain: dict[int, tuple[ir.Stmt, tuple[str, frozenset[str]], frozenset[str], frozenset[str]]] = \
+        field(default_factory=dict)
+    stepped: dict[int, tuple[ir.Expr, frozenset[str]]] = field(default_factory=dict)
 
-def plain_and_returned(vocab: Vocabulary, block: ir.Stmt,
-                       params: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """plain_locals, and the names the body's `return` statements return, worked out once per
-    body (a function is walked under many lock sets)."""
-    key = (vocab.fingerprint, params)
-    hit = _PLAIN.get(id(block))
-    if hit is not None and hit[0] is block and hit[1] == key:
-        return hit[2], hit[3]
-    plain = plain_locals(block, set(params), set(vocab.primitives) | set(vocab.lock_out_pointers))
-    returned = frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and
-                         isinstance(n.value, ir.Name))
-    if len(_PLAIN) > 50_000:
-        _PLAIN.clear()
-    _PLAIN[id(block)] = (block, key, plain, returned)
-    return plain, returned
+    def plain_and_returned(self, vocab: Vocabulary, block: ir.Stmt,
+                           params: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """plain_locals, and the names the body's `return` statements return."""
+        key = (vocab.fingerprint, params)
+        hit = self.plain.get(id(block))
+        if hit is not None and hit[0] is block and hit[1] == key:
+            return hit[2], hit[3]
+        plain = plain_locals(block, set(params), set(vocab.primitives) | set(vocab.lock_out_pointers))
+        returned = frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and
+                             isinstance(n.value, ir.Name))
+        if len(self.plain) > 50_000:
+            self.plain.clear()
+        self.plain[id(block)] = (block, key, plain, returned)
+        return plain, returned
 
-
-_STEPPED: dict[int, tuple[ir.Expr, frozenset[str]]] = {}
-
-
-def stepped_names(e: ir.Expr) -> frozenset[str]:
-    """Names `e` steps with ++ or --, worked out once per expression (the IR does not change
-    while it is walked, and the same statements are walked under many lock sets)."""
-    hit = _STEPPED.get(id(e))
-    if hit is not None and hit[0] is e:
-        return hit[1]
-    names = frozenset(n.operand.id for n in ir.walk(e) if isinstance(n, ir.Unary) and n.op in _STEPS and
-                      isinstance(n.operand, ir.Name))
-    if len(_STEPPED) > 200_000:
-        _STEPPED.clear()
-    _STEPPED[id(e)] = (e, names)
-    return names
+    def stepped_names(self, e: ir.Expr) -> frozenset[str]:
+        """Names `e` steps with ++ or --."""
+        hit = self.stepped.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        names = frozenset(n.operand.id for n in ir.walk(e) if isinstance(n, ir.Unary) and n.op in _STEPS and
+                          isinstance(n.operand, ir.Name))
+        if len(self.stepped) > 200_000:
+            self.stepped.clear()
+        self.stepped[id(e)] = (e, names)
+        return names

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
 from patchlint.extract.calls import Bindings
-from patchlint.extract.exprs import ERR_MAKERS, is_literal, literal_truth, plain_and_returned
+from patchlint.extract.exprs import ERR_MAKERS, WalkMemo, is_literal, literal_truth
 from patchlint.extract.facts import Held, ReturnsErrFact, ReturnsFact, Variant, dedupe, returning
 from patchlint.extract.lockclass import LockNames, instance_of
 from patchlint.extract.sink import Sink
@@ -36,15 +36,18 @@ class _Flow:
 class Walker(Bindings):
     def __init__(self, vocab: Vocabulary, body: ir.Body, params: list[tuple[str, str | None]], sink: Sink,
                  consts: dict[str, object] | None = None, global_types: Callable[[str], str | None] | None = None,
-                 param_classes: dict[int, str] | None = None, returns_pointer: bool = False):
+                 param_classes: dict[int, str] | None = None, returns_pointer: bool = False,
+                 memo: WalkMemo | None = None):
         LockNames.__init__(self, vocab, body, params, global_types, param_classes)
+        # what is worked out once per body: shared by an engine's walks where it hands its memo on
+        self.memo = memo if memo is not None else WalkMemo()
         # A function returning a pointer (or bool) tells its caller what it did by what it returns:
         # `return ci;` non-NULL with ci->lock held, NULL without, or an ERR_PTR().  For the names it
         # returns, what the path tested or assigned is remembered (and only for those: every fact
         # keeps paths apart that would otherwise merge).
         # Path facts about a local's value (what it was tested, compared or set to) are kept only
         # for the locals whose every change the walk sees (exprs.plain_locals)
-        self.plain, returned = plain_and_returned(vocab, body.block, frozenset(n for _, n in params if n))
+        self.plain, returned = self.memo.plain_and_returned(vocab, body.block, frozenset(n for _, n in params if n))
         self.returned = returned & self.plain if returns_pointer else frozenset()
         self.sink = sink
         self.consts = dict(consts or {})
