@@ -19,7 +19,7 @@ from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
 from patchlint.extract.engine import Engine
 from patchlint.extract.reach import LockReach, Lookups
-from patchlint.extract.summary import _MEMORY, LockSummaries
+from patchlint.extract.summary import LockSummaries
 from patchlint.extract.vocab import load_vocabulary
 from patchlint.report.document import finding_dict
 from patchlint.source.tree import open_tree
@@ -403,7 +403,6 @@ def test_the_reverse_search_follows_deep_paths_and_the_callers_initializer(tmp_p
 
 
 def test_lock_summaries_come_from_the_cache_on_a_second_run(tmp_path: Path):
-    _MEMORY.clear()  # earlier tests in this process may have summarised the same file already
     cache = SummaryCache(tmp_path / "cache")
     index = FunctionIndex(open_tree(str(TREE)), load_profile(), cache)
     engine = Engine(index)
@@ -413,9 +412,9 @@ def test_lock_summaries_come_from_the_cache_on_a_second_run(tmp_path: Path):
     assert summary is not None and first.built == 1
     assert any(c.target == "try_to_unmap" and "page_lock" in {h.cls for h in c.held} for c in summary.calls)
     first.flush()
-    _MEMORY.clear()
-    second = LockSummaries(FunctionIndex(open_tree(str(TREE)), load_profile(), cache), load_vocabulary(),
-                           engine.global_type)
+    # a second run: its own cache object over the same directory, holding nothing in memory yet
+    second = LockSummaries(FunctionIndex(open_tree(str(TREE)), load_profile(), SummaryCache(tmp_path / "cache")),
+                           load_vocabulary(), engine.global_type)
     assert second.get(fn) == summary and second.built == 0
 
 

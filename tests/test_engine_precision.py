@@ -822,11 +822,11 @@ def test_a_callee_walked_for_one_flag_is_walked_again_for_a_caller_that_may_not_
 def test_the_lock_an_object_was_locked_by_is_found_whatever_the_order_of_facts():
     """A site remembered for a lock that was not added (a third of one class) does not hide
     the lock that was: the answer does not depend on how a set happens to iterate."""
-    from patchlint.extract.walker import Held, Variant
+    from patchlint.extract.facts import Held, InstFact, Variant
 
     first = Held("zone->lock", "spinlock", "lock", "mm/x.c", 5, "f", True)
-    v = Variant((first,), frozenset({("inst", "a", "zone->lock", "&a->lock", ("mm/x.c", 5)),
-                                     ("inst", "a", "zone->lock", "&a->lock", ("mm/x.c", 8))}))
+    v = Variant((first,), frozenset({InstFact("a", "zone->lock", "&a->lock", ("mm/x.c", 5)),
+                                     InstFact("a", "zone->lock", "&a->lock", ("mm/x.c", 8))}))
     assert v.holder("zone->lock", "&a->lock") is first
 
 

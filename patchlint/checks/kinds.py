@@ -19,6 +19,7 @@ from typing import ClassVar
 from patchlint.checks.docorder import DocumentedOrder
 from patchlint.checks.scope import Scope, in_scope
 from patchlint.extract.engine import CONTEXT_KINDS, Edge, Frame
+from patchlint.extract.facts import ReturnedFact, ReturnsErrFact, ReturnsFact
 from patchlint.findings import LEVELS, Finding, TraceStep
 from patchlint.printable import quote_path
 
@@ -281,9 +282,9 @@ class LockImbalance(Checker):
             held_somewhere = set().union(*own) if own else set()
             # what each path returned: a constant's truth; and, for a pointer, what the path knew
             # of the name it returned -- true, false (NULL), an ERR_PTR() -- or unknown (None)
-            constants = [next((f[1] for f in v.facts if f[0] == "returns"), None) for v, _, _, _ in items]
-            truths = ["err" if ("returns_err", True) in v.facts else next(
-                (f[1] for f in v.facts if f[0] in ("returns", "returned")), None) for v, _, _, _ in items]
+            constants = [next((f.value for f in v.facts if isinstance(f, ReturnsFact)), None) for v, _, _, _ in items]
+            truths = ["err" if ReturnsErrFact() in v.facts else next(
+                (f.value for f in v.facts if isinstance(f, (ReturnsFact, ReturnedFact))), None) for v, _, _, _ in items]
             pointer = _returns_pointer_or_bool(fn)
             for cls in sorted(held_somewhere):
                 if all(cls in s for s in own):

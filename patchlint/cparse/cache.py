@@ -30,8 +30,9 @@ _MAGIC = "patchlint-summary"
 # Bumped whenever the summary records change shape, so old entries are rebuilt
 # (the directory also carries patchlint's version).  5: entries sealed with the user's key;
 # 6: statement expressions are IR nodes (a summary's bindings may come from inside one);
-# 7: ParsedFile.bounds (what the #if evaluator stopped at); 8: extract.summary.HeldCall (was CallSite).
-SUMMARY_FORMAT = 8
+# 7: ParsedFile.bounds (what the #if evaluator stopped at); 8: extract.summary.HeldCall (was CallSite);
+# 9: a summary's locks are extract.facts.Held (was extract.walker.Held).
+SUMMARY_FORMAT = 9
 
 
 @dataclass
@@ -54,6 +55,9 @@ class SummaryCache:
         # summaries already loaded, for the several indexes one run builds over one cache (the
         # before and after states of each patch share every file the patch does not change)
         self.memory: dict[str, ParsedFile] = {}
+        # the same for the tables later stages keep in this cache (extract.summary's lock
+        # summaries, per file): loaded or built once a run, owned by the run's cache, not the process
+        self.tables: dict[str, dict] = {}
 
     @property
     def directory(self) -> Path | None:

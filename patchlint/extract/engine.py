@@ -12,22 +12,30 @@ initializers put in that field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.exprs import text_of
+from patchlint.extract.facts import (
+    CONTEXT_KINDS,
+    Fact,
+    GaveFact,
+    Held,
+    InstFact,
+    NonNullFact,
+    PredFact,
+    ReturnsFact,
+    VarFact,
+    Variant,
+)
+from patchlint.extract.sink import Outcome, Sink, Site
 from patchlint.extract.summary import LockSummaries
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
-from patchlint.extract.walker import CONTEXT_KINDS, Held, Sink, Site, Variant, Walker, text_of
+from patchlint.extract.walker import Walker
 
 MAX_TARGETS = 12  # an operations field with more implementations than this is not followed
-
-
-# How a callee leaves its caller's locks, one per way of returning: (locks it returns holding,
-# classes it released, what it returned when that was a constant, the classes its caller held
-# on the path this outcome belongs to, or None for every path)
-Outcome = tuple[tuple[Held, ...], tuple[str, ...], "bool | None", "tuple[str, ...] | None"]
 
 
 @dataclass(frozen=True)
@@ -226,14 +234,15 @@ class Engine:
         merged = dict(binds) | dict(own)
         sink = _EngineSink(self, fn, path, depth, formal, tuple(sorted(merged.items())))
         walker = Walker(self.v, body, formal, sink, consts, self.global_type, params,
-                        returns_pointer="*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"])
+                        returns_pointer="*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"],
+                        memo=self.summaries.memo)
         walker.run(entry)
         before = {h for v in entry for h in v.held}
         outcomes = []
         # a class it takes itself is released for its caller only where it gave the caller's lock
         # back on every path (`cond_resched_rcu()`: unlock, cond_resched(), lock again), not where
         # the walk merely could not pair one of its own acquisitions with its release
-        gave = {c for c in walker.took if walker.returns and all(("gave", c) in r.facts for r in walker.returns)}
+        gave = {c for c in walker.took if walker.returns and all(GaveFact(c) in r.facts for r in walker.returns)}
         # how it returns is judged (lock-imbalance) only for the functions a check is about
         record = not self.touched or fn.name in self.touched
         for site_variant, line in zip(walker.returns, walker.return_lines, strict=True):
@@ -243,10 +252,10 @@ class Engine:
             added = tuple(h for h in site_variant.held if h not in before and h.how != "assert")
             released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took or
                                      c in gave and not any(h.cls == c and h in before for h in site_variant.held)}))
-            truth = next((f[1] for f in site_variant.facts if f[0] == "returns"), None)
-            outcomes.append((added, released, truth, classes))
+            truth = next((f.value for f in site_variant.facts if isinstance(f, ReturnsFact)), None)
+            outcomes.append(Outcome(added, released, truth, classes))
         outcomes = _handed_off(list(dict.fromkeys(outcomes)))
-        if all(not o[0] and not o[1] for o in outcomes):
+        if all(not o.added and not o.released for o in outcomes):
             outcomes = []
         self._outcomes[key] = outcomes
         return outcomes
@@ -344,8 +353,8 @@ class _EngineSink(Sink):
         pinned_by = self._vma_in_scope()
         for v in variants or [Variant()]:
             held = next((h for h in v.held if h.cls == "page_lock"), None)
-            known_file = any(f[0] == "pred" and f[1] in self.e.v.anon_predicates and f[2] == page and f[3] is False
-                             for f in v.facts)
+            known_file = any(isinstance(f, PredFact) and f.pred in self.e.v.anon_predicates and f.arg == page and
+                             f.value is False for f in v.facts)
             if held is not None:
                 rule = (f"page lock held ({'asserted' if held.how == 'assert' else 'taken'} in {held.function}() "
                         f"at {held.file}:{held.line})")
@@ -370,7 +379,7 @@ class _EngineSink(Sink):
         return None
 
     def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant],
-             arg_classes: tuple[str | None, ...] = ()):
+             arg_classes: tuple[str | None, ...] = ()) -> list[Outcome] | None:
         if not variants:
             return None
         if self.depth >= self.e.max_depth:
@@ -431,7 +440,7 @@ class _EngineSink(Sink):
         puts in `member`, if one does."""
         return [name for m, name in self.binds if m == member]
 
-    def _unwalked(self, target: ir.Expr, variants: list[Variant]):
+    def _unwalked(self, target: ir.Expr, variants: list[Variant]) -> list[Outcome] | None:
         """A call the walk does not enter (the depth bound, or off the focus): what its summary says
         it releases of the caller's locks is released.  Optimistic where it releases only on some
         paths; assuming it never releases made every lock dropped by such a helper look held on."""
@@ -443,7 +452,7 @@ class _EngineSink(Sink):
         if len(defs) != 1:
             return None
         released = tuple(sorted(self.e.releases_beneath(defs[0])))
-        return [((), released, None, None)] if released else None
+        return [Outcome((), released, None, None)] if released else None
 
     def _follow(self, name: str) -> bool:
         """Whether to walk into `name` under the engine's focus."""
@@ -467,19 +476,18 @@ def _handed_off(outcomes: list[Outcome]) -> list[Outcome]:
     return alike is a hand-off no caller could follow (`return MIGRATEPAGE_UNMAP` with the page
     locked) or a path the walk could not tell apart; passed up, it would put every later call
     of every caller under that lock.  The function's own lock-imbalance check still sees it."""
-    classes = {h.cls for o in outcomes for h in o[0]}
+    classes = {h.cls for o in outcomes for h in o.added}
     dropped = set()
     for cls in classes:
-        holding = {o[2] for o in outcomes if any(h.cls == cls for h in o[0])}
-        free = {o[2] for o in outcomes if not any(h.cls == cls for h in o[0])}
+        holding = {o.truth for o in outcomes if any(h.cls == cls for h in o.added)}
+        free = {o.truth for o in outcomes if not any(h.cls == cls for h in o.added)}
         # no return that holds it says so by a literal result, and some that does not hold it
         # returns alike: nothing a caller tests could tell the two apart
         if holding == {None} and None in free:
             dropped.add(cls)
     if not dropped:
         return outcomes
-    kept = [(tuple(h for h in added if h.cls not in dropped), released, truth, entry)
-            for added, released, truth, entry in outcomes]
+    kept = [replace(o, added=tuple(h for h in o.added if h.cls not in dropped)) for o in outcomes]
     return list(dict.fromkeys(kept))
 
 
@@ -498,14 +506,15 @@ def _callee_entry(callee: FunctionDef, call: ir.Call, variants: list[Variant]) -
     by_address |= {"*" + a.id: i for i, a in enumerate(call.args) if isinstance(a, ir.Name)}
     out = []
     for v in variants:
-        facts = set()
+        facts: set[Fact] = set()
         for f in v.facts:
-            if f[0] in ("var", "nonnull") and f[1] in by_address and by_address[f[1]] < len(names) and \
-                    names[by_address[f[1]]] and (f[0] == "nonnull" or f[2] or f[1].startswith("*")):
-                facts.add((f[0], "*" + names[by_address[f[1]]], *f[2:]))
-            if f[0] == "inst" and f[1] in args and args[f[1]] < len(names) and names[args[f[1]]]:
-                param = names[args[f[1]]]
-                facts.add(("inst", param, f[2], re.sub(rf"\b{re.escape(f[1])}\b", param, f[3], count=1), f[4]))
+            if isinstance(f, (VarFact, NonNullFact)) and f.name in by_address and by_address[f.name] < len(names) and \
+                    names[by_address[f.name]] and (isinstance(f, NonNullFact) or f.cls or f.name.startswith("*")):
+                facts.add(replace(f, name="*" + names[by_address[f.name]]))
+            if isinstance(f, InstFact) and f.base in args and args[f.base] < len(names) and names[args[f.base]]:
+                param = names[args[f.base]]
+                facts.add(InstFact(param, f.cls, re.sub(rf"\b{re.escape(f.base)}\b", param, f.instance, count=1),
+                                   f.site))
         out.append(Variant(v.held, frozenset(facts)))
     return list(dict.fromkeys(out))
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from patchlint.cparse.defs import FunctionDef
 from patchlint.extract.engine import MAX_TARGETS, Edge, Frame
+from patchlint.extract.facts import Held
 from patchlint.extract.summary import LockSummaries
-from patchlint.extract.walker import Held
 
 REACH_DEPTH = 8  # calls beneath the function holding the first lock
 REACH_BUDGET = 4000  # function expansions per search run

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.exprs import WalkMemo
+from patchlint.extract.facts import CONTEXT_KINDS, Held, Variant
+from patchlint.extract.sink import Outcome, Sink, Site
 from patchlint.extract.vocab import Vocabulary
-from patchlint.extract.walker import CONTEXT_KINDS, Held, Sink, Site, Variant, Walker
+from patchlint.extract.walker import Walker
 
 SUMMARY_BUDGET = 1500  # summaries built (walked) per run; looked-up ones are free
 
@@ -96,7 +99,7 @@ class _Recorder(Sink):
         self.acquires[key] = Acquisition(lock, how, held)
 
     def call(self, site: Site, call: ir.Call, target: ir.Expr, variants: list[Variant],
-             arg_classes: tuple[str | None, ...] = ()):
+             arg_classes: tuple[str | None, ...] = ()) -> list[Outcome] | None:
         if isinstance(target, ir.Name):
             name = target.id
         elif isinstance(target, ir.Field):
@@ -128,11 +131,6 @@ def _binds(body: ir.Body) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out))
 
 
-# Summaries loaded or built this process, per file content and configuration; the before
-# and after states of every patch share all the files a patch does not change.
-_MEMORY: dict[str, dict[tuple[int, str], LockSummary]] = {}
-
-
 @dataclass
 class LockSummaries:
     index: FunctionIndex
@@ -142,6 +140,15 @@ class LockSummaries:
     built: int = 0
     budget_hit: bool = False
     _dirty: set[str] = field(default_factory=set)
+    # what the walks of these summaries, and of the engine that keeps them, work out once per body
+    memo: WalkMemo = field(default_factory=WalkMemo)
+
+    @property
+    def _memory(self) -> dict[str, dict[tuple[int, str], LockSummary]]:
+        """Summaries loaded or built this run, per file content and configuration: kept by the
+        run's cache, since the before and after states of every patch (an index each) share all
+        the files a patch does not change."""
+        return self.index.cache.tables
 
     def _key(self, fn: FunctionDef) -> str | None:
         parsed = self.index.parsed(fn.file)
@@ -154,10 +161,10 @@ class LockSummaries:
         key = self._key(fn)
         if key is None:
             return LockSummary(fn.name, fn.file, (), (), (), False)
-        table = _MEMORY.get(key)
+        table = self._memory.get(key)
         if table is None:
             table = self.index.cache.get(key, dict, counted=False) or {}
-            _MEMORY[key] = table
+            self._memory[key] = table
         entry = table.get((fn.start_byte, fn.name))
         if entry is not None and entry.file == fn.file:
             return entry
@@ -176,7 +183,7 @@ class LockSummaries:
             return LockSummary(fn.name, fn.file, (), (), (), False)
         rec = _Recorder()
         params = [(p.type, p.name) for p in fn.params()]
-        walker = Walker(self.vocab, body, params, rec, {}, self.global_type)
+        walker = Walker(self.vocab, body, params, rec, {}, self.global_type, memo=self.memo)
         walker.run([Variant()])
         rec.releases -= walker.took  # its own lock, on a path the walk could not pair up
         return LockSummary(fn.name, fn.file, tuple(rec.acquires[k] for k in sorted(rec.acquires)),
@@ -186,7 +193,7 @@ class LockSummaries:
     def flush(self) -> None:
         """Write the tables that gained summaries back to the cache."""
         for key in sorted(self._dirty):
-            self.index.cache.put(key, _MEMORY[key])
+            self.index.cache.put(key, self._memory[key])
         self._dirty.clear()
 
 

@@ -20,8 +20,8 @@ from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.preproc import MacroDef
 from patchlint.cparse.snippets import macro_expression
+from patchlint.extract.exprs import text_of
 from patchlint.extract.vocab import load_vocabulary
-from patchlint.extract.walker import _text
 from patchlint.model import primitives as P
 from patchlint.model.relevance import Relevance
 from patchlint.model.state import UNKNOWN, Addr, Obj, Struct, Sym
@@ -411,7 +411,7 @@ class Thread:
             if t is None:
                 if self.join(s):
                     return
-                t = bool((yield Choice(2, f"if ({_text(s.cond)})", self.site(s.cond.line))))
+                t = bool((yield Choice(2, f"if ({text_of(s.cond)})", self.site(s.cond.line))))
             if t:
                 yield from self.stmt(s.then)
             elif s.orelse is not None:
@@ -555,7 +555,7 @@ class Thread:
         v = yield from self.eval(e)
         t = _truth(v)
         if t is None:
-            t = bool((yield Choice(2, f"if ({_text(e)})", self.site(e.line))))
+            t = bool((yield Choice(2, f"if ({text_of(e)})", self.site(e.line))))
         return t
 
     # -- expressions ---------------------------------------------------------------------------
@@ -697,7 +697,7 @@ class Thread:
         if e.op == "*":
             v = yield from self.eval(e.operand)
             if isinstance(v, Obj) and v.kind == "pte":
-                return (yield from self.shared("__pte_read", (v,), f"*{_text(e.operand)}", e.line))
+                return (yield from self.shared("__pte_read", (v,), f"*{text_of(e.operand)}", e.line))
             if isinstance(v, Obj) and v.kind == "fn":
                 return v
             return UNKNOWN
@@ -720,7 +720,7 @@ class Thread:
         if not isinstance(base, Obj):
             return UNKNOWN
         if base.kind == "page" and fieldname in P.PAGE_FIELDS:
-            return (yield from self.shared("__page_read", (base, fieldname), _text(e), e.line))
+            return (yield from self.shared("__page_read", (base, fieldname), text_of(e), e.line))
         if base.kind == "space":
             if fieldname in self.m.relevance.t.space_members:
                 return Addr(base, fieldname)
@@ -738,7 +738,7 @@ class Thread:
             base = yield from self.eval(target.obj)
             if isinstance(base, Obj) and base.kind == "page" and target.field in P.PAGE_FIELDS:
                 yield from self.shared("__page_write", (base, target.field, value),
-                                       f"{_text(target)} = ...", target.line)
+                                       f"{text_of(target)} = ...", target.line)
             elif isinstance(base, Struct) and not target.arrow and isinstance(target.obj, ir.Name) and \
                     target.obj.id in self.frame.env:
                 # `details.single_folio = folio;` on a local struct (a store through a pointer to one
@@ -755,7 +755,7 @@ class Thread:
         else:
             fv = yield from self.eval(c.func)
             if not (isinstance(fv, Obj) and fv.kind == "fn"):
-                self.m.unresolved.add(f"({_text(c.func)})")
+                self.m.unresolved.add(f"({text_of(c.func)})")
                 for a in c.args:
                     yield from self.eval(a)
                 return UNKNOWN
@@ -783,11 +783,11 @@ class Thread:
             t = _truth(v)
             if name.endswith("BUG_ON"):
                 if t:
-                    raise Bug(f"{name}({_text(c.args[0])})", self.site(line))
+                    raise Bug(f"{name}({text_of(c.args[0])})", self.site(line))
                 if t is None:
-                    self.m.notes.add(f"{name}({_text(c.args[0])}) undecided at {self.frame.file}:{line}")
+                    self.m.notes.add(f"{name}({text_of(c.args[0])}) undecided at {self.frame.file}:{line}")
                 return 0
-            return int(bool(t)) if t is not None else (yield Choice(2, _text(c), self.site(line)))
+            return int(bool(t)) if t is not None else (yield Choice(2, text_of(c), self.site(line)))
         if name in P.CHOICES:
             return (yield Choice(2, f"{name}()", self.site(line)))
         prim = P.lookup(name)
@@ -825,7 +825,7 @@ class Thread:
         args = yield from self.args(c)
         if prim.waits_for is not None and prim.waits_for(args) is None:
             # a lock the model cannot name is not taken in the model: say so, never drop it silently
-            self.m.unresolved.add(f"{prim.name}({_text(c.args[0]) if c.args else ''})")
+            self.m.unresolved.add(f"{prim.name}({text_of(c.args[0]) if c.args else ''})")
         if prim.kind == "choice":
             return (yield Choice(2, f"{prim.name}()", self.site(c.line)))
         if prim.kind == "pure":
@@ -834,7 +834,7 @@ class Thread:
             v = prim.local(args)
             if v is not P.SHARED:
                 return v  # nothing another thread can change or see: not a scheduling point
-        return (yield from self.shared(prim.name, args, _text(c), c.line))
+        return (yield from self.shared(prim.name, args, text_of(c), c.line))
 
     def fold(self, d: FunctionDef, args: tuple):
         """A callee that cannot reach model state, handed a value the model knows: its result, if
