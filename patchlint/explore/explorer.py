@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from patchlint.cparse.index import FunctionIndex
 from patchlint.findings import TraceStep
 from patchlint.model import primitives as P
+from patchlint.model.events import Bug, Choice, Cut, Op, OutOfTime, PathCut
 from patchlint.model.hazards import hazards, holds
-from patchlint.model.interp import Bug, Choice, Cut, Machine, Op, OutOfTime, PathCut, Thread
+from patchlint.model.interp import Thread
+from patchlint.model.machine import Machine
 from patchlint.model.state import Obj, Scenario, State, diff
 
 MAX_UNDECIDED = 12  # undecided conditions in a row without a visible event (2**12 paths)
