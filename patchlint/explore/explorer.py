@@ -87,8 +87,7 @@ class Explorer:
         self.max_states = max_states
         self.max_seconds = max_seconds
         self.machine = Machine(index, P.Ctx(swap_entry=scenario.swap_entry, page="page"), dict(scenario.aops),
-                               {s.name: s.ops for s in scenario.state.spaces if s.ops})
-        self.machine.max_steps = max_steps
+                               {s.name: s.ops for s in scenario.state.spaces if s.ops}, max_steps=max_steps)
         self.result = Result(scenario.name, index.profile.name)
         # the hazards the scenario asks about (grammars/hazards.toml), by the detector that finds them
         table = hazards()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
@@ -21,55 +22,71 @@ from patchlint.cparse.snippets import macro_expression
 from patchlint.extract.vocab import load_vocabulary
 from patchlint.model import primitives as P
 from patchlint.model.events import Cut, OutOfTime
-from patchlint.model.relevance import Relevance
+from patchlint.model.relevance import ReachMemo, Relevance
 from patchlint.model.state import UNKNOWN, Obj
+from patchlint.model.tables import tables
 from patchlint.model.values import const as _const
+
+
+@dataclass
+class TreeMemo:
+    """What the model works out from the tree state alone (an index: the tree, its overlay, the
+    profile), kept on the index for every exploration of it: a check's scenarios, and a replay's,
+    resolve names, read initializers, fold callees and search for model state once.  It lives
+    as long as the index, so it never outlives the tree state it describes."""
+
+    resolved: dict[tuple, object] = field(default_factory=dict)  # (name, near file) -> definition
+    macro_ir: dict[tuple, ir.Expr | None] = field(default_factory=dict)
+    globals: dict[str, dict | None] = field(default_factory=dict)  # variable -> its designated initializer
+    folded: dict[tuple, object] = field(default_factory=dict)  # (definition, arguments) -> a folded callee's value
+    callee: dict[tuple, tuple] = field(default_factory=dict)  # definition -> its parameter names and IR body
+    reach: ReachMemo = field(default_factory=ReachMemo)  # the relevance search's answers
+
+    @staticmethod
+    def of(index: FunctionIndex) -> TreeMemo:
+        memo = index.memos.get("model")
+        if not isinstance(memo, TreeMemo):
+            memo = index.memos["model"] = TreeMemo()
+        return memo
 
 
 class Machine:
     """What the threads of one exploration share: the tree (through FunctionIndex) and notes."""
 
     def __init__(self, index: FunctionIndex, ctx: P.Ctx | None = None, aops: dict[str, str] | None = None,
-                 space_ops: dict[str, str] | None = None):
+                 space_ops: dict[str, str] | None = None, max_steps: int | None = None) -> None:
         self.index = index
         self.ctx = ctx or P.Ctx()
         self.aops = aops or {}  # address spaces the scenario declares -> their a_ops variable
         # the model's spaces' operations tables, where the tree sets a_ops at run time rather than
         # in an initializer (6.x's swapper_spaces[] get &swap_aops in init_swap_address_space())
         self.space_ops = space_ops or {}
-        self.deadline: float | None = None  # time.monotonic() value after which interpretation stops
+        # time.monotonic() value after which interpretation stops: set when the exploration's run starts
+        self.deadline: float | None = None
         # interpreter steps over the whole exploration, and the budget on them: unlike the
         # deadline, the same on every machine, so a cut-short result is the same bytes everywhere
         self.steps = 0
-        self.max_steps: int | None = None
+        self.max_steps = max_steps
         self.cuts: set[Cut] = set()  # where paths were abandoned: what lies beyond was not explored
         self.unresolved: set[str] = set()
         self.notes: set[str] = set()
-        # what depends only on the tree (this index): shared by every exploration of the same index,
-        # so a check's scenarios, and a replay's, resolve names and search for model state once
-        # (kept on the index: it lives as long as the tree state it describes)
-        shared = getattr(index, "_model_shared", None)
-        if shared is None:
-            shared = {"resolved": {}, "macro_ir": {}, "globals": {}, "folded": {}, "callee": {}, "relevance": None}
-            index._model_shared = shared
-        self._resolved: dict[str, object] = shared["resolved"]
-        self._macro_ir: dict[tuple, ir.Expr | None] = shared["macro_ir"]
-        self._globals: dict[str, dict | None] = shared["globals"]
-        self.folded: dict[tuple, object] = shared["folded"]  # (definition, arguments) -> a folded callee's value
+        memo = TreeMemo.of(index)  # what depends only on the tree: shared with the index's other explorations
+        self._resolved = memo.resolved
+        self._macro_ir = memo.macro_ir
+        self._globals = memo.globals
+        self.folded = memo.folded
+        self._callee = memo.callee  # asked for at every inlined call
         self.join_failed: dict[int, int] = {}  # id(if statement) -> times its branches could not be joined
-        self.join_keep: list = []
-        # per definition: its parameter names and IR body, asked for at every inlined call
-        self._callee: dict[tuple, tuple] = shared["callee"]
-        if shared["relevance"] is None:
-            shared["relevance"] = Relevance(self.resolve, index.read)
-        self.relevance = shared["relevance"]
+        self.join_keep: list[ir.If] = []
         self.vocab = load_vocabulary()
         self._labels: dict[int, tuple[ir.Stmt, frozenset[str]]] = {}
         # the profile describes a production build: VM_BUG_ON only with --define CONFIG_DEBUG_VM
         self.debug_vm = "CONFIG_DEBUG_VM" in index.defines()
-        # the model's named objects a function can reach without being handed them
-        names = sorted({*self.relevance.t.globals, *self.aops.values()})
-        self.relevance.named = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+        # the model's named objects a function can reach without being handed them; the search
+        # resolves names through this machine, so it keeps to this exploration's deadline
+        names = sorted({*tables().globals, *self.aops.values()})
+        named = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+        self.relevance = Relevance(self.resolve, index.read, memo.reach, named)
 
     def labels(self, s: ir.Stmt) -> frozenset[str]:
         """The labels inside statement s, at any depth (memoized: asked again at every goto)."""

@@ -13,26 +13,40 @@ point where the lock table says the callee may sleep.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.preproc import MacroDef
 from patchlint.model import primitives as P
-from patchlint.model.tables import tables
+from patchlint.model.tables import ModelTables, tables
 
 _IDENT_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
-class Relevance:
-    """reaches(definition): whether the model must interpret it; memoized per tree state (the
-    machine keeps one per index, shared by every exploration of it)."""
+@dataclass
+class ReachMemo:
+    """The search's answers and the function texts it read: a function of the tree state alone,
+    so the machine keeps one per index (machine.TreeMemo), for every exploration of it."""
 
-    def __init__(self, resolve, read) -> None:
+    answers: dict[tuple, bool] = field(default_factory=dict)  # (mode, definition) -> reaches
+    texts: dict[tuple, str] = field(default_factory=dict)  # (file, body start) -> a function's text
+
+
+class Relevance:
+    """reaches(definition): whether the model must interpret it, for one exploration: its
+    resolver (which keeps to the exploration's deadline) and its named objects, over answers
+    memoized per tree state."""
+
+    def __init__(self, resolve: Callable[[str, str | None], FunctionDef | MacroDef | None],
+                 read: Callable[[str], bytes | None], memo: ReachMemo,
+                 named: re.Pattern[str] | None = None) -> None:
         self._resolve = resolve  # (name, near file) -> FunctionDef | MacroDef | None
         self._read = read  # path -> bytes | None
-        self._memo: dict[tuple, bool] = {}
-        self.t = tables()
-        self._texts: dict[tuple, str] = {}
-        self.named: re.Pattern[str] | None = None  # the model's objects by name, set by the machine
+        self._memo = memo.answers
+        self.t: ModelTables = tables()
+        self._texts = memo.texts
+        self.named = named  # the model's objects by name: what a callee reaches without arguments
 
     def reaches(self, d: FunctionDef | MacroDef, depth: int = 0) -> bool:
         """Whether d, or a function it calls, reads or writes model state."""
