@@ -127,7 +127,9 @@ class Calls(ThreadBase):
         memo = self.m.folded
         if key in memo:
             return memo[key]
-        memo[key] = UNKNOWN  # a recursive call while folding: unknown
+        # a recursive call while folding: unknown (and if the budget runs out mid-fold, this stays
+        # the answer for the index's later explorations: the memo is the tree's, see TreeMemo)
+        memo[key] = UNKNOWN
         params, body = self.m.callee(d)
         if body is None:
             return UNKNOWN

@@ -47,7 +47,7 @@ class Cut:
 
 
 class Bug(Exception):
-    def __init__(self, message: str, site: tuple):
+    def __init__(self, message: str, site: tuple) -> None:
         super().__init__(message)
         self.message = message
         self.site = site
@@ -61,13 +61,13 @@ class OutOfTime(Exception):
     """The exploration's budget ran out inside the interpreter (one step can be long on a big
     tree): its deadline, or its count of interpreter steps."""
 
-    def __init__(self, why: str = "time"):
+    def __init__(self, why: str = "time") -> None:
         super().__init__(why)
         self.why = why
 
 
 class Return(Exception):
-    def __init__(self, value: object):
+    def __init__(self, value: object) -> None:
         self.value = value
 
 
@@ -80,5 +80,5 @@ class Continue(Exception):
 
 
 class Goto(Exception):
-    def __init__(self, label: str):
+    def __init__(self, label: str) -> None:
         self.label = label

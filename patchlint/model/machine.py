@@ -122,7 +122,7 @@ class Machine:
             found = self._callee[key] = (tuple(p.name for p in d.params()), self.index.body(d))
         return found
 
-    def resolve(self, name: str, near: str | None = None):
+    def resolve(self, name: str, near: str | None = None) -> FunctionDef | MacroDef | None:
         """The tree's meaning of `name` for the profile: a FunctionDef, a MacroDef or None."""
         key = (name, near)
         if key not in self._resolved:
@@ -178,14 +178,14 @@ class Machine:
             self._globals[name] = found
         return self._globals[name]
 
-    def global_obj(self, name: str):
+    def global_obj(self, name: str) -> Obj | None:
         g = self.global_members(name)
         if g is None:
             return None
         kind = {"address_space": "space", "address_space_operations": "ops"}.get(g["_struct"], "global")
         return Obj(kind, name)
 
-    def member(self, obj: Obj, fieldname: str):
+    def member(self, obj: Obj, fieldname: str) -> object:
         """A member of a global read from its initializer: a function, &other_global, NULL."""
         if obj.kind == "space" and obj.name in self.aops:
             # a file's mapping: no variable of the tree holds it; its a_ops is named by the scenario

@@ -66,7 +66,9 @@ class Relevance:
             return found
         if depth > self.t.max_depth:
             return False  # not memoized: a shallower search may still find it
-        self._memo[key] = False  # a cycle adds nothing the rest of the search does not find
+        # a cycle adds nothing the rest of the search does not find (an OutOfTime from the resolver
+        # mid-search leaves this False for the index's later explorations too)
+        self._memo[key] = False
         result = self._search(d, depth, mode)
         self._memo[key] = result
         return result

@@ -7,6 +7,7 @@ The model's folios are order-0, so a walk touches one entry; its entries are pag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from patchlint.model.primitives.registry import Ctx, Effect, page_of, prim, pure
@@ -88,7 +89,7 @@ def _mark(state: State, s: Space, index: object, tag: str, on: bool) -> Effect:
     return Effect(state.with_space(replace(s, tags=tuple(sorted(tags)))), 0)
 
 
-def _xa_mark(on: bool):
+def _xa_mark(on: bool) -> Callable:
     def impl(state: State, tid: int, args: tuple, ctx: Ctx) -> Effect:
         name = _space(args[0])
         if name is None or len(args) < 3:
@@ -180,7 +181,7 @@ def _xas_store(state: State, tid: int, args: tuple, ctx: Ctx) -> Effect:
     return _store_entry(state, s, index, args[1])
 
 
-def _xas_mark(on: bool):
+def _xas_mark(on: bool) -> Callable:
     def impl(state: State, tid: int, args: tuple, ctx: Ctx) -> Effect:
         at = _xas_at(state, args, 2)
         if at is None:
