@@ -10,7 +10,7 @@ from patchlint.cparse import load_profile
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
 from patchlint.model import primitives as P
-from patchlint.model.interp import Machine
+from patchlint.model.machine import Machine
 from patchlint.model.state import Obj, Page, Space, State, fingerprint
 from patchlint.source.tree import open_tree
 

@@ -81,6 +81,9 @@ class FunctionIndex:
     _overlay_view: _OverlayView | None = field(default=None, repr=False)
     _ops_values: dict[str, list[tuple[str, str]]] | None = field(default=None, repr=False)
     _ops_memo: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    # what a later stage works out from this index alone, by stage ("model": the model's TreeMemo):
+    # it lives as long as the index, and the tree state it describes
+    memos: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     # -- configuration -------------------------------------------------------------------------
     def defines(self) -> dict[str, str]:

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from patchlint.cparse.index import FunctionIndex
 from patchlint.findings import TraceStep
 from patchlint.model import primitives as P
+from patchlint.model.events import Bug, Choice, Cut, Op, OutOfTime, PathCut
 from patchlint.model.hazards import hazards, holds
-from patchlint.model.interp import Bug, Choice, Cut, Machine, Op, OutOfTime, PathCut, Thread
+from patchlint.model.interp import Thread
+from patchlint.model.machine import Machine
 from patchlint.model.state import Obj, Scenario, State, diff
 
 MAX_UNDECIDED = 12  # undecided conditions in a row without a visible event (2**12 paths)
@@ -85,8 +87,7 @@ class Explorer:
         self.max_states = max_states
         self.max_seconds = max_seconds
         self.machine = Machine(index, P.Ctx(swap_entry=scenario.swap_entry, page="page"), dict(scenario.aops),
-                               {s.name: s.ops for s in scenario.state.spaces if s.ops})
-        self.machine.max_steps = max_steps
+                               {s.name: s.ops for s in scenario.state.spaces if s.ops}, max_steps=max_steps)
         self.result = Result(scenario.name, index.profile.name)
         # the hazards the scenario asks about (grammars/hazards.toml), by the detector that finds them
         table = hazards()

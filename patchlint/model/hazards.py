@@ -71,7 +71,7 @@ def holds(h: Hazard, page: Page) -> bool:
     return bool(_eval(h.when.body, page))
 
 
-def _eval(node: ast.AST, page: Page):
+def _eval(node: ast.AST, page: Page) -> object:
     if isinstance(node, ast.BoolOp):
         values = (_eval(v, page) for v in node.values)
         return all(values) if isinstance(node.op, ast.And) else any(values)

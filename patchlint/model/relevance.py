@@ -13,66 +13,40 @@ point where the lock table says the callee may sleep.
 from __future__ import annotations
 
 import re
-import tomllib
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.preproc import MacroDef
 from patchlint.model import primitives as P
-from patchlint.resources import grammar_file
+from patchlint.model.tables import ModelTables, tables
 
 _IDENT_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
-@dataclass(frozen=True)
-class ModelTables:
-    touches: re.Pattern[str]  # a modelled member read or written in a function's text
-    members: re.Pattern[str]  # an operations member followed through a pointer, in a call's text
-    max_depth: int
-    reads: frozenset[str]  # READ_ONCE(x) and friends: the value of x
-    writes: frozenset[str]  # WRITE_ONCE(x, v): x = v
-    globals: tuple[str, ...]  # names that reach model state without arguments
-    summarized: tuple[str, ...]  # files (or directories, ending in /) whose functions are summaries
-    deref_types: tuple[str, ...]  # parameter types whose pointee is model state (pte_t: *ptep)
-    summarized_functions: frozenset[str]  # functions that are summaries wherever they are defined
-    once: frozenset[str]  # functions whose undecided loops go round at most once (walks.once)
-    space_members: frozenset[str]  # an address space's members the model addresses (space.members)
-    locks_in: dict[str, str]  # a member handed to a lock primitive -> the lock it carries (space.locks_in)
+@dataclass
+class ReachMemo:
+    """The search's answers and the function texts it read: a function of the tree state alone,
+    so the machine keeps one per index (machine.TreeMemo), for every exploration of it."""
 
-
-@cache
-def tables() -> ModelTables:
-    data = tomllib.loads(grammar_file("model.toml").read_text())
-    rel = data.get("relevance", {})
-    fields = "|".join(sorted(re.escape(f) for f in rel.get("fields", [])))
-    page_fields = "|".join(sorted(re.escape(f) for f in rel.get("page_fields", [])))
-    alts = [rf"(?:->|\.)\s*(?:{fields})\b"] if fields else []
-    if page_fields:
-        alts.append(rf"\w*(?:page|folio)\w*\s*\)?\s*->\s*(?:{page_fields})\b")  # (page)->private in macros
-    special = data.get("special", {})
-    members = "|".join(sorted(re.escape(m) for m in rel.get("members", [])))
-    return ModelTables(re.compile("|".join(alts) or r"(?!)"), re.compile(rf"\b(?:{members or '(?!)'})\b"),
-                       int(rel.get("max_depth", 10)), frozenset(special.get("reads", [])),
-                       frozenset(special.get("writes", [])), tuple(rel.get("reach_without_arguments", [])),
-                       tuple(rel.get("summarized", [])), tuple(rel.get("dereferenced", [])),
-                       frozenset(rel.get("summarized_functions", [])),
-                       frozenset(data.get("walks", {}).get("once", [])),
-                       frozenset(data.get("space", {}).get("members", [])),
-                       dict(data.get("space", {}).get("locks_in", {})))
+    answers: dict[tuple, bool] = field(default_factory=dict)  # (mode, definition) -> reaches
+    texts: dict[tuple, str] = field(default_factory=dict)  # (file, body start) -> a function's text
 
 
 class Relevance:
-    """reaches(definition): whether the model must interpret it; memoized per tree state (the
-    machine keeps one per index, shared by every exploration of it)."""
+    """reaches(definition): whether the model must interpret it, for one exploration: its
+    resolver (which keeps to the exploration's deadline) and its named objects, over answers
+    memoized per tree state."""
 
-    def __init__(self, resolve, read) -> None:
+    def __init__(self, resolve: Callable[[str, str | None], FunctionDef | MacroDef | None],
+                 read: Callable[[str], bytes | None], memo: ReachMemo,
+                 named: re.Pattern[str] | None = None) -> None:
         self._resolve = resolve  # (name, near file) -> FunctionDef | MacroDef | None
         self._read = read  # path -> bytes | None
-        self._memo: dict[tuple, bool] = {}
-        self.t = tables()
-        self._texts: dict[tuple, str] = {}
-        self.named: re.Pattern[str] | None = None  # the model's objects by name, set by the machine
+        self._memo = memo.answers
+        self.t: ModelTables = tables()
+        self._texts = memo.texts
+        self.named = named  # the model's objects by name: what a callee reaches without arguments
 
     def reaches(self, d: FunctionDef | MacroDef, depth: int = 0) -> bool:
         """Whether d, or a function it calls, reads or writes model state."""
@@ -92,7 +66,9 @@ class Relevance:
             return found
         if depth > self.t.max_depth:
             return False  # not memoized: a shallower search may still find it
-        self._memo[key] = False  # a cycle adds nothing the rest of the search does not find
+        # a cycle adds nothing the rest of the search does not find (an OutOfTime from the resolver
+        # mid-search leaves this False for the index's later explorations too)
+        self._memo[key] = False
         result = self._search(d, depth, mode)
         self._memo[key] = result
         return result

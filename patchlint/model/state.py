@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 class _Unknown:
     _inst = None
 
-    def __new__(cls):
+    def __new__(cls) -> _Unknown:
         if cls._inst is None:
             cls._inst = super().__new__(cls)
         return cls._inst
@@ -24,7 +24,7 @@ class _Unknown:
     def __repr__(self) -> str:
         return "?"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         return (_Unknown, ())
 
 
@@ -53,7 +53,7 @@ class Struct:
     items: tuple[tuple[str, object], ...]
     zeroed: bool = False  # a designated initializer: the members it does not name are 0, as in C
 
-    def get(self, name: str):
+    def get(self, name: str) -> object:
         return next((v for k, v in self.items if k == name), 0 if self.zeroed else UNKNOWN)
 
 
@@ -93,7 +93,7 @@ class Space:
     radix: tuple[tuple[int, str], ...] = ()
     tags: tuple[tuple[int, str], ...] = ()  # (index, tag)
 
-    def lookup(self, index) -> str | None:
+    def lookup(self, index: object) -> str | None:
         return next((p for i, p in self.radix if i == index), None)
 
 
@@ -144,7 +144,7 @@ class State:
         return fingerprint(self)
 
 
-def canonical(value) -> str:
+def canonical(value: object) -> str:
     """A canonical text for model values and states: same value, same text, in any process."""
     if isinstance(value, tuple):
         return "(" + ",".join(canonical(v) for v in value) + ")"
@@ -160,7 +160,7 @@ def canonical(value) -> str:
     return repr(value)
 
 
-def fingerprint(value) -> str:
+def fingerprint(value: object) -> str:
     return hashlib.sha256(canonical(value).encode()).hexdigest()
 
 
@@ -203,7 +203,7 @@ def diff(before: State, after: State) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _show(v) -> str:
+def _show(v: object) -> str:
     if isinstance(v, Obj):
         return v.name
     return repr(v)

@@ -5,11 +5,13 @@ Pure functions: no state, no tree.  UNKNOWN wherever the model cannot say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from patchlint.cparse import ir
 from patchlint.model.state import UNKNOWN, Addr, Obj, Struct, Sym
 
 
-def literal(text: str):
+def literal(text: str) -> object:
     t = text.rstrip("uUlL")
     try:
         return int(t, 0)
@@ -17,7 +19,7 @@ def literal(text: str):
         return {"NULL": 0, "true": 1, "false": 0}.get(text, UNKNOWN)
 
 
-def const(e: ir.Expr, name=None):
+def const(e: ir.Expr, name: Callable[[str], int | None] | None = None) -> int | None:
     """The value of a constant expression; `name(id)` gives a name's constant value (an
     object-like macro such as PAGE_MAPPING_FLAGS) or None."""
     if isinstance(e, ir.Literal):
@@ -39,7 +41,7 @@ def const(e: ir.Expr, name=None):
     return None
 
 
-def truth(v) -> bool | None:
+def truth(v: object) -> bool | None:
     if isinstance(v, bool):
         return v
     if isinstance(v, int):
@@ -59,7 +61,7 @@ _ARITH = {
 }
 
 
-def compare(op: str, a, b):
+def compare(op: str, a: object, b: object) -> object:
     """C operators over model values; UNKNOWN when the model cannot say."""
     if isinstance(a, int) and isinstance(b, int):
         f = _ARITH.get(op)
