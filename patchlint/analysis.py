@@ -97,6 +97,7 @@ def check(inputs: Inputs, config: Config | None = None, *, cache: SummaryCache |
     the static checks, then (when the configuration says so) the model's scenario replays."""
     from patchlint.checks import analyse_series
     from patchlint.cparse.cache import SummaryCache
+    from patchlint.cparse.index import FunctionIndex
     from patchlint.explore.catalog import catalog as scenario_catalog
     from patchlint.explore.series import model_findings
     from patchlint.source.apply import apply_series
@@ -119,6 +120,8 @@ def check(inputs: Inputs, config: Config | None = None, *, cache: SummaryCache |
                                 notes=notes, cut=cut)
         series = replace(series, notes=series.notes + tuple(notes))
         complete = complete and not cut
+        found = _judged(found, lambda k: FunctionIndex(applied.tree, profile, cache, overlay=applied.overlay(k)),
+                        len(applied.series.patches), progress)
     findings = cfg.filter(sorted(found, key=Finding.sort_key))
     return Report(series, applied, tuple(findings), inputs.kernel.describe(), cfg.fail_on, complete, tuple(safe))
 
@@ -134,8 +137,29 @@ def scan(tree: str | None, paths: list[str] | None = None, config: Config | None
     index = tree_index(tree, base, cfg)
     functions = functions_under(index, list(paths or []), "scanning", announce)
     findings, _ = scan_tree(index, functions, jobs=jobs, progress=progress)
+    if cfg.model:
+        findings = _judged(findings, lambda _: index, 0, progress)
     # every finding of a scan is `existing`: fail-on new (the default) passes, any fails
     return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), cfg.fail_on)
+
+
+def _judged(findings: list[Finding], index_of: Callable[[int], Any], last: int, progress: Progress) -> list[Finding]:
+    """The static findings the model can judge, replayed: each in the tree state it was found in
+    (after its patch; `index_of(k)` gives the state after patch k, one index per state)."""
+    from patchlint.explore.judge import JUDGED, judge_all
+
+    indexes: dict[int, Any] = {}
+
+    def index_for(f: Finding):
+        k = f.patch or last
+        if k not in indexes:
+            indexes[k] = index_of(k)
+        return indexes[k]
+
+    todo = sum(1 for f in findings if f.kind in JUDGED and f.witnesses and f.status != "fixed")
+    if todo and progress is not None:
+        progress(f"replaying {todo} static finding{'s' * (todo != 1)} in the model")
+    return judge_all(index_for, findings)
 
 
 def tree_index(tree: str | None, base: str | None, config: Config):

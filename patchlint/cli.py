@@ -111,6 +111,11 @@ DefineOpt = Annotated[list[str] | None, typer.Option(
     "replaces the configuration's defines).", show_default=False)]
 
 
+ShowRefutedOpt = Annotated[bool, typer.Option(
+    "--show-refuted", help="With the text format, also print the static findings the model's replay refuted "
+    "(they are counted in the totals either way; JSON and SARIF always carry them).")]
+
+
 ScenariosOpt = Annotated[list[str] | None, typer.Option(
     "--scenarios", metavar="DIR", help="A directory of your own scenario files (*.litmus) to run beside the "
     "shipped catalog (repeatable; replaces the configuration's scenarios list).", show_default=False)]
@@ -149,6 +154,7 @@ def check(
                                                "(default: the configuration's model, else on).",
                                                show_default=False)] = None,
     scenarios: ScenariosOpt = None,
+    show_refuted: ShowRefutedOpt = False,
     explain: Annotated[bool, typer.Option("--explain", help="With the text format, also list the "
                                           "set_page_dirty() sites found safe and the rule that made each "
                                           "safe (page lock held, or mapping pinned).")] = False,
@@ -172,7 +178,7 @@ def check(
     # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
     # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
     err = _notes_text(report.series) if not quiet and fmt is CheckFormat.text else ""
-    out = render(fmt.value, report.document(), color=_use_color(color))
+    out = render(fmt.value, report.document(), color=_use_color(color), show_refuted=show_refuted)
     if explain and fmt is CheckFormat.text:
         from patchlint.report.tree import render_safe_sites
 
@@ -360,16 +366,22 @@ def scan(
     exclude: ExcludeOpt = None,
     profile: ProfileOpt = None,
     define: DefineOpt = None,
+    model: Annotated[bool | None, typer.Option("--model/--no-model", help="Replay each lock-order, "
+                                               "recursive-locking, spin and sleep-in-atomic finding's paths in "
+                                               "the model: confirmed, refuted (hidden from the text report "
+                                               "unless --show-refuted) or unknown (default: the configuration's "
+                                               "model, else on).", show_default=False)] = None,
+    show_refuted: ShowRefutedOpt = False,
 ) -> None:
     """All static checks over a tree or part of it, without a series (every finding is
-    `existing`)."""
+    `existing`), each judged by replaying its paths in the model."""
     from patchlint import analysis
     from patchlint.report.formats import render
 
-    cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define))
+    cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, model=model))
     report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=_progress(False),
                            announce=_announce)
-    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto)))
+    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted))
     if report.fails():
         raise typer.Exit(1)
 

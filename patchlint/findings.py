@@ -48,6 +48,46 @@ class TraceStep:
     state: tuple[str, ...] = ()
 
 
+VERDICTS = ("confirmed", "refuted", "unknown")  # what replaying a static finding in the model says
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One function of a call path: `function` (in `file`) calls the next step at `line`; the
+    last step's `line` is the event the path leads to."""
+
+    function: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Witness:
+    """What one CPU must do for a static finding to be real: run `path` from its first function
+    and reach the last step's line (`event` there) while holding one of the lock classes `held`."""
+
+    cpu: int
+    path: tuple[PathStep, ...]
+    held: tuple[str, ...]
+    event: str  # e.g. "lock(page_lock)", "kmalloc()"
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What replaying a static finding's paths in the model said: `confirmed` (every path
+    reached its event holding its lock: `trace` is the interleaving), `refuted` (no run of some
+    path can: `reason` says what stops it, with file:line), or `unknown` (a budget or a call the
+    model cannot follow: `reason` says which)."""
+
+    verdict: str
+    reason: str
+    trace: tuple[TraceStep, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown replay verdict {self.verdict!r}")
+
+
 @dataclass(frozen=True)
 class Finding:
     kind: str
@@ -64,6 +104,8 @@ class Finding:
     chain: tuple[TraceStep, ...] = ()  # lockdep's "existing dependency chain": where each edge was taken
     explanation: str | None = None  # why a site is safe or not, for --explain
     identity: str = ""  # stable across line moves: how before/after findings are matched
+    witnesses: tuple[Witness, ...] = ()  # the paths a replay must run to judge it (not reported)
+    replay: Replay | None = None  # the model's verdict on a static finding, when it was replayed
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

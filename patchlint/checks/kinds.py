@@ -20,7 +20,7 @@ from patchlint.checks.docorder import DocumentedOrder
 from patchlint.checks.scope import Scope, in_scope
 from patchlint.extract.engine import CONTEXT_KINDS, Edge, Frame
 from patchlint.extract.facts import ReturnedFact, ReturnsErrFact, ReturnsFact
-from patchlint.findings import LEVELS, Finding, TraceStep
+from patchlint.findings import LEVELS, Finding, PathStep, TraceStep, Witness
 from patchlint.printable import quote_path
 
 
@@ -34,6 +34,23 @@ def _lock_event(cls: str, how: str) -> str:
     if how == "trylock":
         return f"trylock({cls})"
     return f"lock({cls})"
+
+
+def _witness(cpu: int, path: tuple[Frame, ...], file: str, line: int, function: str, held: tuple[str, ...],
+             event: str) -> Witness:
+    """What a replay must show of one path: from its root to `function`'s `line`, holding one
+    of `held` there."""
+    steps = [PathStep(f.function, f.file, f.line) for f in path]
+    if steps and steps[-1].function == function and steps[-1].file == file:
+        steps[-1] = PathStep(function, file, line)
+    else:
+        steps.append(PathStep(function, file, line))
+    return Witness(cpu, tuple(steps), held, event)
+
+
+def _edge_witness(cpu: int, e: Edge) -> Witness:
+    return _witness(cpu, e.path, e.acquired.file, e.acquired.line, e.acquired.function, (e.held.cls,),
+                    _lock_event(e.acquired.cls, e.how))
 
 
 def _chain(*edges: Edge) -> tuple[TraceStep, ...]:
@@ -104,6 +121,7 @@ class LockOrderInversion(Checker):
                          f"possible ABBA deadlock"),
                 locks=(a, b), trace=trace, chain=_chain(back, edge),
                 identity=f"{self.kind}|{_fid(edge.acquired)}|{a}|{b}|{edge.how}",
+                witnesses=(_edge_witness(0, edge), _edge_witness(1, back)),
             )
 
 
@@ -131,6 +149,8 @@ class RecursiveLocking(Checker):
                 trace=(TraceStep(0, _lock_event(cls, r.first.how), r.first.file, r.first.line, r.first.function),
                        TraceStep(0, _lock_event(cls, r.lock.how), r.site.file, r.site.line, r.site.function)),
                 identity=f"{self.kind}|{_fid(r.site)}|{cls}|{r.lock.how}",
+                witnesses=(_witness(0, r.path, r.site.file, r.site.line, r.site.function, (cls,),
+                                    _lock_event(cls, r.lock.how)),),
             )
 
 
@@ -166,6 +186,8 @@ class SpinOnTrylock(Checker):
                        TraceStep(0, _lock_event(spin.lock.cls, "spin"), spin.lock.file, spin.lock.line,
                                  spin.lock.function)),
                 identity=f"{self.kind}|{_fid(spin.lock)}|{holder.cls}|{spin.lock.cls}",
+                witnesses=(_witness(0, spin.path, spin.lock.file, spin.lock.line, spin.lock.function,
+                                    tuple(dict.fromkeys(h.cls for h in locks)), _lock_event(spin.lock.cls, "spin")),),
             )
 
 
@@ -218,6 +240,8 @@ class SleepInAtomic(Checker):
                 message=f"{s.what} may sleep, but {s.site.function}() is reached with {held} via {_via(s.path)}",
                 locks=tuple(h.cls for h in s.atomic),
                 identity=f"{self.kind}|{_fid(s.site)}|{s.what.split('(')[0]}|{','.join(h.cls for h in s.atomic)}",
+                witnesses=(_witness(0, s.path, s.site.file, s.site.line, s.site.function,
+                                    tuple(dict.fromkeys(h.cls for h in s.atomic)), s.what),),
             )
 
 

@@ -92,9 +92,15 @@ def patch_dict(p: Patch, applied: AppliedSeries | None) -> dict[str, Any]:
 
 def finding_dict(f: Finding, applied: AppliedSeries | None = None) -> dict[str, Any]:
     out = asdict(f)
+    del out["witnesses"]  # what the replay ran: its verdict is the report's, not the paths
     out["locks"] = list(f.locks)
     out["trace"] = [asdict(t) | {"state": list(t.state)} for t in f.trace]
     out["chain"] = [asdict(t) | {"state": list(t.state)} for t in f.chain]
+    if f.replay is None:
+        del out["replay"]
+    else:
+        out["replay"] = {"verdict": f.replay.verdict, "reason": f.replay.reason,
+                         "trace": [asdict(t) | {"state": list(t.state)} for t in f.replay.trace]}
     out["site"] = None if applied is None else finding_site(applied, f)
     return out
 

@@ -30,12 +30,12 @@ FORMATS: dict[str, Renderer] = {
 _JSON_FORMATS = frozenset({"json", "sarif", "b4-review"})
 
 
-def render(fmt: str, doc: dict[str, Any], color: bool = False) -> str:
+def render(fmt: str, doc: dict[str, Any], color: bool = False, show_refuted: bool = False) -> str:
     """The document in `fmt`.  Line formats get it with every string from the input printable
     (patchlint.printable): a path or subject can neither start a line of its own nor send
     escape sequences to a terminal."""
     if fmt not in _JSON_FORMATS:
         doc = displayable_doc(doc)
     if fmt == "text":
-        return render_text(doc, color=color)
+        return render_text(doc, color=color, show_refuted=show_refuted)
     return FORMATS[fmt](doc)

@@ -11,7 +11,9 @@ no physical location (that file is not in the user's tree).
 A finding's trace becomes a codeFlow with one threadFlow per CPU, each step
 with its `executionOrder` in the interleaving; its lock chain becomes
 relatedLocations.  `partialFingerprints` carries a hash of the finding's
-identity, which does not change when lines move.  Ingest notes (skipped
+identity, which does not change when lines move.  A static finding the model's replay
+confirmed carries the replayed interleaving as its first codeFlow; one it refuted is
+suppressed (`external`, with the reason as justification).  Ingest notes (skipped
 replies, stray mail) are tool execution notifications.
 """
 
@@ -143,8 +145,16 @@ def _result(doc: dict[str, Any], f: dict[str, Any], rule_index: int) -> dict[str
     location = _location(f["file"], f["line"], function=f.get("function"), snippet=site.get("text"))
     if location:
         result["locations"] = [location]
-    if f.get("trace"):
-        result["codeFlows"] = [_code_flow(f)]
+    flows = [_code_flow(f)] if f.get("trace") else []
+    replay = f.get("replay")
+    if replay and replay.get("trace"):
+        # the interleaving replayed over the tree's own code comes first: it is the evidence
+        flows.insert(0, _code_flow({"kind": f["kind"], "trace": replay["trace"]}, "replayed: "))
+    if flows:
+        result["codeFlows"] = flows
+    if replay and replay["verdict"] == "refuted":
+        result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                   "justification": f"refuted by replay in the model: {replay['reason']}"}]
     if f.get("chain"):
         n = len(f["chain"])
         # lockdep numbers a dependency chain from its far end; an imbalance's evidence is plain steps
@@ -165,11 +175,13 @@ def _result(doc: dict[str, Any], f: dict[str, Any], rule_index: int) -> dict[str
         props["locks"] = list(f["locks"])
     if f.get("scenario"):
         props["scenario"] = f["scenario"]
+    if replay:
+        props["replay"] = {"verdict": replay["verdict"], "reason": replay["reason"]}
     result["properties"] = props
     return result
 
 
-def _code_flow(f: dict[str, Any]) -> dict[str, Any]:
+def _code_flow(f: dict[str, Any], title: str = "") -> dict[str, Any]:
     trace = f["trace"]
     flows = []
     for cpu in sorted({s["cpu"] for s in trace}):
@@ -180,5 +192,5 @@ def _code_flow(f: dict[str, Any]) -> dict[str, Any]:
         ]
         flows.append({"id": f"CPU{cpu}", "message": {"text": f"CPU{cpu}"}, "locations": steps})
     verdict = kind_info(f["kind"]).verdict
-    text = f"{len(trace)} steps on {len(flows)} CPUs" + (f": {verdict}" if verdict else "")
+    text = title + f"{len(trace)} steps on {len(flows)} CPUs" + (f": {verdict}" if verdict else "")
     return {"message": {"text": text}, "threadFlows": flows}

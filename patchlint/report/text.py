@@ -35,17 +35,22 @@ _LOCK_EVENT = re.compile(r"\(([^()]+)\)\s*;?$")  # the lock in "lock(pte_lock)",
 _CHAIN_ENTRY = re.compile(r"^-> #(\d+) \((.*?)\):\s*(.*)$", re.DOTALL)
 
 
-def render_text(doc: dict[str, Any], color: bool = False) -> str:
+def render_text(doc: dict[str, Any], color: bool = False, show_refuted: bool = False) -> str:
+    """The report; a finding the model's replay refuted is counted, and shown only when asked."""
     out: list[str] = []
     by_patch: dict[int | None, list[dict[str, Any]]] = {}
     for f in doc["findings"]:
         by_patch.setdefault(f["patch"], []).append(f)
     indices = {p["index"] for p in doc["patches"]}
     series_totals = _zero()
+
+    def shown(fs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return fs if show_refuted else [f for f in fs if not _refuted(f)]
+
     for p in doc["patches"]:
         out.append(_bold(f"{p['tag']} {p['subject']}", color))
         mine = by_patch.get(p["index"], [])
-        out.extend(_findings(mine, color))
+        out.extend(_findings(shown(mine), color))
         totals = _count(mine)
         _add(series_totals, totals)
         out.append(_total_line("total", totals))
@@ -53,7 +58,7 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
     stray = [f for key, fs in by_patch.items() if key not in indices for f in fs]
     if stray:
         out.append(_bold("[series]", color))
-        out.extend(_findings(stray, color))
+        out.extend(_findings(shown(stray), color))
         totals = _count(stray)
         _add(series_totals, totals)
         out.append(_total_line("total", totals))
@@ -63,14 +68,18 @@ def render_text(doc: dict[str, Any], color: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+def _refuted(f: dict[str, Any]) -> bool:
+    return (f.get("replay") or {}).get("verdict") == "refuted"
+
+
 def _zero() -> dict[str, int]:
-    return {"error": 0, "warning": 0, "check": 0, "fixed": 0}
+    return {"error": 0, "warning": 0, "check": 0, "fixed": 0, "refuted": 0}
 
 
 def _count(findings: list[dict[str, Any]]) -> dict[str, int]:
     totals = _zero()
     for f in findings:
-        totals["fixed" if f["status"] == "fixed" else f["severity"]] += 1
+        totals["fixed" if f["status"] == "fixed" else "refuted" if _refuted(f) else f["severity"]] += 1
     return totals
 
 
@@ -81,7 +90,8 @@ def _add(into: dict[str, int], more: dict[str, int]) -> None:
 
 def _total_line(label: str, t: dict[str, int]) -> str:
     line = f"{label}: {t['error']} errors, {t['warning']} warnings, {t['check']} checks"
-    return line + (f" ({t['fixed']} fixed)" if t["fixed"] else "")
+    more = [f"{t['fixed']} fixed"] * bool(t["fixed"]) + [f"{t['refuted']} refuted by replay"] * bool(t["refuted"])
+    return line + (f" ({', '.join(more)})" if more else "")
 
 
 def _bold(text: str, color: bool) -> str:
@@ -116,7 +126,29 @@ def _finding(f: dict[str, Any], color: bool) -> list[str]:
     if f.get("chain") or f.get("trace"):
         out.append("")
         out.extend(_scenario(f, info))
+    if f.get("replay"):
+        out.append("")
+        out.extend(_replay(f["replay"]))
     out.append("")
+    return out
+
+
+def _replay(replay: dict[str, Any]) -> list[str]:
+    """What replaying the finding's paths in the model said, and for a confirmed one the
+    interleaving of the tree's own events, CPU by CPU."""
+    verdict = replay["verdict"]
+    head = {"confirmed": "replayed: confirmed", "refuted": "replayed: refuted",
+            "unknown": "replayed: unknown"}[verdict]
+    out = [f"{head}: {replay['reason']}"]
+    trace = replay.get("trace") or []
+    if trace:
+        out.append("")
+        out.extend(_table(trace))
+        out.append("")
+        out.append(" where:")
+        for n, s in enumerate(trace, 1):
+            at = _at(s)
+            out.append(f"  {n:>2}. CPU{s['cpu']} {s['event']}" + (f" at {at}" if at else ""))
     return out
 
 

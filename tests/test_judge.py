@@ -1,0 +1,168 @@
+"""Replay as the judge of static findings: each verdict comes from the fixture's code, and
+changing only the fixture's code flips it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from patchlint import analysis
+from patchlint.workflow.config import load_config
+
+from .conftest import TREE, run_patchlint
+
+HEAD = """\
+#include <linux/spinlock.h>
+
+struct pair {
+	spinlock_t a_lock;
+	spinlock_t b_lock;
+	int state;
+};
+
+#define PAIR_TAKE_B	0x1
+
+void pair_forward(struct pair *p)
+{
+	spin_lock(&p->a_lock);
+	spin_lock(&p->b_lock);
+	p->state = 1;
+	spin_unlock(&p->b_lock);
+	spin_unlock(&p->a_lock);
+}
+"""
+
+# b_lock then a_lock, but only for a caller that asks with a flag: pair_touch() never does
+FLAG = HEAD + """
+static void pair_update(struct pair *p, unsigned int flags)
+{
+	spin_lock(&p->b_lock);
+	if (flags & PAIR_TAKE_B) {
+		spin_lock(&p->a_lock);
+		p->state++;
+		spin_unlock(&p->a_lock);
+	}
+	spin_unlock(&p->b_lock);
+}
+
+void pair_touch(struct pair *p)
+{
+	pair_update(p, 0);
+}
+"""
+
+# b_lock is taken only without q, and the callee taking a_lock returns at once without q
+CORRELATED = HEAD + """
+static void pair_settle(struct pair *p, struct pair *q)
+{
+	if (!q)
+		return;
+	spin_lock(&p->a_lock);
+	p->state = 2;
+	spin_unlock(&p->a_lock);
+}
+
+void pair_settle_all(struct pair *p, struct pair *q)
+{
+	if (!q)
+		spin_lock(&p->b_lock);
+	pair_settle(p, q);
+	if (!q)
+		spin_unlock(&p->b_lock);
+}
+"""
+
+# a callee that drops the caller's lock before it takes the other one
+DROPPED = HEAD + """
+static void pair_relock(struct pair *p)
+{
+	spin_unlock(&p->b_lock);
+	spin_lock(&p->a_lock);
+	p->state = 3;
+	spin_unlock(&p->a_lock);
+	spin_lock(&p->b_lock);
+}
+
+void pair_cycle(struct pair *p)
+{
+	spin_lock(&p->b_lock);
+	pair_relock(p);
+	spin_unlock(&p->b_lock);
+}
+"""
+
+
+def _scan(tmp_path: Path, source: str, model: bool = True) -> list:
+    tree = tmp_path / "linux"
+    if not tree.exists():
+        shutil.copytree(TREE, tree)
+    (tree / "mm" / "pair.c").write_text(source)
+    report = analysis.scan(str(tree), ["mm/pair.c"], load_config(str(tree), {"model": model}))
+    return [f for f in report.findings if f.kind == "lock-order-inversion"]
+
+
+def _one(tmp_path: Path, source: str):
+    found = _scan(tmp_path, source)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_a_constant_flag_that_skips_the_lock_refutes_and_one_that_takes_it_confirms(tmp_path):
+    refuted = _one(tmp_path, FLAG)
+    assert refuted.replay.verdict == "refuted" and refuted.severity == "check"
+    assert "mm/pair.c:23: `flags & PAIR_TAKE_B` is false (flags = 0)" in refuted.replay.reason
+    confirmed = _one(tmp_path, FLAG.replace("pair_update(p, 0);", "pair_update(p, PAIR_TAKE_B);"))
+    assert confirmed.replay.verdict == "confirmed" and confirmed.severity == "error"
+    events = [(s.cpu, s.event) for s in confirmed.replay.trace]
+    assert (0, "lock(pair->a_lock)") in events or (1, "lock(pair->a_lock)") in events
+    assert {s.cpu for s in confirmed.replay.trace} == {0, 1}
+    # every step is a line of the tree's code
+    assert all(s.file == "mm/pair.c" and s.line for s in confirmed.replay.trace)
+
+
+def test_a_correlated_condition_refutes_and_an_independent_one_confirms(tmp_path):
+    refuted = _one(tmp_path, CORRELATED)
+    assert refuted.replay.verdict == "refuted", refuted.replay
+    assert "pair_settle" in refuted.replay.reason
+    independent = CORRELATED.replace("\tpair_settle(p, q);", "\tpair_settle(p, p);")
+    assert _one(tmp_path, independent).replay.verdict == "confirmed"
+
+
+def test_a_callee_that_drops_the_held_lock_refutes(tmp_path):
+    refuted = _one(tmp_path, DROPPED)
+    assert refuted.replay.verdict == "refuted", refuted.replay
+    assert "without holding pair->b_lock" in refuted.replay.reason and "released at mm/pair.c:" in refuted.replay.reason
+    kept = DROPPED.replace("\tspin_unlock(&p->b_lock);\n\tspin_lock(&p->a_lock);", "\tspin_lock(&p->a_lock);")
+    kept = kept.replace("\tspin_unlock(&p->a_lock);\n\tspin_lock(&p->b_lock);\n}", "\tspin_unlock(&p->a_lock);\n}")
+    assert _one(tmp_path, kept).replay.verdict == "confirmed"
+
+
+def test_without_the_model_nothing_is_replayed(tmp_path):
+    (found,) = _scan(tmp_path, FLAG, model=False)
+    assert found.replay is None and found.severity == "error"
+
+
+def test_reports_carry_the_verdict(tmp_path):
+    _scan(tmp_path, FLAG)  # writes the tree
+    tree = str(tmp_path / "linux")
+    text = run_patchlint("scan", "--tree", tree, "mm/pair.c").stdout.decode()
+    assert "LOCK_ORDER_INVERSION" not in text and "1 refuted by replay" in text
+    shown = run_patchlint("scan", "--tree", tree, "--show-refuted", "mm/pair.c").stdout.decode()
+    assert "LOCK_ORDER_INVERSION" in shown and "replayed: refuted: " in shown
+    import json
+
+    doc = json.loads(run_patchlint("scan", "--tree", tree, "--format", "json", "mm/pair.c").stdout)
+    (inv,) = [f for f in doc["findings"] if f["kind"] == "lock-order-inversion"]
+    assert inv["replay"]["verdict"] == "refuted" and inv["replay"]["reason"] and inv["replay"]["trace"] == []
+    assert "witnesses" not in inv
+    sarif = json.loads(run_patchlint("scan", "--tree", tree, "--format", "sarif", "mm/pair.c").stdout)
+    (res,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "lock-order-inversion"]
+    assert res["suppressions"][0]["kind"] == "external" and "refuted" in res["suppressions"][0]["justification"]
+
+
+@pytest.mark.parametrize("source", [FLAG, CORRELATED, DROPPED])
+def test_replay_is_deterministic(tmp_path, source):
+    first = _scan(tmp_path, source)
+    assert first == _scan(tmp_path, source)
