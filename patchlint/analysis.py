@@ -121,7 +121,7 @@ def check(inputs: Inputs, config: Config | None = None, *, cache: SummaryCache |
         series = replace(series, notes=series.notes + tuple(notes))
         complete = complete and not cut
         found = _judged(found, lambda k: FunctionIndex(applied.tree, profile, cache, overlay=applied.overlay(k)),
-                        len(applied.series.patches), progress)
+                        len(applied.series.patches), progress, cache)
     findings = cfg.filter(sorted(found, key=Finding.sort_key))
     return Report(series, applied, tuple(findings), inputs.kernel.describe(), cfg.fail_on, complete, tuple(safe))
 
@@ -138,28 +138,60 @@ def scan(tree: str | None, paths: list[str] | None = None, config: Config | None
     functions = functions_under(index, list(paths or []), "scanning", announce)
     findings, _ = scan_tree(index, functions, jobs=jobs, progress=progress)
     if cfg.model:
-        findings = _judged(findings, lambda _: index, 0, progress)
+        findings = _judged(findings, lambda _: index, 0, progress, index.cache)
     # every finding of a scan is `existing`: fail-on new (the default) passes, any fails
     return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), cfg.fail_on)
 
 
-def _judged(findings: list[Finding], index_of: Callable[[int], Any], last: int, progress: Progress) -> list[Finding]:
+def _judged(findings: list[Finding], index_of: Callable[[int], Any], last: int, progress: Progress,
+            cache: SummaryCache | None = None) -> list[Finding]:
     """The static findings the model can judge, replayed: each in the tree state it was found in
-    (after its patch; `index_of(k)` gives the state after patch k, one index per state)."""
-    from patchlint.explore.judge import JUDGED, judge_all
+    (after its patch; `index_of(k)` gives the state after patch k, one index per state).  A
+    verdict is kept in the cache under everything it read, so a check asked again (another
+    format, the next version of a series) replays only what changed."""
+    from patchlint.findings import REPLAYED, Replay
 
     indexes: dict[int, Any] = {}
-
-    def index_for(f: Finding):
-        k = f.patch or last
+    todo = [i for i, f in enumerate(findings) if f.kind in REPLAYED and f.witnesses and f.status != "fixed"]
+    if not todo:
+        return findings
+    out = list(findings)
+    keys: dict[int, str | None] = {}
+    for i in todo:
+        k = findings[i].patch or last
         if k not in indexes:
             indexes[k] = index_of(k)
-        return indexes[k]
+        keys[i] = _replay_key(indexes[k], findings[i], cache)
+        known = cache.get(keys[i], Replay, counted=False) if cache is not None and keys[i] else None
+        if isinstance(known, Replay):
+            out[i] = findings[i].judged(known)
+    left = [i for i in todo if out[i].replay is None]
+    if left and progress is not None:
+        progress(f"replaying {len(left)} static finding{'s' * (len(left) != 1)} in the model")
+    if left:
+        from patchlint.explore.judge import judge_one  # the model: only when something is replayed
 
-    todo = sum(1 for f in findings if f.kind in JUDGED and f.witnesses and f.status != "fixed")
-    if todo and progress is not None:
-        progress(f"replaying {todo} static finding{'s' * (todo != 1)} in the model")
-    return judge_all(index_for, findings)
+        for i in left:
+            verdict = judge_one(indexes[findings[i].patch or last], findings[i])
+            out[i] = findings[i].judged(verdict)
+            # a verdict the clock decided says something about the machine: not kept
+            if cache is not None and keys[i] and "(time)" not in verdict.reason:
+                cache.put(keys[i], verdict)
+    return out
+
+
+def _replay_key(index: Any, f: Finding, cache: SummaryCache | None) -> str | None:
+    import hashlib
+
+    from patchlint.cparse.index import overlay_digest
+    from patchlint.stamps import code_digest
+
+    ident = index.tree.identity()
+    if cache is None or cache.directory is None or ident is None:
+        return None
+    material = (ident, overlay_digest(index.overlay), index.configuration(), code_digest(), f.kind, f.identity,
+                f.witnesses)
+    return "replay-" + hashlib.sha256(repr(material).encode()).hexdigest()
 
 
 def tree_index(tree: str | None, base: str | None, config: Config):

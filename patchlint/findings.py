@@ -10,7 +10,7 @@ configuration refer to them.  Add kinds; never rename one.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -25,6 +25,7 @@ def kind_registry() -> dict[str, dict[str, Any]]:
 
 KINDS: dict[str, str] = {kind: entry["summary"] for kind, entry in kind_registry().items()}
 LEVELS: dict[str, str] = {kind: entry["level"] for kind, entry in kind_registry().items()}
+REPLAYED: frozenset[str] = frozenset(kind for kind, entry in kind_registry().items() if entry.get("replay"))
 
 STATUSES = ("new", "fixed", "existing")
 SEVERITIES = ("error", "warning", "check")
@@ -114,6 +115,12 @@ class Finding:
             raise ValueError(f"unknown finding status {self.status!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown finding severity {self.severity!r}")
+
+    def judged(self, replay: Replay) -> Finding:
+        """This finding with the model's verdict: confirmed is an error, refuted a check (shown
+        as a note), unknown keeps the static severity."""
+        severity = {"confirmed": "error", "refuted": "check"}.get(replay.verdict, self.severity)
+        return replace(self, replay=replay, severity=severity)
 
     def sort_key(self) -> tuple:
         return (

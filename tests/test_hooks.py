@@ -185,8 +185,9 @@ def test_counters_collect_the_series_and_check_it_at_the_last_mail(tree_repo, tm
     out = last.stdout
     for n in (1, 2, 3, 4):
         assert f"[PATCH {n}/4]" in out  # the whole series, in one check
-    # the RFC's inversion and the model's five hazards, and the tree's own BUG (existing) at patch 1
-    assert "ERROR:LOCK_ORDER_INVERSION:" in out and "series total: 8 errors" in out
+    # the RFC's inversion and spin (both confirmed by replay), the model's five hazards, and the
+    # tree's own BUG (existing) at patch 1
+    assert "ERROR:LOCK_ORDER_INVERSION:" in out and "series total: 9 errors" in out
     assert not collected.exists()
 
 

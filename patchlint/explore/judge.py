@@ -27,36 +27,52 @@ lock class is one lock).
 
 from __future__ import annotations
 
+import heapq
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
+from patchlint.cparse.preproc import MacroDef
 from patchlint.extract.exprs import text_of
 from patchlint.extract.facts import CONTEXT_KINDS
-from patchlint.extract.lockclass import LockNames
+from patchlint.extract.lockclass import LOCK_TYPE, LockNames
 from patchlint.extract.vocab import Primitive, Vocabulary, load_vocabulary
-from patchlint.findings import LEVELS, Finding, Replay, TraceStep, Witness
+from patchlint.findings import REPLAYED, Finding, PathStep, Replay, TraceStep, Witness
+from patchlint.model import primitives as P
 from patchlint.model.events import Bug, Choice, Op, OutOfTime, PathCut, Return, Steps
 from patchlint.model.frames import CallFrame
 from patchlint.model.interp import Thread
 from patchlint.model.machine import Machine
 from patchlint.model.state import UNKNOWN, Obj
-from patchlint.model.values import truth
+from patchlint.model.values import const, truth
 
-JUDGED = frozenset({"lock-order-inversion", "recursive-locking", "spin-on-trylock", "sleep-in-atomic"})
-PATH_SECONDS = 1.0  # per path: a finding has one or two
-MAX_RUNS = 512  # runs of one path (each a different set of choices)
-MAX_STEPS = 400_000  # interpreter steps over all runs of one path
-OFF_PATH_DEPTH = 3  # callees off the path interpreted for their locks, below the path's function
+JUDGED = REPLAYED  # the kinds whose table in kinds.toml says `replay = true`
+FINDING_STEPS = 200_000  # interpreter steps over all runs of a finding's paths: the budget (deterministic)
+FINDING_SECONDS = 4.0  # a backstop only: the step budget ends a replay first on any machine we know
+MAX_RUNS = 256  # runs of one path (each a different set of choices)
+OFF_PATH_DEPTH = 2  # callees off the path interpreted for their locks, below the path's function
 NONNULL = "nonnull"  # the kind of an Obj the run chose to be a non-NULL pointer it knows nothing else of
 
 
 class Reached(Exception):
     """The run reached the path's event holding a wanted lock."""
+
+
+class Unreachable(Exception):
+    """No run can reach the path's line: a test of constants turns every run away from it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Missed(Exception):
+    """The run left a function of the path without calling the next: nothing after it counts."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,8 @@ class Decision:
     text: str
     value: bool
     known: bool
+    away: bool  # the line the path goes on from lies in the branch not taken
+    fixed: bool  # decided by constants alone: the same in every run
     values: tuple[tuple[str, int], ...] = ()  # the known values of the names in it
 
     def says(self) -> str:
@@ -80,6 +98,8 @@ class Decision:
 @dataclass
 class Run:
     reached: bool = False
+    event_class: str | None = None  # the class the event's acquisition takes (its lockdep subclass too)
+    held: tuple[str, ...] = ()  # the classes held at the event
     miss: str | None = None  # why this run did not reach the event
     cut: str | None = None  # why this run could not be followed
     events: list[TraceStep] = field(default_factory=list)
@@ -90,20 +110,25 @@ class PathVerdict:
     verdict: str  # confirmed | refuted | unknown
     reason: str
     events: tuple[TraceStep, ...] = ()
+    steps_used: int = 0
+    event_class: str | None = None
+    held: tuple[str, ...] = ()
 
 
 class PathThread(Thread):
     """One path of a finding, run by the model's interpreter with the lock table followed."""
 
     def __init__(self, machine: Machine, body: ir.Body, env: dict, witness: Witness | None = None,
-                 root: FunctionDef | None = None, vocab: Vocabulary | None = None) -> None:
+                 root: FunctionDef | None = None, vocab: Vocabulary | None = None, spans: Spans | None = None,
+                 local: bool = False, prepass: dict[int, tuple[ir.Body, dict, dict]] | None = None) -> None:
         # without a witness: a callee the interpreter folds to its value, run as a plain thread
         super().__init__(machine, body, env)
         self.w = witness
         self.vocab = vocab or load_vocabulary()
         self.names: dict[int, LockNames] = {}  # id(frame) -> its lock names
+        self.prepass: dict[int, tuple[ir.Body, dict, dict]] = prepass if prepass is not None else {}
         if root is not None:
-            self.names[id(self.frames[0])] = LockNames(self.vocab, body, _params(root))
+            self.names[id(self.frames[0])] = _lock_names(self.vocab, body, _params(root), {}, self.prepass)
         self.path_frames: list[int] = [0]  # frame indexes of the path's functions entered so far
         self.advanced: set[int] = set()  # path positions whose next function was called
         self.held: list[tuple[str, TraceStep]] = []  # lock classes held, in the order taken
@@ -111,6 +136,16 @@ class PathThread(Thread):
         self.decisions: list[Decision] = []
         self.misses: list[str] = []
         self.off_path = 0  # depth below the path's innermost function, in callees run for their locks
+        self.loop_at: dict[tuple[str, int], ir.Loop] = {}  # the loops met, by file and line
+        self.spans: Spans = spans if spans is not None else {}  # shared by the runs of one path
+        self.local = local  # only whether the line is reached, whatever is held (see _necessary)
+        self.doubtful: list[str] = []  # releases skipped on conditions the run chose
+        self.constants: frozenset[str] = frozenset()  # parameters the caller passes constants, never assigned
+        self.cond_memo: dict[tuple[int, str] | None, bool] = {}  # (frame, condition) -> what the run chose
+        self.choices = 0  # choices made so far (the driver counts them)
+        self.want: bool | None = None  # the value the test being evaluated should have for the path
+        self.release_memo: dict[int, tuple[ir.Stmt, bool]] = {}
+        self.rank: dict[str, int] = {}  # a miss's reason -> how well it explains (0: a test of constants)
 
     # -- where the run stands on the path ------------------------------------------------
     def _position(self) -> int | None:
@@ -128,25 +163,127 @@ class PathThread(Thread):
 
     # -- statements: decisions are remembered, and refine what the run knows -------------
     def stmt(self, s: ir.Stmt, seek: str | None = None) -> Steps:
+        if isinstance(s, ir.Loop):
+            self.loop_at[(self.frame.file, s.line)] = s
         if seek is not None or not isinstance(s, ir.If) or self.w is None:
             return (yield from super().stmt(s, seek))
         self.tick()
         self.frame.line = s.line
-        v = yield from self.eval(s.cond)
+        order = self._order(s)
+        before, self.want = self.choices, order[0]
+        try:
+            v = yield from self.eval(s.cond)
+        finally:
+            self.want = None
         t = truth(v)
-        known = t is not None
+        known = t is not None and self.choices == before  # decided by values, not by a choice inside it
+        text = text_of(s.cond)
+        # a test of a member (`mapping->host != NULL`) asked again with nothing assigned on the way
+        # gets the same answer; a call or an update in it may give another
+        key = (id(self.frame), text) if "->" in text and "(" not in text and "++" not in text and \
+            "--" not in text else None
+        if t is None and key in self.cond_memo:
+            t = self.cond_memo[key]  # the same test of the same values: the same answer
         if t is None:
             if self.join(s):
                 return None
-            t = bool((yield Choice(2, f"if ({text_of(s.cond)})", self.site(s.cond.line))))
+            t = bool(order[(yield Choice(2, f"if ({text_of(s.cond)})", self.site(s.cond.line)))])
             self._refine(s.cond, t)
+            if key is not None:
+                self.cond_memo[key] = t
         self.decisions.append(Decision(len(self.frames) - 1, self.frame.function, self.frame.file, s.cond.line,
-                                       text_of(s.cond), t, known, self._known_values(s.cond) if known else ()))
+                                       text_of(s.cond), t, known, self._turned_away(s, t),
+                                       known and self._fixed(s.cond), self._known_values(s.cond) if known else ()))
+        skipped = s.orelse if t else s.then
+        if self.local and self.constants and self.decisions[-1].away and self.decisions[-1].fixed and \
+                skipped is not None and not any(isinstance(n, ir.Label) for n in _walk(skipped)):
+            # the line lies behind a test of the caller's constants that no run can pass (no
+            # label inside to jump to): every run, whatever it chose before, is turned away here
+            raise Unreachable(f"{self.frame.function}() does not reach "
+                              f"{self.w.event}: {self.decisions[-1].says()}")
+        if not known and self.held and skipped is not None and self._releases(skipped):
+            # a lock's release skipped on a condition the run chose: its verdict rests on that
+            self.doubtful.append(f"{self.frame.file}:{s.cond.line}: `{text_of(s.cond)}`")
         if t:
             yield from self.stmt(s.then)
         elif s.orelse is not None:
             yield from self.stmt(s.orelse)
         return None
+
+    def _order(self, s: ir.If) -> tuple[bool, bool]:
+        """Which way to try first: toward the line the path goes on from, else the way that does
+        not leave the function (an error path's return), else into the branch."""
+        pos = self._position()
+        if pos is None:
+            return (False, True)
+        line = self.w.path[pos].line
+        if _within(s.then, line, self.spans):
+            return (True, False)
+        if s.orelse is not None and _within(s.orelse, line, self.spans):
+            return (False, True)
+        if _exits(s.then, self.spans) and not (s.orelse is not None and _exits(s.orelse, self.spans)):
+            return (False, True)
+        return (True, False)
+
+    def undecided(self, why: str, line: int, key: str) -> Steps:
+        """A loop the run cannot decide: round again first when the path goes on inside it."""
+        pos = self._position()
+        if pos is None or self.w is None:
+            return (yield from super().undecided(why, line, key))
+        n = self.frame.counters.get(key, 0)
+        if n >= 2:
+            return False
+        inside = self._loop_holds(line, self.w.path[pos].line)
+        order = (True, False) if inside else (False, True)
+        go = order[(yield Choice(2, why, self.site(line)))]
+        if go:
+            self.frame.counters[key] = n + 1
+        return go
+
+    def _loop_holds(self, loop_line: int, target: int) -> bool:
+        loop = self.loop_at.get((self.frame.file, loop_line))
+        return loop is not None and _within(loop.body, target, self.spans)
+
+    def _fixed(self, e: ir.Expr) -> bool:
+        """Whether a condition has one value in every run: no call in it, and every name in it a
+        constant the caller passes to a parameter never assigned, or a constant of the tree."""
+        if any(isinstance(n, ir.Call) for n in _walk(e)):
+            return False
+        for name in set(_names(e)):
+            if name in self.constants:
+                continue
+            d = self.m.resolve(name)
+            if not (isinstance(d, MacroDef) and self.m.macro_const(d) is not None):
+                return False
+        return True
+
+    def cond(self, e: ir.Expr) -> Steps:
+        """An operand of && or || the run cannot decide: the way the enclosing test wants first."""
+        if self.w is None:
+            return (yield from super().cond(e))
+        v = yield from self.eval(e)
+        t = truth(v)
+        if t is None:
+            order = (True, False) if self.want else (False, True)
+            t = order[(yield Choice(2, f"if ({text_of(e)})", self.site(e.line)))]
+            self._refine(e, t)
+        return t
+
+    def _releases(self, s: ir.Stmt) -> bool:
+        """Whether a statement releases a lock itself (a release of the lock table in it)."""
+        hit = self.release_memo.get(id(s))
+        if hit is None:
+            found = any(isinstance(n, ir.Call) and n.name in self.vocab.primitives and
+                        self.vocab.primitives[n.name].op == "release" for n in _walk(s))
+            self.release_memo[id(s)] = hit = (s, found)
+        return hit[1]
+
+    def _turned_away(self, s: ir.If, t: bool) -> bool:
+        pos = self._position()
+        if pos is None:
+            return False
+        other = s.orelse if t else s.then
+        return other is not None and _within(other, self.w.path[pos].line, self.spans)
 
     def _known_values(self, e: ir.Expr) -> tuple[tuple[str, int], ...]:
         out = []
@@ -155,6 +292,18 @@ class PathThread(Thread):
             if isinstance(v, int) and not isinstance(v, bool):
                 out.append((name, v))
         return tuple(out)
+
+    def store(self, target: ir.Expr, value: object) -> Steps:
+        """An assignment forgets what the run chose about conditions naming what it assigns."""
+        if self.w is not None and self.cond_memo:
+            root = target
+            while isinstance(root, (ir.Field, ir.Index, ir.Unary)):
+                root = root.obj if isinstance(root, (ir.Field, ir.Index)) else root.operand
+            if isinstance(root, ir.Name):
+                frame = id(self.frame)
+                for key in [k for k in self.cond_memo if k[0] == frame and root.id in _names_in(k[1])]:
+                    del self.cond_memo[key]
+        return (yield from super().store(target, value))
 
     def _refine(self, e: ir.Expr, t: bool) -> None:
         """A pointer the run chose to be NULL (or not) stays so: `if (mapping)` twice agrees."""
@@ -176,14 +325,21 @@ class PathThread(Thread):
         if target:
             yield Op("judge:event", (), self.w.event, self.site(c.line))
             wanted = [cls for cls, _ in self.held if cls in self.w.held]
-            if wanted:
+            if wanted and self.doubtful and not self.local:
+                raise self.cut(f"whether a lock is released depends on a condition the replay cannot decide "
+                               f"({self.doubtful[-1]})", c.line)
+            if wanted or self.local:
                 # the evidence: the locks held there, where each was taken, then the event
                 self.run_info.events = [step for _, step in self.held] + [
                     TraceStep(self.w.cpu, self.w.event, self.frame.file, c.line, self.frame.function)]
+                self.run_info.event_class = self._event_class(c)
+                self.run_info.held = tuple(cls for cls, _ in self.held)
                 raise Reached()
             taken = ", ".join(self.w.held)
-            self.misses.append(f"{self.frame.function}() reaches {self.w.event} at {self.frame.file}:{c.line} "
-                               f"without holding {taken}{self._released(self.w.held)}")
+            text = (f"{self.frame.function}() reaches {self.w.event} at {self.frame.file}:{c.line} "
+                    f"without holding {taken}{self._released(self.w.held)}")
+            self.misses.append(text)
+            self.rank[text] = 1  # as telling as a test of known values: the event comes, the lock does not
         name = c.func.id if isinstance(c.func, ir.Name) and c.func.id not in self.frame.env else None
         prim = self.vocab.primitives.get(name) if name else None
         if prim is not None:
@@ -200,6 +356,41 @@ class PathThread(Thread):
             if isinstance(d, FunctionDef) and self._locks_inside(d):
                 return (yield from self._enter(d, c, on_path=False))
         return (yield from super().call(c))
+
+    def primitive(self, prim: P.Prim, c: ir.Call) -> Steps:
+        """The model's primitives describe its scenarios' world (an order-0 anon page, no
+        hugetlb vma): on a path of the tree, what one says of a value the run does not know is
+        not known either."""
+        if self.w is None or prim.kind != "pure":
+            return (yield from super().primitive(prim, c))
+        args = yield from self.args(c)
+        value = prim.impl(args, self.m.ctx)
+        if value is not UNKNOWN and any(a is UNKNOWN or isinstance(a, Obj) and a.kind == NONNULL for a in args):
+            return UNKNOWN
+        return value
+
+    def inline(self, d: FunctionDef, args: tuple) -> Steps:
+        """A callee the model interprets for its own reasons (it reaches model state): its
+        frame names its locks as its own code does."""
+        if self.w is None:
+            return (yield from super().inline(d, args))
+        params, body = self.m.callee(d)
+        if body is None or len(self.frames) > 40 or any(f.function == d.name for f in self.frames):
+            return (yield from super().inline(d, args))
+        env = {p: v for p, v in zip(params, args, strict=False) if p}
+        frame = CallFrame(d.name, d.file, d.start_line, env)
+        self.names[id(frame)] = _lock_names(self.vocab, body, _params(d), {}, self.prepass)
+        self.frames.append(frame)
+        self.off_path += 1
+        try:
+            yield from self.function_body(body.block)
+            return 0
+        except Return as r:
+            return r.value
+        finally:
+            self.frames.pop()
+            self.names.pop(id(frame), None)
+            self.off_path -= 1
 
     def _definition(self, function: str, file: str) -> FunctionDef | None:
         defs = self.m.index.definitions(function)
@@ -230,8 +421,7 @@ class PathThread(Thread):
                 cls = caller._lock_arg(a)
                 if cls is not None:
                     classes[i] = cls
-        self.names[id(frame)] = LockNames(self.vocab, body, _params(d), param_classes=classes)
-        pos = self._position() if on_path else None
+        self.names[id(frame)] = _lock_names(self.vocab, body, _params(d), classes, self.prepass)
         self.frames.append(frame)
         if on_path:
             self.advanced.add(len(self.path_frames) - 1)
@@ -246,26 +436,47 @@ class PathThread(Thread):
         finally:
             self.frames.pop()
             self.names.pop(id(frame), None)
-            if on_path:
-                left = len(self.path_frames) - 1
-                self.path_frames.pop()
-                if left not in self.advanced and pos is not None:
-                    self.misses.append(self._left(left))
-                self.advanced.discard(left)
-            else:
+            if not on_path:
                 self.off_path -= 1
+        if on_path:
+            # back from a function of the path without the event: this run has missed it (a
+            # caller calling it again, in a loop, is not followed: the path names one call)
+            self.misses.append(self._left(len(self.path_frames) - 1))
+            raise Missed()
         return value
+
+    def _event_class(self, c: ir.Call) -> str | None:
+        """The class the event's own acquisition takes, lockdep's subclass included."""
+        name = c.func.id if isinstance(c.func, ir.Name) else None
+        prim = self.vocab.primitives.get(name) if name else None
+        names = self._lock_names()
+        if prim is None or names is None:
+            return None
+        cls = names.lock_class(prim, c)
+        if prim.subclass is not None and prim.subclass < len(c.args):
+            def constant(ident: str) -> int | None:
+                d = self.m.resolve(ident)
+                return self.m.macro_const(d) if isinstance(d, MacroDef) else None
+
+            sub = const(c.args[prim.subclass], constant)
+            if sub:
+                cls = f"{cls}/{sub}"
+        return cls
 
     def _left(self, position: int) -> str:
         """Why a function of the path returned without calling the next one (or its event)."""
         step = self.w.path[position]
         nxt = f"{self.w.path[position + 1].function}()" if position + 1 < len(self.w.path) else self.w.event
-        known = [d for d in self.decisions if d.function == step.function and d.known]
-        if known:
-            return f"{step.function}() does not reach {nxt}: {known[-1].says()}"
-        chosen = [d for d in self.decisions if d.function == step.function]
-        if chosen:
-            return f"{step.function}() does not reach {nxt} when {chosen[-1].says()}"
+        mine = [d for d in self.decisions if d.function == step.function]
+        # the condition that turned the run away from the path's line, decided by known values
+        # if one was; else the last condition decided on the way
+        for rank, pick in enumerate(([d for d in mine if d.away and d.fixed], [d for d in mine if d.away and d.known],
+                                     [d for d in mine if d.away], [d for d in mine if d.known], mine)):
+            if pick:
+                d = pick[-1]
+                text = f"{step.function}() does not reach {nxt}{':' if d.known else ' when'} {d.says()}"
+                self.rank[text] = rank
+                return text
         return f"{step.function}() returns before {nxt}"
 
     def _released(self, wanted: tuple[str, ...]) -> str:
@@ -278,24 +489,31 @@ class PathThread(Thread):
     def _lock_op(self, prim: Primitive, c: ir.Call) -> Steps:
         names = self._lock_names()
         cls = names.lock_class(prim, c) if names is not None else prim.name
-        yield from self.args(c)
+        args = yield from self.args(c)
+        if prim.subclass is not None and prim.subclass < len(args) and isinstance(args[prim.subclass], int) and \
+                args[prim.subclass] > 0:
+            # lockdep keeps a nested acquisition apart from the class's others: its subclass
+            cls = f"{cls}/{args[prim.subclass]}"
         site = self.site(c.line)
         where = (self.frame.file, c.line, self.frame.function)
         if prim.op in ("acquire", "acquire_nonnull", "acquire_killable", "trylock"):
             got = True
             value: object = 0
+            # success is tried first: a path the static checks found goes on holding the lock
             if prim.op == "trylock":
-                got = bool((yield Choice(2, f"{prim.name}() succeeds", site)))
+                got = not (yield Choice(2, f"{prim.name}() fails", site))
                 value = int(got)
             elif prim.op == "acquire_nonnull":
-                got = bool((yield Choice(2, f"{prim.name}() returns non-NULL", site)))
+                got = not (yield Choice(2, f"{prim.name}() returns NULL", site))
                 value = Obj(NONNULL, prim.name) if got else 0
             elif prim.op == "acquire_killable":
-                got = bool((yield Choice(2, f"{prim.name}() is not interrupted", site)))
+                got = not (yield Choice(2, f"{prim.name}() is interrupted", site))
                 value = 0 if got else -4
             else:
                 yield Op("judge:lock", (cls,), f"{prim.name}()", site)
-            if got:
+            if got and not any(h == cls and (st.file, st.line) == where[:2] for h, st in self.held):
+                # (taken again where it is held from: a state the run does not track, such as a
+                # walk's position kept in a struct behind a pointer, not a second lock)
                 step = TraceStep(self.w.cpu, f"{'trylock' if prim.op == 'trylock' else 'lock'}({cls})", *where)
                 self.held.append((cls, step))
                 self.run_info.events.append(step)
@@ -316,8 +534,102 @@ class PathThread(Thread):
         return 0
 
 
+Spans = dict[int, tuple[ir.Stmt, int, int, bool]]  # id(stmt) -> (stmt, first line, last line, exits)
+
+
+def _span(s: ir.Stmt, memo: Spans) -> tuple[int, int, bool]:
+    """The lines a statement covers (its last statement's start: near enough) and whether it
+    has a return, goto, continue or break in it (a way around what follows)."""
+    hit = memo.get(id(s))
+    if hit is not None:
+        return hit[1], hit[2], hit[3]
+    lo = hi = s.line
+    exits = isinstance(s, (ir.Return, ir.Goto, ir.Continue, ir.Break))
+    for child in _children(s):
+        a, b, e = _span(child, memo)
+        lo, hi, exits = min(lo, a), max(hi, b), exits or e
+    memo[id(s)] = (s, lo, hi, exits)  # the statement kept alive: its id stays its own
+    return lo, hi, exits
+
+
+def _children(s: ir.Stmt) -> list[ir.Stmt]:
+    if isinstance(s, ir.Block):
+        return list(s.body)
+    if isinstance(s, ir.If):
+        return [s.then] + ([s.orelse] if s.orelse is not None else [])
+    if isinstance(s, ir.Loop):
+        return [s.body] + ([s.init] if s.init is not None else [])
+    if isinstance(s, ir.Switch):
+        return [s.body]
+    return []
+
+
+def _within(s: ir.Stmt, line: int, memo: Spans) -> bool:
+    lo, hi, _ = _span(s, memo)
+    return lo <= line <= hi
+
+
+def _exits(s: ir.Stmt, memo: Spans) -> bool:
+    return _span(s, memo)[2]
+
+
+def _lock_names(vocab: Vocabulary, body: ir.Body, params: list[tuple[str, str | None]],
+                classes: dict[int, str], memo: dict[int, tuple[ir.Body, dict, dict]]) -> LockNames:
+    """A function's lock names, with what its body says once for all of its runs: the declared
+    types of its locals, and the lock pointers it sets (`ptl = pte_lockptr(..)`, `&ptl` handed
+    to pte_offset_map_nolock(), `spinlock_t *l = &zone->lock`, `ptl = pmd_lock(..)`)."""
+    names = LockNames(vocab, body, params, param_classes=classes)
+    known = memo.get(id(body))
+    if known is not None:
+        names.types.update(known[1])
+        names.lock_vars.update(known[2])
+        return names
+    for node in _walk(body.block):
+        if isinstance(node, ir.Decl) and node.type:
+            names.types[node.name] = node.type
+    for node in _walk(body.block):
+        target = value = None
+        if isinstance(node, ir.Decl) and node.init is not None:
+            target, value = node.name, node.init
+        elif isinstance(node, ir.Assign) and node.op == "=" and isinstance(node.target, ir.Name):
+            target, value = node.target.id, node.value
+        if isinstance(node, ir.Call) and node.name in vocab.lock_out_pointers:
+            idx, cls = vocab.lock_out_pointers[node.name]
+            arg = node.args[idx] if idx < len(node.args) else None
+            if isinstance(arg, ir.Unary) and arg.op == "&" and isinstance(arg.operand, ir.Name):
+                names.lock_vars[arg.operand.id] = cls
+        if target is None or value is None:
+            continue
+        if isinstance(value, ir.Unary) and value.op == "&" and isinstance(value.operand, (ir.Field, ir.Name)):
+            cls = names._class_of(value.operand)
+            if cls and (isinstance(value.operand, ir.Field) or LOCK_TYPE.search(names.types.get(target, ""))):
+                names.lock_vars[target] = cls
+        elif isinstance(value, ir.Call) and value.name in vocab.lock_pointers:
+            names.lock_vars[target] = vocab.lock_pointers[value.name]
+        elif isinstance(value, ir.Call) and value.name in vocab.primitives and \
+                isinstance(vocab.primitives[value.name].lock, str) and LOCK_TYPE.search(names.types.get(target, "")):
+            names.lock_vars[target] = str(vocab.primitives[value.name].lock)  # ptl = pmd_lock(mm, pmd)
+    declared = {k: v for k, v in names.types.items() if k not in dict(p[::-1] for p in params if p[1])}
+    memo[id(body)] = (body, declared, dict(names.lock_vars))  # the body kept alive: its id stays its own
+    return names
+
+
+def _walk(node: object) -> Iterator[object]:
+    if isinstance(node, (ir.Expr, ir.Stmt)):
+        yield node
+        for f in fields(node):
+            yield from _walk(getattr(node, f.name))
+    elif isinstance(node, tuple):
+        for x in node:
+            yield from _walk(x)
+
+
 def _params(d: FunctionDef) -> list[tuple[str, str | None]]:
     return [(p.type, p.name) for p in d.params()]
+
+
+def _names_in(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_]\w*", text))
 
 
 def _names(e: ir.Expr) -> Iterator[str]:
@@ -333,63 +645,195 @@ def _names(e: ir.Expr) -> Iterator[str]:
                     yield from _names(x)
 
 
-def judge_path(index: FunctionIndex, witness: Witness, seconds: float = PATH_SECONDS) -> PathVerdict:
-    """Every run of one path, until one reaches its event holding a wanted lock."""
+LOCAL_STEPS = 30_000  # steps for one function of a path on its own
+LOCAL_RUNS = 400
+BOUNDS = ("goto bound",)  # cuts that are the model's loop bounds, not code it cannot follow
+
+
+def _search(machine: Machine, body: ir.Body, env: dict, witness: Witness, root: FunctionDef, vocab: Vocabulary,
+            spans: Spans, max_runs: int, local: bool = False,
+            prepass: dict[int, tuple[ir.Body, dict, dict]] | None = None,
+            constants: frozenset[str] = frozenset()) -> tuple[str, str, PathThread | None, int]:
+    """Runs of a path, best first: ("reached", "", the thread that did, runs), ("missed", the
+    commonest reason, None, runs) when every run missed, ("open", why, None, runs) when a cut
+    or the run limit left some way untried.  OutOfTime goes to the caller."""
+    stack: list[tuple[tuple[int, int, int], tuple[int, ...]]] = [((0, 0, 0), ())]
+    misses: Counter[str] = Counter()
+    ranks: dict[str, int] = {}
+    cuts: Counter[str] = Counter()
+    order = runs = 0
+    while stack:
+        if runs >= max_runs:
+            return "open", f"{max_runs} runs without reaching {witness.event} and without ruling it out", None, runs
+        _, prefix = heapq.heappop(stack)
+        runs += 1
+        thread = PathThread(machine, body, dict(env), witness, root, vocab, spans, local, prepass)
+        thread.constants = constants
+        try:
+            taken, arities, where = _drive(thread, prefix)
+        except Unreachable as exc:
+            return "missed", exc.reason, None, runs
+        if thread.run_info.reached:
+            return "reached", "", thread, runs
+        if thread.run_info.cut and thread.run_info.cut.startswith(BOUNDS):
+            # a loop (or a goto back) gone round as often as the model follows one: the run is
+            # judged within that bound, as a bounded model checker does
+            misses[f"no run reaches {witness.event} within the model's loop bounds"] += 1
+        elif thread.run_info.cut:
+            cuts[thread.run_info.cut] += 1
+        for m in dict.fromkeys(thread.misses):
+            misses[m] += 1
+            ranks[m] = min(ranks.get(m, 9), thread.rank.get(m, 5))
+        # best first: an alternative to a choice made further along the path is tried before one
+        # made nearer its root, later choices before earlier ones; ties in a fixed order
+        for i in range(len(prefix), len(taken)):
+            for alt in range(1, arities[i]):
+                order += 1
+                heapq.heappush(stack, ((-where[i], -i, order), (*taken[:i], alt)))
+    if cuts:
+        return "open", f"a run could not be followed: {_commonest(cuts)}", None, runs
+    if not misses:
+        return "open", f"no run reached {witness.path[-1].function}()", None, runs
+    # the reason that explains best (a test of constants), then the commonest
+    best = min(ranks.values(), default=9)
+    return "missed", _commonest(Counter({m: n for m, n in misses.items() if ranks.get(m, 9) == best})), None, runs
+
+
+def _commonest(counts: Counter[str]) -> str:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+def _constant_args(machine: Machine, caller: ir.Body, line: int, callee: str) -> dict[int, int]:
+    """The arguments of the call of `callee` at `line` that are constant expressions in the
+    caller's source (`__filemap_get_folio(mapping, index, 0, 0)`): whatever way a run comes,
+    the callee gets them."""
+    def name(ident: str) -> int | None:
+        d = machine.resolve(ident)
+        return machine.macro_const(d) if isinstance(d, MacroDef) else None
+
+    for call in _calls(caller.block):
+        if call.line == line and isinstance(call.func, ir.Name) and call.func.id == callee:
+            out = {}
+            for i, a in enumerate(call.args):
+                v = const(a, name)
+                if v is not None:
+                    out[i] = v
+            return out
+    return {}
+
+
+def _calls(node: object) -> Iterator[ir.Call]:
+    if isinstance(node, ir.Call):
+        yield node
+    if isinstance(node, (ir.Expr, ir.Stmt)):
+        for f in fields(node):
+            yield from _calls(getattr(node, f.name))
+    elif isinstance(node, tuple):
+        for x in node:
+            yield from _calls(x)
+
+
+def _necessary(index: FunctionIndex, witness: Witness, machine: Machine, vocab: Vocabulary,
+               spans: Spans, prepass: dict) -> tuple[int, str] | None:
+    """Each function of the path on its own, its arguments unknown but for the constants its
+    caller passes: can it reach the line the path goes on from?  The first that cannot refutes
+    the path whatever the runs before it did (its position and the reason); None if each can,
+    or the search could not tell."""
+    consts: dict[int, int] = {}
+    for i, step in enumerate(witness.path):
+        d = _find(index, step.function, step.file)
+        if d is None:
+            return None
+        params, body = machine.callee(d)
+        if body is None:
+            return None
+        env = {p: UNKNOWN for p in params if p}
+        assigned = _assigned(body)
+        fixed = set()
+        for k, v in consts.items():
+            if k < len(params) and params[k]:
+                env[params[k]] = v
+                if params[k] not in assigned:
+                    fixed.add(params[k])
+        alone = Witness(witness.cpu, (PathStep(step.function, step.file, step.line),), (),
+                        witness.event if i == len(witness.path) - 1 else f"{witness.path[i + 1].function}()")
+        outcome, reason, _, _ = _search(machine, body, env, alone, d, vocab, spans, LOCAL_RUNS, True, prepass,
+                                        frozenset(fixed))
+        if outcome == "missed":
+            return i, reason
+        if i + 1 < len(witness.path):
+            consts = _constant_args(machine, body, step.line, witness.path[i + 1].function)
+    return None
+
+
+def _assigned(body: ir.Body) -> set[str]:
+    """The names a body assigns, increments or takes the address of."""
+    out = set()
+    for n in _walk(body.block):
+        if isinstance(n, ir.Assign) and isinstance(n.target, ir.Name):
+            out.add(n.target.id)
+        elif isinstance(n, ir.Unary) and n.op in ("++", "--", "post++", "post--", "&") and \
+                isinstance(n.operand, ir.Name):
+            out.add(n.operand.id)
+    return out
+
+
+def _find(index: FunctionIndex, function: str, file: str) -> FunctionDef | None:
+    defs = index.definitions(function)
+    return next((d for d in defs if d.file == file), defs[0] if defs else None)
+
+
+def judge_path(index: FunctionIndex, witness: Witness, steps: int = FINDING_STEPS,
+               seconds: float = FINDING_SECONDS) -> PathVerdict:
+    """One path: first each of its functions on its own (can it reach the line the path goes on
+    from at all?), then runs of the whole path, best first, until one reaches its event holding
+    a wanted lock, within `steps` interpreter steps (and `seconds`, a backstop)."""
     root_step = witness.path[0]
-    defs = index.definitions(root_step.function)
-    root = next((d for d in defs if d.file == root_step.file), defs[0] if defs else None)
+    root = _find(index, root_step.function, root_step.file)
     if root is None:
         return PathVerdict("unknown", f"{root_step.function}() has no definition in the tree")
-    machine = Machine(index, max_steps=MAX_STEPS)
-    machine.deadline = time.monotonic() + seconds
-    params, body = machine.callee(root)
-    if body is None:
-        return PathVerdict("unknown", f"{root.name}() has no body the model can read")
     vocab = load_vocabulary()
-    env = {p: UNKNOWN for p in params if p}
-    stack: list[tuple[int, ...]] = [()]
-    misses: Counter[str] = Counter()
-    cuts: Counter[str] = Counter()
-    runs = 0
+    spans: Spans = {}
+    prepass: dict[int, tuple[ir.Body, dict, dict]] = {}  # a function's lock names, for every run of the path
+    deadline = time.monotonic() + seconds
+    used = 0
     try:
-        while stack:
-            if runs >= MAX_RUNS:
-                return PathVerdict("unknown", f"{MAX_RUNS} runs of the path without reaching {witness.event} "
-                                   f"and without ruling it out")
-            prefix = stack.pop()
-            runs += 1
-            thread = PathThread(machine, body, dict(env), witness, root, vocab)
-            taken, arities = _drive(thread, prefix)
-            info = thread.run_info
-            if info.reached:
-                return PathVerdict("confirmed", f"{witness.path[-1].function}() reaches {witness.event} holding "
-                                   f"{', '.join(c for c, _ in thread.held if c in witness.held)}",
-                                   tuple(info.events))
-            if info.cut:
-                cuts[info.cut] += 1
-            for m in dict.fromkeys(thread.misses):
-                misses[m] += 1
-            for i in range(len(taken) - 1, len(prefix) - 1, -1):
-                for alt in range(arities[i] - 1, 0, -1):
-                    if alt != taken[i]:
-                        stack.append((*taken[:i], alt))
+        local = Machine(index, max_steps=max(min(LOCAL_STEPS * len(witness.path), steps * 2 // 5), 1))
+        local.deadline = deadline
+        try:
+            stop = _necessary(index, witness, local, vocab, spans, prepass)
+        except OutOfTime:
+            stop = None
+        used = local.steps
+        if stop is not None:
+            return PathVerdict("refuted", stop[1], steps_used=used)
+        machine = Machine(index, max_steps=max(steps - used, 1))
+        machine.deadline = deadline
+        params, body = machine.callee(root)
+        if body is None:
+            return PathVerdict("unknown", f"{root.name}() has no body the model can read", steps_used=used)
+        env = {p: UNKNOWN for p in params if p}
+        outcome, reason, thread, runs = _search(machine, body, env, witness, root, vocab, spans, MAX_RUNS,
+                                                prepass=prepass)
     except OutOfTime as exc:
-        return PathVerdict("unknown", f"replay budget ({exc.why}) spent after {runs} runs without reaching "
-                           f"{witness.event}")
-    if cuts:
-        cause, _ = sorted(cuts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        return PathVerdict("unknown", f"a run could not be followed: {cause}")
-    if not misses:
-        return PathVerdict("unknown", f"no run reached {witness.path[-1].function}()")
-    reason, _ = sorted(misses.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-    return PathVerdict("refuted", reason)
+        return PathVerdict("unknown", f"replay budget ({exc.why}) spent without reaching {witness.event} and "
+                           "without ruling it out", steps_used=steps)
+    used += machine.steps
+    if outcome == "reached" and thread is not None:
+        return PathVerdict("confirmed", f"{witness.path[-1].function}() reaches {witness.event} holding "
+                           f"{', '.join(c for c, _ in thread.held if c in witness.held)}",
+                           tuple(thread.run_info.events), used, thread.run_info.event_class, thread.run_info.held)
+    if outcome == "missed":
+        return PathVerdict("refuted", reason, steps_used=used)
+    return PathVerdict("unknown", reason, steps_used=used)
 
 
-def _drive(thread: PathThread, prefix: tuple[int, ...]) -> tuple[list[int], list[int]]:
-    """Run the thread, taking `prefix`'s choices and then the first of each; the choices taken
-    and how many each had."""
+def _drive(thread: PathThread, prefix: tuple[int, ...]) -> tuple[list[int], list[int], list[int]]:
+    """Run the thread, taking `prefix`'s choices and then the first of each; the choices taken,
+    how many each had, and how far along the path each was made."""
     taken: list[int] = []
     arities: list[int] = []
+    where: list[int] = []  # how far along the path each choice was made
     gen = thread.run()
     value: object = None
     try:
@@ -399,12 +843,17 @@ def _drive(thread: PathThread, prefix: tuple[int, ...]) -> tuple[list[int], list
                 pick = prefix[len(taken)] if len(taken) < len(prefix) else 0
                 taken.append(pick)
                 arities.append(ev.n)
+                where.append(len(thread.path_frames) - 1)
+                thread.choices += 1
                 value = pick
             elif isinstance(ev, Op):
                 value = UNKNOWN if not ev.prim.startswith("judge:") else 0
             else:
                 value = None
     except StopIteration:
+        if 0 not in thread.advanced:
+            thread.misses.append(thread._left(0))
+    except Missed:
         pass
     except Reached:
         thread.run_info.reached = True
@@ -415,12 +864,21 @@ def _drive(thread: PathThread, prefix: tuple[int, ...]) -> tuple[list[int], list
             thread.run_info.cut = f"{cut.cause} at {cut.file}:{cut.line} in {cut.function}()"
     except Bug:
         thread.misses.append("the path meets a BUG_ON first")
-    return taken, arities
+    return taken, arities, where
 
 
-def judge(index: FunctionIndex, finding: Finding, seconds: float = PATH_SECONDS) -> Replay:
-    """The verdict on one static finding, from replaying its witnesses."""
-    verdicts = [(w, judge_path(index, w, seconds)) for w in finding.witnesses]
+def judge(index: FunctionIndex, finding: Finding, steps: int = FINDING_STEPS,
+          seconds: float = FINDING_SECONDS) -> Replay:
+    """The verdict on one static finding, from replaying its witnesses within one budget.  A
+    path refuted ends it: the finding cannot happen whatever the other path does."""
+    verdicts: list[tuple[Witness, PathVerdict]] = []
+    deadline = time.monotonic() + seconds
+    for w in finding.witnesses:
+        v = judge_path(index, w, max(steps, 1), max(deadline - time.monotonic(), 0.0))
+        verdicts.append((w, v))
+        steps -= v.steps_used
+        if v.verdict == "refuted":
+            break
     if not verdicts:
         return Replay("unknown", "the finding has no path to replay")
     refuted = [(w, v) for w, v in verdicts if v.verdict == "refuted"]
@@ -434,6 +892,15 @@ def judge(index: FunctionIndex, finding: Finding, seconds: float = PATH_SECONDS)
         w, v = unknown[0]
         who = f"CPU{w.cpu}'s path: " if len(verdicts) > 1 else ""
         return Replay("unknown", who + v.reason)
+    if len(verdicts) == 2:
+        # a cycle needs each CPU to want the very class the other holds: lockdep's subclass of a
+        # nested acquisition (spin_lock_nested(.., SINGLE_DEPTH_NESTING)) is a class of its own
+        for (w, v), (_, other) in (verdicts, verdicts[::-1]):
+            if v.event_class is not None and v.event_class not in other.held:
+                e = v.events[-1] if v.events else None
+                where = f" at {e.file}:{e.line}" if e is not None else ""
+                return Replay("refuted", f"CPU{w.cpu} takes {v.event_class}{where}, which lockdep keeps apart "
+                              f"from what the other CPU holds ({', '.join(other.held) or 'nothing'}): no cycle")
     return Replay("confirmed", "; ".join(v.reason for _, v in verdicts), _interleave(verdicts))
 
 
@@ -452,14 +919,15 @@ def _event_class(event: str) -> str:
     return event[event.find("(") + 1:event.rfind(")")] if "(" in event else event
 
 
-def apply(finding: Finding, verdict: Replay) -> Finding:
-    """The finding with its verdict: confirmed is an error, refuted a check (a note), unknown
-    keeps the static severity."""
-    severity = {"confirmed": "error", "refuted": "check"}.get(verdict.verdict, finding.severity)
-    return replace(finding, replay=verdict, severity=severity)
+def judge_one(index: FunctionIndex, f: Finding) -> Replay:
+    """The verdict on one finding; an internal failure is a reported unknown, never a crash."""
+    try:
+        return judge(index, f)
+    except Exception as exc:  # noqa: BLE001 - nothing raises out of the analysis
+        return Replay("unknown", f"replay failed: {exc.__class__.__name__}: {exc}")
 
 
-def judge_all(index_for, findings: list[Finding], seconds: float = PATH_SECONDS) -> list[Finding]:
+def judge_all(index_for, findings: list[Finding]) -> list[Finding]:
     """Every judged kind's finding with its verdict; `index_for(finding)` gives the tree state it
     is in (None: not judged)."""
     out = []
@@ -467,12 +935,9 @@ def judge_all(index_for, findings: list[Finding], seconds: float = PATH_SECONDS)
         if f.kind in JUDGED and f.status != "fixed" and f.witnesses:
             index = index_for(f)
             if index is not None:
-                try:
-                    f = apply(f, judge(index, f, seconds))
-                except Exception as exc:  # noqa: BLE001 - an internal failure is a reported unknown, never a crash
-                    f = apply(f, Replay("unknown", f"replay failed: {exc.__class__.__name__}: {exc}"))
+                f = f.judged(judge_one(index, f))
         out.append(f)
     return out
 
 
-__all__ = ["JUDGED", "LEVELS", "judge", "judge_all", "judge_path"]
+__all__ = ["JUDGED", "judge", "judge_all", "judge_one", "judge_path"]

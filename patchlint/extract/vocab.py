@@ -18,6 +18,7 @@ class Primitive:
     kind: str
     sleeps: bool
     atomic: bool
+    subclass: int | None = None  # the argument giving lockdep's subclass (the _nested forms)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def load_vocabulary() -> Vocabulary:
     for entry in table.get("primitive", []):
         for name in entry["names"]:
             prims[name] = Primitive(name, entry["op"], entry["lock"], entry.get("kind", "spinlock"),
-                                    bool(entry.get("sleeps", False)), bool(entry.get("atomic", False)))
+                                    bool(entry.get("sleeps", False)), bool(entry.get("atomic", False)),
+                                    entry.get("subclass"))
     sleeping = table.get("sleeping", {})
     dirt = table.get("dirtying", {})
     return Vocabulary(
