@@ -121,7 +121,8 @@ class LockOrderInversion(Checker):
                          f"possible ABBA deadlock"),
                 locks=(a, b), trace=trace, chain=_chain(back, edge),
                 identity=f"{self.kind}|{_fid(edge.acquired)}|{a}|{b}|{edge.how}",
-                witnesses=(_edge_witness(0, edge), _edge_witness(1, back)),
+                witnesses=(_edge_witness(0, edge), _edge_witness(1, back)) + tuple(
+                    _edge_witness(1, other) for other in scope.alternatives.get((b, a), []) if other != back),
             )
 
 

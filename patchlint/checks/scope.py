@@ -18,6 +18,7 @@ CALLER_DEPTH = 4  # how far up the call graph a touched function's context is so
 MAX_ROOTS = 40
 DISPATCH_DEPTH = 6  # calls from a function that binds a member down to the call through it
 MAX_ACQUIRERS = 64  # functions taking the first lock, searched beneath for the second
+ALTERNATIVES = 3  # reverse paths kept per pair of locks, for the replay to judge
 
 
 @dataclass
@@ -27,6 +28,9 @@ class Scope:
     engine: Engine
     roots: list[FunctionDef] = field(default_factory=list)
     reverse: dict[tuple[str, str], Edge] = field(default_factory=dict)  # (held, acquired) -> an example
+    # (held, acquired) -> other paths that take them so, for the model's replay to try when the
+    # example's path cannot happen (up to ALTERNATIVES, the example first)
+    alternatives: dict[tuple[str, str], list[Edge]] = field(default_factory=dict)
 
     @property
     def obs(self) -> Observations:
@@ -132,6 +136,9 @@ def reverse_search(scope: Scope, vocab: Vocabulary) -> None:
         pair = (edge.held.cls, edge.acquired.cls)
         if pair in wanted:
             scope.reverse.setdefault(pair, edge)
+            kept = scope.alternatives.setdefault(pair, [])
+            if len(kept) < ALTERNATIVES:
+                kept.append(edge)
     engine = scope.engine
     summaries = engine.summaries  # one set per run: what the walk built is written back too
     reach = LockReach(summaries, Lookups(engine.definitions, engine.ops_targets))
@@ -141,11 +148,14 @@ def reverse_search(scope: Scope, vocab: Vocabulary) -> None:
             continue
         found = _acquirers(scope.index, vocab, b)
         found.sort(key=lambda f: (f.file.rsplit("/", 1)[0] not in near, f.file, f.start_line))
+        kept = scope.alternatives.setdefault((b, a), [])
         for fn in found[:MAX_ACQUIRERS]:
             edge = reach.edge(fn, b, a)
             if edge is not None:
-                scope.reverse[(b, a)] = edge
-                break
+                scope.reverse.setdefault((b, a), edge)
+                kept.append(edge)
+                if len(kept) >= ALTERNATIVES:
+                    break
             if reach.budget_hit or summaries.budget_hit:
                 break
     summaries.flush()

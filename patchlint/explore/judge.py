@@ -144,7 +144,7 @@ class PathThread(Thread):
         self.cond_memo: dict[tuple[int, str] | None, bool] = {}  # (frame, condition) -> what the run chose
         self.choices = 0  # choices made so far (the driver counts them)
         self.want: bool | None = None  # the value the test being evaluated should have for the path
-        self.release_memo: dict[int, tuple[ir.Stmt, bool]] = {}
+        self.release_memo: dict[int, tuple[ir.Stmt, tuple[ir.Call, ...]]] = {}
         self.rank: dict[str, int] = {}  # a miss's reason -> how well it explains (0: a test of constants)
 
     # -- where the run stands on the path ------------------------------------------------
@@ -270,13 +270,17 @@ class PathThread(Thread):
         return t
 
     def _releases(self, s: ir.Stmt) -> bool:
-        """Whether a statement releases a lock itself (a release of the lock table in it)."""
+        """Whether a statement itself releases a lock the run holds."""
         hit = self.release_memo.get(id(s))
         if hit is None:
-            found = any(isinstance(n, ir.Call) and n.name in self.vocab.primitives and
-                        self.vocab.primitives[n.name].op == "release" for n in _walk(s))
-            self.release_memo[id(s)] = hit = (s, found)
-        return hit[1]
+            calls = tuple(n for n in _walk(s) if isinstance(n, ir.Call) and n.name in self.vocab.primitives and
+                          self.vocab.primitives[n.name].op == "release")
+            self.release_memo[id(s)] = hit = (s, calls)
+        names = self._lock_names()
+        if not hit[1] or names is None:
+            return False
+        held = {cls for cls, _ in self.held}
+        return any(names.lock_class(self.vocab.primitives[c.name], c) in held for c in hit[1])
 
     def _turned_away(self, s: ir.If, t: bool) -> bool:
         pos = self._position()
@@ -344,6 +348,10 @@ class PathThread(Thread):
         prim = self.vocab.primitives.get(name) if name else None
         if prim is not None:
             return (yield from self._lock_op(prim, c))
+        if name in P.ASSERTS:
+            # the kernel's own assertions hold on its paths: one the run would fire says more of
+            # what the run chose than of the path (a scenario checks them; a path replay does not)
+            return 0
         if pos is not None and pos < len(self.w.path) - 1 and c.line == self.w.path[pos].line:
             step = self.w.path[pos + 1]
             if name is None or name == step.function:
@@ -870,28 +878,42 @@ def _drive(thread: PathThread, prefix: tuple[int, ...]) -> tuple[list[int], list
 def judge(index: FunctionIndex, finding: Finding, steps: int = FINDING_STEPS,
           seconds: float = FINDING_SECONDS) -> Replay:
     """The verdict on one static finding, from replaying its witnesses within one budget.  A
-    path refuted ends it: the finding cannot happen whatever the other path does."""
-    verdicts: list[tuple[Witness, PathVerdict]] = []
-    deadline = time.monotonic() + seconds
-    for w in finding.witnesses:
-        v = judge_path(index, w, max(steps, 1), max(deadline - time.monotonic(), 0.0))
-        verdicts.append((w, v))
-        steps -= v.steps_used
-        if v.verdict == "refuted":
-            break
-    if not verdicts:
+    CPU's witnesses are alternatives (other paths that take the same locks so): the CPU can do
+    its part if one of them can, cannot if none can.  A CPU that cannot ends it: the finding
+    cannot happen whatever the others do."""
+    if not finding.witnesses:
         return Replay("unknown", "the finding has no path to replay")
-    refuted = [(w, v) for w, v in verdicts if v.verdict == "refuted"]
-    if refuted:
-        w, v = refuted[0]
-        who = f"CPU{w.cpu}'s path ({w.path[0].function}() -> ... -> {w.path[-1].function}()): " \
-            if len(verdicts) > 1 else ""
-        return Replay("refuted", who + v.reason)
-    unknown = [(w, v) for w, v in verdicts if v.verdict == "unknown"]
-    if unknown:
-        w, v = unknown[0]
-        who = f"CPU{w.cpu}'s path: " if len(verdicts) > 1 else ""
+    deadline = time.monotonic() + seconds
+    chosen: list[tuple[Witness, PathVerdict]] = []
+    undecided: list[tuple[Witness, PathVerdict]] = []
+    for cpu in sorted({w.cpu for w in finding.witnesses}):
+        mine = [w for w in finding.witnesses if w.cpu == cpu]
+        results: list[tuple[Witness, PathVerdict]] = []
+        for w in mine:
+            # an equal share of what is left for each path still to try: one path that cannot be
+            # decided does not starve its alternatives
+            left = sum(1 for x in finding.witnesses if x.cpu > cpu) + len(mine) - mine.index(w)
+            v = judge_path(index, w, max(steps // left, 1), max(deadline - time.monotonic(), 0.0))
+            steps -= v.steps_used
+            results.append((w, v))
+            if v.verdict == "confirmed":
+                break
+        good = [r for r in results if r[1].verdict == "confirmed"]
+        if good:
+            chosen.append(good[0])
+            continue
+        if all(v.verdict == "refuted" for _, v in results) and len(results) == len(mine):
+            w, v = results[0]
+            who = f"CPU{w.cpu}'s path ({w.path[0].function}() -> ... -> {w.path[-1].function}()): " \
+                if len(finding.witnesses) > 1 else ""
+            more = f" (and {len(results) - 1} other path{'s' * (len(results) > 2)} like it)" if len(results) > 1 else ""
+            return Replay("refuted", who + v.reason + more)
+        undecided.append(next((r for r in results if r[1].verdict == "unknown"), results[0]))
+    if undecided:
+        w, v = undecided[0]
+        who = f"CPU{w.cpu}'s path: " if len(finding.witnesses) > 1 else ""
         return Replay("unknown", who + v.reason)
+    verdicts = chosen
     if len(verdicts) == 2:
         # a cycle needs each CPU to want the very class the other holds: lockdep's subclass of a
         # nested acquisition (spin_lock_nested(.., SINGLE_DEPTH_NESTING)) is a class of its own
