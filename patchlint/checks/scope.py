@@ -18,7 +18,7 @@ CALLER_DEPTH = 4  # how far up the call graph a touched function's context is so
 MAX_ROOTS = 40
 DISPATCH_DEPTH = 6  # calls from a function that binds a member down to the call through it
 MAX_ACQUIRERS = 64  # functions taking the first lock, searched beneath for the second
-ALTERNATIVES = 3  # reverse paths kept per pair of locks, for the replay to judge
+ALTERNATIVES = 4  # reverse paths kept per pair of locks (from different files), for the replay to judge
 
 
 @dataclass
@@ -137,19 +137,21 @@ def reverse_search(scope: Scope, vocab: Vocabulary) -> None:
         if pair in wanted:
             scope.reverse.setdefault(pair, edge)
             kept = scope.alternatives.setdefault(pair, [])
-            if len(kept) < ALTERNATIVES:
+            if len(kept) < ALTERNATIVES and not any(e.path[0].file == edge.path[0].file for e in kept):
                 kept.append(edge)
     engine = scope.engine
     summaries = engine.summaries  # one set per run: what the walk built is written back too
     reach = LockReach(summaries, Lookups(engine.definitions, engine.ops_targets))
     near = {fn.file.rsplit("/", 1)[0] for fn in scope.roots}
     for b, a in sorted(wanted):
-        if (b, a) in scope.reverse:
+        if len(scope.alternatives.get((b, a), ())) >= ALTERNATIVES:
             continue
         found = _acquirers(scope.index, vocab, b)
         found.sort(key=lambda f: (f.file.rsplit("/", 1)[0] not in near, f.file, f.start_line))
         kept = scope.alternatives.setdefault((b, a), [])
         for fn in found[:MAX_ACQUIRERS]:
+            if any(e.path[0].file == fn.file for e in kept):
+                continue  # alternatives from other files: other code, not the same path again
             edge = reach.edge(fn, b, a)
             if edge is not None:
                 scope.reverse.setdefault((b, a), edge)

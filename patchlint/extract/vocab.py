@@ -43,6 +43,9 @@ class Vocabulary:
     # macros that declare their first argument a handle on the lock another argument names:
     # `XA_STATE(xas, &mapping->i_pages, index)` -> {"XA_STATE": 1}
     lock_handles: dict[str, int] = field(default_factory=dict)
+    # walks that return true holding a lock and false having released it: name -> (class, the
+    # function that ends the walk early)
+    lock_walks: dict[str, tuple[str, str]] = field(default_factory=dict)
     fingerprint: str = ""  # of the table's text: cached lock summaries are only as good as the table
 
     def primitives_for(self, lock_class: str) -> list[str]:
@@ -79,5 +82,6 @@ def load_vocabulary() -> Vocabulary:
         field_classes=dict(table.get("field_classes", {})),
         class_aliases=dict(table.get("class_aliases", {})),
         lock_handles={k: int(v) for k, v in table.get("lock_handles", {}).items()},
+        lock_walks={k: (str(v["class"]), str(v.get("done", ""))) for k, v in table.get("lock_walks", {}).items()},
         fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16],
     )
