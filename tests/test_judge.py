@@ -166,3 +166,42 @@ def test_reports_carry_the_verdict(tmp_path):
 def test_replay_is_deterministic(tmp_path, source):
     first = _scan(tmp_path, source)
     assert first == _scan(tmp_path, source)
+
+
+KTREE = __import__("os").environ.get("PATCHLINT_KERNEL_TREE")
+real_tree = pytest.mark.skipif(not KTREE, reason="PATCHLINT_KERNEL_TREE is not set (.ci/run sets it to a 6.12 tree)")
+
+
+@real_tree
+def test_on_6_12_a_folio_lock_under_the_ptl_is_confirmed_with_the_trees_own_paths(tmp_path):
+    """zap_present_folio_ptes() taking folio_lock() under the PTL: the inversion against code
+    that holds a folio lock and takes the PTL is replayed over 6.12's own functions."""
+    import difflib
+
+    from .conftest import check_series
+
+    root = Path(KTREE)
+    old = (root / "mm" / "memory.c").read_text()
+    anchor = "\t\tclear_full_ptes(mm, addr, pte, nr, tlb->fullmm);\n"
+    new = old.replace(anchor, "\t\tfolio_lock(folio);\n" + anchor + "\t\tfolio_unlock(folio);\n")
+    diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), "a/mm/memory.c", "b/mm/memory.c")
+    patch = tmp_path / "lock.patch"
+    patch.write_text("From: T <t@example.org>\nSubject: [PATCH] mm: lock\n\nx\n\nSigned-off-by: T <t@example.org>\n"
+                     "---\n" + "".join(diff))
+    report = check_series(root, [patch], model=True, cache_dir=tmp_path / "cache")
+    (inv,) = [f for f in report.findings if f.kind == "lock-order-inversion" and f.status == "new"]
+    assert inv.replay.verdict == "confirmed" and inv.severity == "error", inv.replay
+    assert inv.replay.trace[-2:][0].function == "zap_present_folio_ptes" or \
+        any(s.function == "zap_present_folio_ptes" and s.cpu == 0 for s in inv.replay.trace)
+    assert {s.cpu for s in inv.replay.trace} == {0, 1}
+
+
+@real_tree
+def test_on_6_12_a_constant_flag_refutes_the_sleep_and_the_inversion_through_filemap_get_folio():
+    """madvise_free_pte_range() reaches __filemap_get_folio() under the PTL, but
+    filemap_get_folio() passes fgp_flags = 0: folio_lock() there is never called."""
+    report = analysis.scan(KTREE, ["mm/madvise.c", "mm/filemap.c"], load_config(KTREE, {"model": True}))
+    judged = {(f.kind, f.line): f.replay for f in report.findings if f.replay is not None}
+    sleep = judged[("sleep-in-atomic", next(line for kind, line in judged if kind == "sleep-in-atomic"))]
+    assert sleep.verdict == "refuted"
+    assert "`fgp_flags & FGP_LOCK` is false (fgp_flags = 0)" in sleep.reason
