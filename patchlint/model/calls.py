@@ -174,7 +174,9 @@ class Calls(ThreadBase):
         if not body.complete:
             self.m.notes.add(f"{d.name}: body only partly parsed")
         env = {p: v for p, v in zip(params, args, strict=False) if p}
-        self.frames.append(CallFrame(d.name, d.file, d.start_line, env))
+        frame = CallFrame(d.name, d.file, d.start_line, env)
+        self.frames.append(frame)
+        self.entered(frame, d, body)
         try:
             yield from self.function_body(body.block)
             return 0
@@ -182,6 +184,13 @@ class Calls(ThreadBase):
             return r.value
         finally:
             self.frames.pop()
+            self.left(frame)
+
+    def entered(self, frame: CallFrame, d: FunctionDef, body: ir.Body) -> None:
+        """An inlined callee's frame is pushed (a thread that keeps more per frame hooks here)."""
+
+    def left(self, frame: CallFrame) -> None:
+        """An inlined callee's frame is popped."""
 
     def expand(self, d: MacroDef, expr: ir.Expr, c: ir.Call) -> Steps:
         args = yield from self.args(c)

@@ -350,26 +350,15 @@ class PathThread(Thread):
             return UNKNOWN
         return value
 
-    def inline(self, d: FunctionDef, args: tuple) -> Steps:
-        """A callee the model interprets for its own reasons (it reaches model state): its
-        frame names its locks as its own code does."""
-        if self.w is None:
-            return (yield from super().inline(d, args))
-        params, body = self.m.callee(d)
-        if body is None or len(self.frames) > 40 or any(f.function == d.name for f in self.frames):
-            return (yield from super().inline(d, args))
-        env = {p: v for p, v in zip(params, args, strict=False) if p}
-        frame = CallFrame(d.name, d.file, d.start_line, env)
-        self.names[id(frame)] = lock_names(self.vocab, body, params_of(d), {}, self.prepass)
-        self.frames.append(frame)
-        self.off_path += 1
-        try:
-            yield from self.function_body(body.block)
-            return 0
-        except Return as r:
-            return r.value
-        finally:
-            self.frames.pop()
+    def entered(self, frame: CallFrame, d: FunctionDef, body: ir.Body) -> None:
+        """A callee the model interprets for its own reasons (it reaches model state): its frame
+        names its locks as its own code does, and it is off the path."""
+        if self.w is not None:
+            self.names[id(frame)] = lock_names(self.vocab, body, params_of(d), {}, self.prepass)
+            self.off_path += 1
+
+    def left(self, frame: CallFrame) -> None:
+        if self.w is not None:
             self.names.pop(id(frame), None)
             self.off_path -= 1
 
