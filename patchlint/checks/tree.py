@@ -25,8 +25,7 @@ class CallPath:
 
 def call_paths(index: FunctionIndex, name: str, depth: int = 4) -> tuple[list[CallPath], bool]:
     """Every call path into `name` within `depth` callers, with the locks held at the call."""
-    scope = Scope(index, {name}, Engine(index, load_vocabulary()))
-    scope.engine.watch = {name}
+    scope = Scope(index, {name}, Engine(index, load_vocabulary(), watch={name}))
     roots, _ = caller_roots(index, {name}, depth)
     for root in roots:
         if root.name != name:
@@ -76,8 +75,7 @@ def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
         return _scan_parallel(index, functions, jobs, progress), None
     names = {f.name for f in functions}
     vocab = load_vocabulary()
-    scope = Scope(index, names, Engine(index, vocab, budget=SCAN_BUDGET))
-    scope.engine.summaries.budget = SCAN_BUDGET
+    scope = Scope(index, names, Engine(index, vocab, budget=SCAN_BUDGET, summary_budget=SCAN_BUDGET))
     roots = _local_roots(functions)
     for n, root in enumerate(roots, 1):
         scope.engine.run(root, allowance=ROOT_ALLOWANCE)

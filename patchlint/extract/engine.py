@@ -31,11 +31,14 @@ from patchlint.extract.facts import (
     Variant,
 )
 from patchlint.extract.sink import Outcome, Sink, Site
-from patchlint.extract.summary import LockSummaries
+from patchlint.extract.summary import SUMMARY_BUDGET, LockSummaries
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.extract.walker import Walker
 
 MAX_TARGETS = 12  # an operations field with more implementations than this is not followed
+MAX_DEPTH = 6  # calls below a root the walk enters; beneath, callees are summarised
+WALK_BUDGET = 3000  # function walks in all
+BELOW = 4  # with a focus: calls followed beneath a touched function
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,16 @@ class Observations:
 
 
 class Engine:
-    def __init__(self, index: FunctionIndex, vocab: Vocabulary | None = None, max_depth: int = 6,
-                 budget: int = 3000):
+    """Walks from the roots it is run on.  With a `focus`, callees are followed only on the way
+    to a touched function (those in `focus`) and up to `below` calls beneath one; without,
+    everything to `max_depth`.  How functions return is recorded (for lock-imbalance) only for
+    the `touched` ones, or for all when none are; the call paths into the `watch` functions
+    (and the locks held there) are recorded.  `budget` bounds the function walks in all,
+    `summary_budget` the lock summaries built."""
+
+    def __init__(self, index: FunctionIndex, vocab: Vocabulary | None = None, max_depth: int = MAX_DEPTH,
+                 budget: int = WALK_BUDGET, *, focus: set[str] | None = None, touched: set[str] | None = None,
+                 below: int = BELOW, watch: set[str] | None = None, summary_budget: int = SUMMARY_BUDGET):
         self.index = index
         self.v = vocab or load_vocabulary()
         self.max_depth = max_depth
@@ -130,14 +141,12 @@ class Engine:
         self._ops: dict[str, list[str]] | None = None
         self._globals: dict[str, str | None] = {}
         self._memo: set[tuple] = set()
-        self.watch: set[str] = set()  # record the call paths (and locks held) into these functions
-        # With a focus, callees are followed only on the way to a touched function (those in
-        # `focus`) and up to `below` calls beneath one; without, everything to max_depth.
-        self.focus: set[str] | None = None
-        self.touched: set[str] = set()
-        self.below = 4
+        self.watch: frozenset[str] = frozenset(watch or ())
+        self.focus: frozenset[str] | None = None if focus is None else frozenset(focus)
+        self.touched: frozenset[str] = frozenset(touched or ())
+        self.below = below
         self._outcomes: dict[tuple, list[Outcome]] = {}
-        self.summaries = LockSummaries(index, self.v, self.global_type)
+        self.summaries = LockSummaries(index, self.v, self.global_type, budget=summary_budget)
         self._releases: dict[tuple[str, int, int], frozenset[str]] = {}
         self._inert: dict[tuple[str, int], bool] = {}
 
