@@ -101,20 +101,36 @@ class Unresolved:
     why: str
 
 
+@dataclass(frozen=True)
+class Exit:
+    """One way a walked function returned."""
+
+    site: Site  # the `return` (or the closing brace)
+    variant: Variant  # the locks held and the facts known on that path
+    function: FunctionDef
+    entry: frozenset[str]  # the lock classes held when it was entered
+
+
+@dataclass(frozen=True)
+class CallReached:
+    """A call into a watched function (Engine's `watch`): the path to it and the lock sets held."""
+
+    callee: str
+    path: tuple[Frame, ...]  # from the root to the function making the call
+    variants: tuple[Variant, ...]  # the locks held at the call, one entry per lock set
+
+
 @dataclass
 class Observations:
     edges: dict[tuple[str, str, str, str, int], Edge] = field(default_factory=dict)
     spins: dict[tuple[str, int, str], Spin] = field(default_factory=dict)
     sleeps: dict[tuple[str, int, str], Sleep] = field(default_factory=dict)
     dirties: list[Dirty] = field(default_factory=list)
-    # (where, the locks on that path, the function, the classes held on entry)
-    # each way a function returned: the `return` (or the closing brace), the path, the function, and
-    # the lock classes held when it was entered
-    returns: list[tuple[Site, Variant, FunctionDef, frozenset[str]]] = field(default_factory=list)
+    returns: list[Exit] = field(default_factory=list)  # each way a function returned
     unresolved: dict[tuple[str, int, str], Unresolved] = field(default_factory=dict)
     recursive: dict[tuple[str, int, str], Recursive] = field(default_factory=dict)
     incomplete: set[tuple[str, str]] = field(default_factory=set)  # (file, function) with opaque parts
-    calls_to: list[tuple[str, tuple[Frame, ...], tuple[Variant, ...]]] = field(default_factory=list)
+    calls_to: list[CallReached] = field(default_factory=list)
     budget_hit: bool = False
     cut_roots: list[str] = field(default_factory=list)  # roots whose walk a budget cut short
     walks: int = 0
@@ -256,8 +272,8 @@ class Engine:
         record = not self.touched or fn.name in self.touched
         for site_variant, line in zip(walker.returns, walker.return_lines, strict=True):
             if record:
-                self.obs.returns.append((Site(fn.file, line or fn.end_line, fn.name), site_variant, fn,
-                                         frozenset(classes)))
+                self.obs.returns.append(Exit(Site(fn.file, line or fn.end_line, fn.name), site_variant, fn,
+                                             frozenset(classes)))
             added = tuple(h for h in site_variant.held if h not in before and h.how != "assert")
             released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took or
                                      c in gave and not any(h.cls == c and h in before for h in site_variant.held)}))
@@ -427,7 +443,8 @@ class _EngineSink(Sink):
         path = self.frames(site.line)
         for name in names:
             if name in self.e.watch:
-                self.e.obs.calls_to.append((name, path, tuple(dict.fromkeys(Variant(v.held) for v in variants))))
+                self.e.obs.calls_to.append(CallReached(name, path,
+                                                       tuple(dict.fromkeys(Variant(v.held) for v in variants))))
         if any(f.function in names for f in path):
             return None  # recursion
         # parameters that point to a lock the caller holds: a release through them releases it
