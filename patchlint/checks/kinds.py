@@ -20,7 +20,7 @@ from patchlint.checks.docorder import DocumentedOrder
 from patchlint.checks.scope import Scope, in_scope
 from patchlint.extract.engine import CONTEXT_KINDS, Edge, Exit, Frame
 from patchlint.extract.facts import ReturnedFact, ReturnsErrFact, ReturnsFact
-from patchlint.findings import LEVELS, Finding, PathStep, TraceStep, Witness
+from patchlint.findings import LEVELS, Finding, PathStep, SafeDirty, TraceStep, Witness
 from patchlint.printable import quote_path
 
 
@@ -271,8 +271,8 @@ class UnsafeSetPageDirty(Checker):
                 identity=f"{self.kind}|{file}:{fn}|{d.call}",
             )
 
-    def safe_sites(self, scope: Scope) -> Iterator[tuple[str, int, str, str]]:
-        """(file, line, function, rule) of the sites found safe, for --explain."""
+    def safe_sites(self, scope: Scope) -> Iterator[SafeDirty]:
+        """The sites found safe, for --explain."""
         seen = set()
         for d in scope.obs.dirties:
             key = (d.site.file, d.site.line)
@@ -280,7 +280,7 @@ class UnsafeSetPageDirty(Checker):
                     x.site.file == d.site.file and x.site.line == d.site.line and not x.safe
                     for x in scope.obs.dirties):
                 seen.add(key)
-                yield d.site.file, d.site.line, d.site.function, d.rule
+                yield SafeDirty(d.site.file, d.site.line, d.site.function, d.rule)
 
 
 class LockImbalance(Checker):
