@@ -38,11 +38,6 @@ _DEFINITION_LINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)|^(?:[A-Za-z_][^;
 _INITIALIZED_VALUE = re.compile(r"^\s*\.([A-Za-z_]\w*)\s*=\s*&?([A-Za-z_]\w*)")
 
 
-_TREE_INDEXES: dict[str, _LazyIndex] = {}
-_BODIES: dict[tuple, dict] = {}
-  # (content id, configuration) -> {(offset, name): IR}
-
-
 class _LazyIndex:
     """name -> files, with files stored once and looked up by number."""
 
@@ -196,11 +191,13 @@ class FunctionIndex:
 
     def _tree_index(self, kind: str, lines, pattern, name_of=None, keep=None) -> _LazyIndex:
         """name -> files, from one grep over the tree, cached by the tree's identity (on disk, and
-        in memory for the other indexes of this run: a series' before and after states share it)."""
+        in the run's cache for the other indexes of this run: a series' before and after states
+        share it)."""
         identity = self.tree.identity()
         key = f"{kind}-{identity}"
-        if identity and key in _TREE_INDEXES:
-            return _TREE_INDEXES[key]
+        kept = self.cache.tree_indexes.get(key) if identity else None
+        if isinstance(kept, _LazyIndex):
+            return kept
         stored = self.cache.get(key, tuple, counted=False) if identity else None
         if stored is None:
             found: dict[str, set[str]] = {}
@@ -219,7 +216,7 @@ class FunctionIndex:
                 self.cache.put(key, stored)
         table = _LazyIndex(*stored)
         if identity:
-            _TREE_INDEXES[key] = table
+            self.cache.tree_indexes[key] = table
         return table
 
     def _ops_table(self) -> dict[str, list[tuple[str, str]]]:
@@ -383,14 +380,15 @@ class FunctionIndex:
     def body(self, fn: FunctionDef) -> Body | None:
         """The IR of a function's body, built on demand from the same bytes as its summary.
 
-        Bodies are built a file at a time and kept by content, in memory (the before and
-        after states of a patch share every file it does not change) and in the cache."""
+        Bodies are built a file at a time and kept by content, in the run's cache's memory
+        (the before and after states of a patch share every file it does not change) and on
+        disk."""
         parsed = self.parsed(fn.file)
         if parsed is None:
             return None
-        self.defines()
-        fkey = (parsed.content_id, self._key_suffix)
-        bodies = _BODIES.get(fkey)
+        fkey = (parsed.content_id, self.configuration())
+        kept = self.cache.bodies
+        bodies = kept.get(fkey)
         if bodies is None:
             ckey = f"ir-{parsed.content_id}-{self._key_suffix}"
             bodies = self.cache.get(ckey, dict, counted=False)
@@ -402,9 +400,9 @@ class FunctionIndex:
                 # not every function of every file it touches
                 bodies = {k: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for k, v in built.items()}
                 self.cache.put(ckey, bodies)
-            if len(_BODIES) > 256:  # keep memory bounded on big call graphs
-                _BODIES.pop(next(iter(_BODIES)))
-            _BODIES[fkey] = bodies
+            if len(kept) > 256:  # keep memory bounded on big call graphs
+                kept.pop(next(iter(kept)))
+            kept[fkey] = bodies
         entry = bodies.get((fn.start_byte, fn.name))
         if isinstance(entry, bytes):
             # these bytes were pickled by this process, or came out of a cache entry whose seal
