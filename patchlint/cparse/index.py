@@ -464,14 +464,19 @@ class _OverlayView:
     """An overlay's C files as one text, searched by one regex pass (at C speed) instead of a
     Python loop over every file, and the names its definition lines define.  An overlay made
     from another (source.apply.Overlay: a series' next state) gets its names from that one's,
-    changed where its own paths changed: a long series costs each state its own patch."""
+    changed where its own paths changed: a long series costs each state its own patch.  The
+    names each file's bytes define are kept by content for the whole family of views made
+    from one another (`names`): a series' every state sees the files earlier patches changed,
+    with the same bytes."""
 
     def __init__(self, overlay: Mapping[str, bytes | None], parent: _OverlayView | None = None,
                  changed: tuple[str, ...] = ()):
         if parent is None:
             files = {p: None for p, d in overlay.items() if d is not None and _glob_match(p, C_GLOBS)}
             arch = {p for p in overlay if p.startswith("arch/")}
+            self.names: dict[bytes, tuple[str, ...]] = {}
         else:
+            self.names = parent.names
             files = dict(parent._files)  # copied at C speed; only this state's own paths are looked at
             arch = set(parent.arch_paths)
             for p in changed:
@@ -504,23 +509,34 @@ class _OverlayView:
                 for path in self._changed:
                     old, new = parent._overlay.get(path), self._overlay.get(path)
                     c_file = _glob_match(path, C_GLOBS)
-                    for name in _defined_names(old) if old is not None and c_file else ():
+                    for name in self._defined_names(old) if old is not None and c_file else ():
                         left = defs.get(name, frozenset()) - {path}
                         if left:
                             defs[name] = left
                         else:
                             defs.pop(name, None)
-                    for name in _defined_names(new) if new is not None and c_file else ():
+                    for name in self._defined_names(new) if new is not None and c_file else ():
                         defs[name] = defs.get(name, frozenset()) | {path}
             else:
                 found: dict[str, set[str]] = {}
                 for path in self.paths:
-                    for name in _defined_names(self._overlay[path] or b""):
+                    for name in self._defined_names(self._overlay[path] or b""):
                         found.setdefault(name, set()).add(path)
                 defs = {name: frozenset(paths) for name, paths in found.items()}
             self._defs = defs
             self._parent = None  # the chain is not kept alive by the newest view
         return self._defs
+
+    def _defined_names(self, data: bytes) -> tuple[str, ...]:
+        """The names a file's definition lines define, kept by content in `names`."""
+        found = self.names.get(data)
+        if found is None:
+            found = tuple(dict.fromkeys(m.group(1) or m.group(2)
+                                        for m in _DEFINITION_LINE.finditer(data.decode("utf-8", "replace"))))
+            if len(self.names) >= 8192:  # bounded: a memo, not a copy of every file a run reads
+                self.names.pop(next(iter(self.names)))
+            self.names[data] = found
+        return found
 
     @property
     def starts(self) -> list[int]:
@@ -565,19 +581,3 @@ def overlay_view(overlay: Mapping[str, bytes | None]) -> _OverlayView:
         memo["index-view"] = view
     assert isinstance(view, _OverlayView)
     return view
-
-
-_DEFINED: dict[bytes, tuple[str, ...]] = {}
-
-
-def _defined_names(data: bytes) -> tuple[str, ...]:
-    """The names an overlay file's definition lines define, kept by content: in a long series
-    every patch's indexes see the files the earlier patches changed, with the same bytes."""
-    found = _DEFINED.get(data)
-    if found is None:
-        found = tuple(dict.fromkeys(m.group(1) or m.group(2)
-                                    for m in _DEFINITION_LINE.finditer(data.decode("utf-8", "replace"))))
-        if len(_DEFINED) >= 8192:  # bounded: a memo, not a copy of every file a run reads
-            _DEFINED.pop(next(iter(_DEFINED)))
-        _DEFINED[data] = found
-    return found
