@@ -130,3 +130,14 @@ class Finding:
             self.kind,
             self.message,
         )
+
+
+@dataclass(frozen=True)
+class SafeDirty:
+    """A set_page_dirty() site the checks found safe in one state of the tree, and the rule
+    that made it so (`check --explain`)."""
+
+    file: str
+    line: int
+    function: str
+    rule: str

@@ -529,7 +529,7 @@ def test_paths_into_a_function_only_an_operations_member_calls_follow_the_caller
     index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))
     paths, _ = call_paths(index, "take_ptl", depth=6)
     assert paths and {p.frames[0].function for p in paths} == {"reclaim_deep"}
-    assert all(any(h[0] == "page_lock" for h in p.held) for p in paths)
+    assert all(any(h.cls == "page_lock" for h in p.held) for p in paths)
     # bound to nothing that runs take_ptl(), no path reaches it
     (tree / "mm" / "deep.c").write_text(DEEP_RECLAIM.replace(".one = take_ptl", ".one = count_one"))
     index = FunctionIndex(open_tree(str(tree)), load_profile(), SummaryCache(enabled=False))

@@ -274,12 +274,12 @@ def test_a_killable_lock_is_held_only_where_it_returned_zero(tmp_path: Path):
     """populate() is balanced: the -EINTR return holds nothing.  And the wait is a sleep and
     an acquisition whatever it returns."""
     engine = _walked(tmp_path, KILLABLE, "fault_in")
-    returns = [v for _, v, fn, _ in engine.obs.returns if fn.name == "populate"]
+    returns = [x.variant for x in engine.obs.returns if x.function.name == "populate"]
     assert returns and all(not v.holds("mm->mmap_lock") for v in returns)
     assert not any(e.held.cls == "mm->mmap_lock" for e in engine.obs.edges.values())
     # the unlock gone: the lock stays held on the 0 return only, and the caller's PTL nests in it
     engine = _walked(tmp_path, KILLABLE.replace("\tmmap_read_unlock(mm);\n", ""), "fault_in")
-    held = [v.holds("mm->mmap_lock") for _, v, fn, _ in engine.obs.returns if fn.name == "populate"]
+    held = [x.variant.holds("mm->mmap_lock") for x in engine.obs.returns if x.function.name == "populate"]
     assert True in held and False in held
     assert ("mm->mmap_lock", "pte_lock") in {(e.held.cls, e.acquired.cls) for e in engine.obs.edges.values()}
 
@@ -853,7 +853,7 @@ void lock_first(struct zspage *zspage, int tries)
 
 def _returns_holding(tmp_path: Path, source: str, root: str) -> list[tuple[str, ...]]:
     engine = _walked(tmp_path, source, root)
-    return sorted(tuple(h.cls for h in v.held) for _, v, fn, _ in engine.obs.returns if fn.name == root)
+    return sorted(tuple(h.cls for h in x.variant.held) for x in engine.obs.returns if x.function.name == root)
 
 
 def test_a_loop_on_a_constant_true_condition_is_left_only_by_break(tmp_path: Path):

@@ -18,9 +18,9 @@ from typing import ClassVar
 
 from patchlint.checks.docorder import DocumentedOrder
 from patchlint.checks.scope import Scope, in_scope
-from patchlint.extract.engine import CONTEXT_KINDS, Edge, Frame
+from patchlint.extract.engine import CONTEXT_KINDS, Edge, Exit, Frame
 from patchlint.extract.facts import ReturnedFact, ReturnsErrFact, ReturnsFact
-from patchlint.findings import LEVELS, Finding, PathStep, TraceStep, Witness
+from patchlint.findings import LEVELS, Finding, PathStep, SafeDirty, TraceStep, Witness
 from patchlint.printable import quote_path
 
 
@@ -271,8 +271,8 @@ class UnsafeSetPageDirty(Checker):
                 identity=f"{self.kind}|{file}:{fn}|{d.call}",
             )
 
-    def safe_sites(self, scope: Scope) -> Iterator[tuple[str, int, str, str]]:
-        """(file, line, function, rule) of the sites found safe, for --explain."""
+    def safe_sites(self, scope: Scope) -> Iterator[SafeDirty]:
+        """The sites found safe, for --explain."""
         seen = set()
         for d in scope.obs.dirties:
             key = (d.site.file, d.site.line)
@@ -280,36 +280,37 @@ class UnsafeSetPageDirty(Checker):
                     x.site.file == d.site.file and x.site.line == d.site.line and not x.safe
                     for x in scope.obs.dirties):
                 seen.add(key)
-                yield d.site.file, d.site.line, d.site.function, d.rule
+                yield SafeDirty(d.site.file, d.site.line, d.site.function, d.rule)
 
 
 class LockImbalance(Checker):
     kind = "lock-imbalance"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
-        by_fn: dict[tuple[str, str], list] = {}
-        for site, variant, fn, entry in scope.obs.returns:
-            if fn.name in scope.touched:
-                by_fn.setdefault((fn.file, fn.name), []).append((variant, fn, entry, site.line))
+        by_fn: dict[tuple[str, str], list[Exit]] = {}
+        for exit_ in scope.obs.returns:
+            if exit_.function.name in scope.touched:
+                by_fn.setdefault((exit_.function.file, exit_.function.name), []).append(exit_)
         # a call we could not follow may release the lock (pageout() unlocks the page it starts
         # writing): in such functions the paths cannot be compared, and nothing is said
         unsure = {u.site.function for u in scope.obs.unresolved.values()}
-        for (file, name), items in sorted(by_fn.items()):
-            fn = items[0][1]
+        for (file, name), exits in sorted(by_fn.items()):
+            fn = exits[0].function
             if name in unsure:
                 continue
             declared = {a.argument for a in fn.annotations}
             # `__acquires(lock)` on a parameter: the class the walk gave it is @paramN
             declared |= {f"@param{i}" for i, p in enumerate(fn.params()) if p.name in declared}
             # the function's own locks: taken by it, and not already held when it was entered
-            own = [{h.cls for h in v.held if h.function == name and h.how in ("lock", "trylock")
-                    and h.cls not in entry} for v, _, entry, _ in items]
+            own = [{h.cls for h in x.variant.held if h.function == name and h.how in ("lock", "trylock")
+                    and h.cls not in x.entry} for x in exits]
             held_somewhere = set().union(*own) if own else set()
             # what each path returned: a constant's truth; and, for a pointer, what the path knew
             # of the name it returned -- true, false (NULL), an ERR_PTR() -- or unknown (None)
-            constants = [next((f.value for f in v.facts if isinstance(f, ReturnsFact)), None) for v, _, _, _ in items]
-            truths = ["err" if ReturnsErrFact() in v.facts else next(
-                (f.value for f in v.facts if isinstance(f, (ReturnsFact, ReturnedFact))), None) for v, _, _, _ in items]
+            constants = [next((f.value for f in x.variant.facts if isinstance(f, ReturnsFact)), None) for x in exits]
+            truths = ["err" if ReturnsErrFact() in x.variant.facts else next(
+                (f.value for f in x.variant.facts if isinstance(f, (ReturnsFact, ReturnedFact))), None)
+                for x in exits]
             pointer = _returns_pointer_or_bool(fn)
             for cls in sorted(held_somewhere):
                 if all(cls in s for s in own):
@@ -332,7 +333,7 @@ class LockImbalance(Checker):
                     continue
                 if cls in declared or any(cls.split("->")[-1] in d for d in declared):
                     continue
-                chain = _imbalance_evidence(name, file, cls, items, own)
+                chain = _imbalance_evidence(name, file, cls, exits, own)
                 yield Finding(
                     kind=self.kind, status="new", severity=self.severity, patch=None, file=file, line=chain[1].line,
                     function=name,
@@ -342,18 +343,20 @@ class LockImbalance(Checker):
                 )
 
 
-def _imbalance_evidence(name: str, file: str, cls: str, items: list, own: list[set[str]]) -> tuple[TraceStep, ...]:
+def _imbalance_evidence(name: str, file: str, cls: str, exits: list[Exit],
+                        own: list[set[str]]) -> tuple[TraceStep, ...]:
     """Where the function took the lock, the first return that still holds it and the first that
     does not: the two paths a reader compares, taken from walks entered without the lock where
-    there are such (entered with it, a return can hold the caller's lock and count as without)."""
-    paths = [(v, entry, line, mine) for (v, _, entry, line), mine in zip(items, own, strict=True)]
-    clean = [p for p in paths if cls not in p[1]]
-    if any(cls in p[3] for p in clean) and any(cls not in p[3] for p in clean):
+    there are such (entered with it, a return can hold the caller's lock and count as without).
+    `own[i]` are the function's own locks `exits[i]` returns holding."""
+    paths = list(zip(exits, own, strict=True))
+    clean = [(x, mine) for x, mine in paths if cls not in x.entry]
+    if any(cls in mine for _, mine in clean) and any(cls not in mine for _, mine in clean):
         paths = clean
-    holding = min((line, min((h.line, h.how, h.file) for h in v.held
-                             if h.cls == cls and h.function == name and h.how in ("lock", "trylock")))
-                  for v, _, line, mine in paths if cls in mine)
-    free = min(line for _, _, line, mine in paths if cls not in mine)
+    holding = min((x.site.line, min((h.line, h.how, h.file) for h in x.variant.held
+                                    if h.cls == cls and h.function == name and h.how in ("lock", "trylock")))
+                  for x, mine in paths if cls in mine)
+    free = min(x.site.line for x, mine in paths if cls not in mine)
     (ret, (taken, how, taken_file)) = holding
     return (TraceStep(0, f"{'trylock' if how == 'trylock' else 'lock'}({cls})", taken_file, taken, name),
             TraceStep(0, f"return holding {cls}", file, ret, name),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
-from patchlint.extract.engine import Edge, Engine, Observations
+from patchlint.extract.engine import BELOW, MAX_DEPTH, Edge, Engine, Observations
 from patchlint.extract.reach import LockReach, Lookups
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 
@@ -40,13 +40,12 @@ class Scope:
 def analyse_scope(index: FunctionIndex, touched: set[str], vocab: Vocabulary | None = None,
                   caller_depth: int = CALLER_DEPTH) -> Scope:
     vocab = vocab or load_vocabulary()
-    scope = Scope(index, set(touched), Engine(index, vocab))
-    scope.roots, ancestors = caller_roots(index, touched, caller_depth)
-    scope.engine.focus = ancestors | set(touched)
-    scope.engine.touched = set(touched)
+    roots, ancestors = caller_roots(index, touched, caller_depth)
     # the touched functions sit up to caller_depth calls below a root, and what they call is
-    # followed `below` calls further: the walk's depth bound counts from the root
-    scope.engine.max_depth = max(scope.engine.max_depth, caller_depth + scope.engine.below + 1)
+    # followed BELOW calls further: the walk's depth bound counts from the root
+    engine = Engine(index, vocab, max_depth=max(MAX_DEPTH, caller_depth + BELOW + 1),
+                    focus=ancestors | set(touched), touched=set(touched), below=BELOW)
+    scope = Scope(index, set(touched), engine, roots=roots)
     for root in scope.roots:
         scope.engine.run(root)
     reverse_search(scope, vocab)

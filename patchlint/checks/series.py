@@ -18,7 +18,7 @@ from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
-from patchlint.findings import LEVELS, Finding
+from patchlint.findings import LEVELS, Finding, SafeDirty
 from patchlint.printable import quote_path
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
@@ -62,7 +62,7 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
         before = analyse_state(before_index, touched, vocab, cache)
         after = analyse_state(after_index, touched, vocab, cache)
         if explanations is not None:
-            explanations.extend(SafeSite(patch.index, *site) for site in after.safe)
+            explanations.extend(SafeSite(patch.index, s.file, s.line, s.function, s.rule) for s in after.safe)
 
         def moved_away(path: str, function: str, index: FunctionIndex = after_index) -> bool:
             parsed = index.parsed(path)
@@ -75,10 +75,10 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
 @dataclass(frozen=True)
 class StateResult:
     """What the static checks found in one state of the tree for one set of touched functions,
-    and the set_page_dirty() sites they found safe (file, line, function, rule)."""
+    and the set_page_dirty() sites they found safe."""
 
     findings: tuple[Finding, ...]
-    safe: tuple[tuple[str, int, str, str], ...]
+    safe: tuple[SafeDirty, ...]
 
 
 def analyse_state(index: FunctionIndex, touched: set[str], vocab: Vocabulary, cache: SummaryCache) -> StateResult:
@@ -99,7 +99,7 @@ def analyse_state(index: FunctionIndex, touched: set[str], vocab: Vocabulary, ca
     scope = analyse_scope(index, touched, vocab)
     docs = load_documented_order(index.read, vocab)
     result = StateResult(tuple(static_findings(scope, docs)),
-                         tuple(tuple(site) for site in UnsafeSetPageDirty().safe_sites(scope)))
+                         tuple(UnsafeSetPageDirty().safe_sites(scope)))
     if key is not None:
         cache.put(key, result)
     return result

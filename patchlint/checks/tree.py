@@ -17,26 +17,35 @@ from patchlint.extract.vocab import load_vocabulary
 from patchlint.findings import Finding
 
 
+@dataclass(frozen=True, order=True)
+class HeldAt:
+    """A lock held at a call, as `patchlint paths` shows it."""
+
+    cls: str
+    how: str  # as Held.how: "lock", "trylock", "assert", ...
+    function: str  # where it was taken
+    line: int
+
+
 @dataclass(frozen=True)
 class CallPath:
     frames: tuple[Frame, ...]  # root first; the last frame calls the function asked about
-    held: tuple[tuple[str, str, str, int], ...]  # (class, how, acquired in function, line), outermost first
+    held: tuple[HeldAt, ...]  # outermost first
 
 
 def call_paths(index: FunctionIndex, name: str, depth: int = 4) -> tuple[list[CallPath], bool]:
     """Every call path into `name` within `depth` callers, with the locks held at the call."""
-    scope = Scope(index, {name}, Engine(index, load_vocabulary()))
-    scope.engine.watch = {name}
+    scope = Scope(index, {name}, Engine(index, load_vocabulary(), watch={name}))
     roots, _ = caller_roots(index, {name}, depth)
     for root in roots:
         if root.name != name:
             scope.engine.run(root)
     out: dict[tuple, CallPath] = {}
-    for _, frames, variants in scope.obs.calls_to:
-        for v in variants or ():
-            held = tuple((h.cls, h.how, h.function, h.line) for h in v.held)
-            key = (tuple((f.function, f.line) for f in frames), held)
-            out.setdefault(key, CallPath(frames, held))
+    for reached in scope.obs.calls_to:
+        for v in reached.variants or ():
+            held = tuple(HeldAt(h.cls, h.how, h.function, h.line) for h in v.held)
+            key = (tuple((f.function, f.line) for f in reached.path), held)
+            out.setdefault(key, CallPath(reached.path, held))
     paths = sorted(out.values(), key=lambda p: ([f.function for f in p.frames], p.held))
     scope.engine.summaries.flush()
     return paths, scope.obs.budget_hit or scope.engine.summaries.budget_hit
@@ -76,8 +85,7 @@ def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
         return _scan_parallel(index, functions, jobs, progress), None
     names = {f.name for f in functions}
     vocab = load_vocabulary()
-    scope = Scope(index, names, Engine(index, vocab, budget=SCAN_BUDGET))
-    scope.engine.summaries.budget = SCAN_BUDGET
+    scope = Scope(index, names, Engine(index, vocab, budget=SCAN_BUDGET, summary_budget=SCAN_BUDGET))
     roots = _local_roots(functions)
     for n, root in enumerate(roots, 1):
         scope.engine.run(root, allowance=ROOT_ALLOWANCE)

@@ -58,6 +58,10 @@ class SummaryCache:
         # the same for the tables later stages keep in this cache (extract.summary's lock
         # summaries, per file): loaded or built once a run, owned by the run's cache, not the process
         self.tables: dict[str, dict] = {}
+        # and for what cparse.index keeps: the tree-wide name -> files indexes, by kind and tree
+        # identity, and the IR bodies of a file, by (content id, configuration)
+        self.tree_indexes: dict[str, object] = {}
+        self.bodies: dict[tuple[str, str], dict] = {}
 
     @property
     def directory(self) -> Path | None:

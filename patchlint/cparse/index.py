@@ -38,11 +38,6 @@ _DEFINITION_LINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)|^(?:[A-Za-z_][^;
 _INITIALIZED_VALUE = re.compile(r"^\s*\.([A-Za-z_]\w*)\s*=\s*&?([A-Za-z_]\w*)")
 
 
-_TREE_INDEXES: dict[str, _LazyIndex] = {}
-_BODIES: dict[tuple, dict] = {}
-  # (content id, configuration) -> {(offset, name): IR}
-
-
 class _LazyIndex:
     """name -> files, with files stored once and looked up by number."""
 
@@ -196,11 +191,13 @@ class FunctionIndex:
 
     def _tree_index(self, kind: str, lines, pattern, name_of=None, keep=None) -> _LazyIndex:
         """name -> files, from one grep over the tree, cached by the tree's identity (on disk, and
-        in memory for the other indexes of this run: a series' before and after states share it)."""
+        in the run's cache for the other indexes of this run: a series' before and after states
+        share it)."""
         identity = self.tree.identity()
         key = f"{kind}-{identity}"
-        if identity and key in _TREE_INDEXES:
-            return _TREE_INDEXES[key]
+        kept = self.cache.tree_indexes.get(key) if identity else None
+        if isinstance(kept, _LazyIndex):
+            return kept
         stored = self.cache.get(key, tuple, counted=False) if identity else None
         if stored is None:
             found: dict[str, set[str]] = {}
@@ -219,7 +216,7 @@ class FunctionIndex:
                 self.cache.put(key, stored)
         table = _LazyIndex(*stored)
         if identity:
-            _TREE_INDEXES[key] = table
+            self.cache.tree_indexes[key] = table
         return table
 
     def _ops_table(self) -> dict[str, list[tuple[str, str]]]:
@@ -383,14 +380,15 @@ class FunctionIndex:
     def body(self, fn: FunctionDef) -> Body | None:
         """The IR of a function's body, built on demand from the same bytes as its summary.
 
-        Bodies are built a file at a time and kept by content, in memory (the before and
-        after states of a patch share every file it does not change) and in the cache."""
+        Bodies are built a file at a time and kept by content, in the run's cache's memory
+        (the before and after states of a patch share every file it does not change) and on
+        disk."""
         parsed = self.parsed(fn.file)
         if parsed is None:
             return None
-        self.defines()
-        fkey = (parsed.content_id, self._key_suffix)
-        bodies = _BODIES.get(fkey)
+        fkey = (parsed.content_id, self.configuration())
+        kept = self.cache.bodies
+        bodies = kept.get(fkey)
         if bodies is None:
             ckey = f"ir-{parsed.content_id}-{self._key_suffix}"
             bodies = self.cache.get(ckey, dict, counted=False)
@@ -402,9 +400,9 @@ class FunctionIndex:
                 # not every function of every file it touches
                 bodies = {k: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for k, v in built.items()}
                 self.cache.put(ckey, bodies)
-            if len(_BODIES) > 256:  # keep memory bounded on big call graphs
-                _BODIES.pop(next(iter(_BODIES)))
-            _BODIES[fkey] = bodies
+            if len(kept) > 256:  # keep memory bounded on big call graphs
+                kept.pop(next(iter(kept)))
+            kept[fkey] = bodies
         entry = bodies.get((fn.start_byte, fn.name))
         if isinstance(entry, bytes):
             # these bytes were pickled by this process, or came out of a cache entry whose seal
@@ -466,14 +464,19 @@ class _OverlayView:
     """An overlay's C files as one text, searched by one regex pass (at C speed) instead of a
     Python loop over every file, and the names its definition lines define.  An overlay made
     from another (source.apply.Overlay: a series' next state) gets its names from that one's,
-    changed where its own paths changed: a long series costs each state its own patch."""
+    changed where its own paths changed: a long series costs each state its own patch.  The
+    names each file's bytes define are kept by content for the whole family of views made
+    from one another (`names`): a series' every state sees the files earlier patches changed,
+    with the same bytes."""
 
     def __init__(self, overlay: Mapping[str, bytes | None], parent: _OverlayView | None = None,
                  changed: tuple[str, ...] = ()):
         if parent is None:
             files = {p: None for p, d in overlay.items() if d is not None and _glob_match(p, C_GLOBS)}
             arch = {p for p in overlay if p.startswith("arch/")}
+            self.names: dict[bytes, tuple[str, ...]] = {}
         else:
+            self.names = parent.names
             files = dict(parent._files)  # copied at C speed; only this state's own paths are looked at
             arch = set(parent.arch_paths)
             for p in changed:
@@ -506,23 +509,34 @@ class _OverlayView:
                 for path in self._changed:
                     old, new = parent._overlay.get(path), self._overlay.get(path)
                     c_file = _glob_match(path, C_GLOBS)
-                    for name in _defined_names(old) if old is not None and c_file else ():
+                    for name in self._defined_names(old) if old is not None and c_file else ():
                         left = defs.get(name, frozenset()) - {path}
                         if left:
                             defs[name] = left
                         else:
                             defs.pop(name, None)
-                    for name in _defined_names(new) if new is not None and c_file else ():
+                    for name in self._defined_names(new) if new is not None and c_file else ():
                         defs[name] = defs.get(name, frozenset()) | {path}
             else:
                 found: dict[str, set[str]] = {}
                 for path in self.paths:
-                    for name in _defined_names(self._overlay[path] or b""):
+                    for name in self._defined_names(self._overlay[path] or b""):
                         found.setdefault(name, set()).add(path)
                 defs = {name: frozenset(paths) for name, paths in found.items()}
             self._defs = defs
             self._parent = None  # the chain is not kept alive by the newest view
         return self._defs
+
+    def _defined_names(self, data: bytes) -> tuple[str, ...]:
+        """The names a file's definition lines define, kept by content in `names`."""
+        found = self.names.get(data)
+        if found is None:
+            found = tuple(dict.fromkeys(m.group(1) or m.group(2)
+                                        for m in _DEFINITION_LINE.finditer(data.decode("utf-8", "replace"))))
+            if len(self.names) >= 8192:  # bounded: a memo, not a copy of every file a run reads
+                self.names.pop(next(iter(self.names)))
+            self.names[data] = found
+        return found
 
     @property
     def starts(self) -> list[int]:
@@ -567,19 +581,3 @@ def overlay_view(overlay: Mapping[str, bytes | None]) -> _OverlayView:
         memo["index-view"] = view
     assert isinstance(view, _OverlayView)
     return view
-
-
-_DEFINED: dict[bytes, tuple[str, ...]] = {}
-
-
-def _defined_names(data: bytes) -> tuple[str, ...]:
-    """The names an overlay file's definition lines define, kept by content: in a long series
-    every patch's indexes see the files the earlier patches changed, with the same bytes."""
-    found = _DEFINED.get(data)
-    if found is None:
-        found = tuple(dict.fromkeys(m.group(1) or m.group(2)
-                                    for m in _DEFINITION_LINE.finditer(data.decode("utf-8", "replace"))))
-        if len(_DEFINED) >= 8192:  # bounded: a memo, not a copy of every file a run reads
-            _DEFINED.pop(next(iter(_DEFINED)))
-        _DEFINED[data] = found
-    return found

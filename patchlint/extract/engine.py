@@ -31,11 +31,14 @@ from patchlint.extract.facts import (
     Variant,
 )
 from patchlint.extract.sink import Outcome, Sink, Site
-from patchlint.extract.summary import LockSummaries
+from patchlint.extract.summary import SUMMARY_BUDGET, LockSummaries
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.extract.walker import Walker
 
 MAX_TARGETS = 12  # an operations field with more implementations than this is not followed
+MAX_DEPTH = 6  # calls below a root the walk enters; beneath, callees are summarised
+WALK_BUDGET = 3000  # function walks in all
+BELOW = 4  # with a focus: calls followed beneath a touched function
 
 
 @dataclass(frozen=True)
@@ -98,28 +101,52 @@ class Unresolved:
     why: str
 
 
+@dataclass(frozen=True)
+class Exit:
+    """One way a walked function returned."""
+
+    site: Site  # the `return` (or the closing brace)
+    variant: Variant  # the locks held and the facts known on that path
+    function: FunctionDef
+    entry: frozenset[str]  # the lock classes held when it was entered
+
+
+@dataclass(frozen=True)
+class CallReached:
+    """A call into a watched function (Engine's `watch`): the path to it and the lock sets held."""
+
+    callee: str
+    path: tuple[Frame, ...]  # from the root to the function making the call
+    variants: tuple[Variant, ...]  # the locks held at the call, one entry per lock set
+
+
 @dataclass
 class Observations:
     edges: dict[tuple[str, str, str, str, int], Edge] = field(default_factory=dict)
     spins: dict[tuple[str, int, str], Spin] = field(default_factory=dict)
     sleeps: dict[tuple[str, int, str], Sleep] = field(default_factory=dict)
     dirties: list[Dirty] = field(default_factory=list)
-    # (where, the locks on that path, the function, the classes held on entry)
-    # each way a function returned: the `return` (or the closing brace), the path, the function, and
-    # the lock classes held when it was entered
-    returns: list[tuple[Site, Variant, FunctionDef, frozenset[str]]] = field(default_factory=list)
+    returns: list[Exit] = field(default_factory=list)  # each way a function returned
     unresolved: dict[tuple[str, int, str], Unresolved] = field(default_factory=dict)
     recursive: dict[tuple[str, int, str], Recursive] = field(default_factory=dict)
     incomplete: set[tuple[str, str]] = field(default_factory=set)  # (file, function) with opaque parts
-    calls_to: list[tuple[str, tuple[Frame, ...], tuple[Variant, ...]]] = field(default_factory=list)
+    calls_to: list[CallReached] = field(default_factory=list)
     budget_hit: bool = False
     cut_roots: list[str] = field(default_factory=list)  # roots whose walk a budget cut short
     walks: int = 0
 
 
 class Engine:
-    def __init__(self, index: FunctionIndex, vocab: Vocabulary | None = None, max_depth: int = 6,
-                 budget: int = 3000):
+    """Walks from the roots it is run on.  With a `focus`, callees are followed only on the way
+    to a touched function (those in `focus`) and up to `below` calls beneath one; without,
+    everything to `max_depth`.  How functions return is recorded (for lock-imbalance) only for
+    the `touched` ones, or for all when none are; the call paths into the `watch` functions
+    (and the locks held there) are recorded.  `budget` bounds the function walks in all,
+    `summary_budget` the lock summaries built."""
+
+    def __init__(self, index: FunctionIndex, vocab: Vocabulary | None = None, max_depth: int = MAX_DEPTH,
+                 budget: int = WALK_BUDGET, *, focus: set[str] | None = None, touched: set[str] | None = None,
+                 below: int = BELOW, watch: set[str] | None = None, summary_budget: int = SUMMARY_BUDGET):
         self.index = index
         self.v = vocab or load_vocabulary()
         self.max_depth = max_depth
@@ -130,14 +157,12 @@ class Engine:
         self._ops: dict[str, list[str]] | None = None
         self._globals: dict[str, str | None] = {}
         self._memo: set[tuple] = set()
-        self.watch: set[str] = set()  # record the call paths (and locks held) into these functions
-        # With a focus, callees are followed only on the way to a touched function (those in
-        # `focus`) and up to `below` calls beneath one; without, everything to max_depth.
-        self.focus: set[str] | None = None
-        self.touched: set[str] = set()
-        self.below = 4
+        self.watch: frozenset[str] = frozenset(watch or ())
+        self.focus: frozenset[str] | None = None if focus is None else frozenset(focus)
+        self.touched: frozenset[str] = frozenset(touched or ())
+        self.below = below
         self._outcomes: dict[tuple, list[Outcome]] = {}
-        self.summaries = LockSummaries(index, self.v, self.global_type)
+        self.summaries = LockSummaries(index, self.v, self.global_type, budget=summary_budget)
         self._releases: dict[tuple[str, int, int], frozenset[str]] = {}
         self._inert: dict[tuple[str, int], bool] = {}
 
@@ -247,8 +272,8 @@ class Engine:
         record = not self.touched or fn.name in self.touched
         for site_variant, line in zip(walker.returns, walker.return_lines, strict=True):
             if record:
-                self.obs.returns.append((Site(fn.file, line or fn.end_line, fn.name), site_variant, fn,
-                                         frozenset(classes)))
+                self.obs.returns.append(Exit(Site(fn.file, line or fn.end_line, fn.name), site_variant, fn,
+                                             frozenset(classes)))
             added = tuple(h for h in site_variant.held if h not in before and h.how != "assert")
             released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took or
                                      c in gave and not any(h.cls == c and h in before for h in site_variant.held)}))
@@ -418,7 +443,8 @@ class _EngineSink(Sink):
         path = self.frames(site.line)
         for name in names:
             if name in self.e.watch:
-                self.e.obs.calls_to.append((name, path, tuple(dict.fromkeys(Variant(v.held) for v in variants))))
+                self.e.obs.calls_to.append(CallReached(name, path,
+                                                       tuple(dict.fromkeys(Variant(v.held) for v in variants))))
         if any(f.function in names for f in path):
             return None  # recursion
         # parameters that point to a lock the caller holds: a release through them releases it

@@ -232,39 +232,52 @@ def plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> fro
     return frozenset() if opaque else frozenset(declared - bad)
 
 
+@dataclass(frozen=True, slots=True)
+class _PlainEntry:
+    block: ir.Stmt  # kept, so that its id is not reused while the entry lives
+    key: tuple[str, frozenset[str]]  # the lock table's fingerprint, the parameters
+    plain: frozenset[str]
+    returned: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _SteppedEntry:
+    expr: ir.Expr  # kept, as above
+    names: frozenset[str]
+
+
 @dataclass
 class WalkMemo:
     """What the walk works out once per body or expression, though it walks each under many
     lock sets: kept by whoever walks (an engine's LockSummaries), for as long as it walks.
     Entries are keyed by the node's identity and keep the node, so an id is never reused."""
 
-    plain: dict[int, tuple[ir.Stmt, tuple[str, frozenset[str]], frozenset[str], frozenset[str]]] = \
-        field(default_factory=dict)
-    stepped: dict[int, tuple[ir.Expr, frozenset[str]]] = field(default_factory=dict)
+    plain: dict[int, _PlainEntry] = field(default_factory=dict)
+    stepped: dict[int, _SteppedEntry] = field(default_factory=dict)
 
     def plain_and_returned(self, vocab: Vocabulary, block: ir.Stmt,
                            params: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
         """plain_locals, and the names the body's `return` statements return."""
         key = (vocab.fingerprint, params)
         hit = self.plain.get(id(block))
-        if hit is not None and hit[0] is block and hit[1] == key:
-            return hit[2], hit[3]
+        if hit is not None and hit.block is block and hit.key == key:
+            return hit.plain, hit.returned
         plain = plain_locals(block, set(params), set(vocab.primitives) | set(vocab.lock_out_pointers))
         returned = frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and
                              isinstance(n.value, ir.Name))
         if len(self.plain) > 50_000:
             self.plain.clear()
-        self.plain[id(block)] = (block, key, plain, returned)
+        self.plain[id(block)] = _PlainEntry(block, key, plain, returned)
         return plain, returned
 
     def stepped_names(self, e: ir.Expr) -> frozenset[str]:
         """Names `e` steps with ++ or --."""
         hit = self.stepped.get(id(e))
-        if hit is not None and hit[0] is e:
-            return hit[1]
+        if hit is not None and hit.expr is e:
+            return hit.names
         names = frozenset(n.operand.id for n in ir.walk(e) if isinstance(n, ir.Unary) and n.op in _STEPS and
                           isinstance(n.operand, ir.Name))
         if len(self.stepped) > 200_000:
             self.stepped.clear()
-        self.stepped[id(e)] = (e, names)
+        self.stepped[id(e)] = _SteppedEntry(e, names)
         return names

@@ -31,6 +31,18 @@ class Lookups:
     ops_targets: Callable[[str], list[str]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A call the search has yet to follow, and how it was reached."""
+
+    target: str  # as HeldCall.target: a function name, or ".member"
+    near: str  # the calling function's file
+    depth: int  # calls beneath the function holding the first lock
+    path: tuple[Frame, ...]
+    held: Held  # the first lock, as the path holds it
+    binds: dict[str, str]  # members the functions on the path set in local initializers
+
+
 class LockReach:
     def __init__(self, summaries: LockSummaries, lookups: Lookups, depth: int = REACH_DEPTH,
                  budget: int = REACH_BUDGET):
@@ -53,17 +65,17 @@ class LockReach:
                 return Edge(held, acq.lock, acq.how, (Frame(fn.name, fn.file, acq.lock.line),))
         # breadth-first, so the evidence is a shortest path; each state remembers how it was reached
         binds = dict(start.binds)
-        queue: deque[tuple[str, str, int, tuple[Frame, ...], Held, dict[str, str]]] = deque()
+        queue: deque[_Pending] = deque()
         for call in start.calls:
             held = _find(call.held, first)
             if held is not None:
-                queue.append((call.target, fn.file, 1, (Frame(fn.name, fn.file, call.line),), held, binds))
+                queue.append(_Pending(call.target, fn.file, 1, (Frame(fn.name, fn.file, call.line),), held, binds))
         seen: set[tuple] = set()
         while queue:
-            target, near, depth, path, held, binds = queue.popleft()
-            for callee in self._resolve(target, near, binds):
-                state = (callee.file, callee.start_byte, tuple(sorted(binds.items())))
-                if state in seen or any(f.function == callee.name for f in path):
+            step = queue.popleft()
+            for callee in self._resolve(step.target, step.near, step.binds):
+                state = (callee.file, callee.start_byte, tuple(sorted(step.binds.items())))
+                if state in seen or any(f.function == callee.name for f in step.path):
                     continue
                 seen.add(state)
                 if self.expanded >= self.budget:
@@ -75,13 +87,15 @@ class LockReach:
                     continue
                 for acq in summary.acquires:
                     if acq.lock.cls == then:
-                        return Edge(held, acq.lock, acq.how, path + (Frame(callee.name, callee.file, acq.lock.line),))
-                if depth >= self.depth:
+                        return Edge(step.held, acq.lock, acq.how,
+                                    step.path + (Frame(callee.name, callee.file, acq.lock.line),))
+                if step.depth >= self.depth:
                     continue
-                inner = {**binds, **dict(summary.binds)} if summary.binds else binds
+                inner = {**step.binds, **dict(summary.binds)} if summary.binds else step.binds
                 for call in summary.calls:
-                    queue.append((call.target, callee.file, depth + 1,
-                                  path + (Frame(callee.name, callee.file, call.line),), held, inner))
+                    queue.append(_Pending(call.target, callee.file, step.depth + 1,
+                                          step.path + (Frame(callee.name, callee.file, call.line),), step.held,
+                                          inner))
         return None
 
     def _resolve(self, target: str, near: str, binds: dict[str, str]) -> list[FunctionDef]:

@@ -12,8 +12,8 @@ def render_paths(name: str, paths: list[CallPath], budget_hit: bool) -> str:
     out = [f"call paths into {name}() with the locks held at the call ({len(paths)}):"]
     for p in paths:
         chain = " -> ".join(f"{f.function}() [{f.file}:{f.line}]" for f in p.frames)
-        held = ", ".join(f"{cls} ({'trylock' if how == 'trylock' else 'asserted' if how == 'assert' else how} "
-                         f"in {fn}():{line})" for cls, how, fn, line in p.held) or "no locks"
+        held = ", ".join(f"{h.cls} ({'trylock' if h.how == 'trylock' else 'asserted' if h.how == 'assert' else h.how} "
+                         f"in {h.function}():{h.line})" for h in p.held) or "no locks"
         out.append(f"  {chain} -> {name}()")
         out.append(f"      holding: {held}")
     if not paths:
