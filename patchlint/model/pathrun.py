@@ -122,7 +122,7 @@ class PathThread(Thread):
             return None
         return len(self.path_frames) - 1
 
-    def lock_names(self) -> LockNames | None:
+    def frame_names(self) -> LockNames | None:
         for frame in reversed(self.frames):
             names = self.names.get(id(frame))
             if names is not None:
@@ -244,7 +244,7 @@ class PathThread(Thread):
             calls = tuple(n for n in walk(s) if isinstance(n, ir.Call) and n.name in self.vocab.primitives and
                           self.vocab.primitives[n.name].op == "release")
             self.release_memo[id(s)] = hit = (s, calls)
-        names = self.lock_names()
+        names = self.frame_names()
         if not hit[1] or names is None:
             return False
         held = {cls for cls, _ in self.held}
@@ -373,7 +373,7 @@ class PathThread(Thread):
     def _enter(self, d: FunctionDef, c: ir.Call, on_path: bool) -> Steps:
         if on_path:
             yield Op("judge:call", (), f"{d.name}()", self.site(c.line))
-        caller = self.lock_names()
+        caller = self.frame_names()
         args = yield from self.args(c)
         params, body = self.m.callee(d)
         if body is None:
@@ -419,7 +419,7 @@ class PathThread(Thread):
         """The class the event's own acquisition takes, lockdep's subclass included."""
         name = c.func.id if isinstance(c.func, ir.Name) else None
         prim = self.vocab.primitives.get(name) if name else None
-        names = self.lock_names()
+        names = self.frame_names()
         if prim is None or names is None:
             return None
         cls = names.lock_class(prim, c)
@@ -488,7 +488,7 @@ class PathThread(Thread):
         return int(more)
 
     def _lock_op(self, prim: Primitive, c: ir.Call) -> Steps:
-        names = self.lock_names()
+        names = self.frame_names()
         cls = names.lock_class(prim, c) if names is not None else prim.name
         args = yield from self.args(c)
         if prim.subclass is not None and prim.subclass < len(args) and isinstance(args[prim.subclass], int) and \
