@@ -40,7 +40,7 @@ from patchlint.cparse.preproc import MacroDef
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.findings import REPLAYED, Finding, PathStep, Replay, TraceStep, Witness
 from patchlint.model.events import Bug, Choice, Op, OutOfTime, PathCut
-from patchlint.model.irwalk import Spans, walk
+from patchlint.model.irwalk import Spans, find_function, walk
 from patchlint.model.machine import Machine
 from patchlint.model.pathrun import Missed, PathThread, Reached, Unreachable
 from patchlint.model.state import UNKNOWN
@@ -201,8 +201,7 @@ def _assigned(body: ir.Body) -> set[str]:
 
 
 def _find(index: FunctionIndex, function: str, file: str) -> FunctionDef | None:
-    defs = index.definitions(function)
-    return next((d for d in defs if d.file == file), defs[0] if defs else None)
+    return find_function(index, function, file)
 
 
 def judge_path(index: FunctionIndex, witness: Witness, steps: int = FINDING_STEPS,

@@ -11,6 +11,7 @@ from dataclasses import fields
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
+from patchlint.cparse.index import FunctionIndex
 from patchlint.extract.lockclass import LOCK_TYPE, LockNames
 from patchlint.extract.vocab import Vocabulary
 
@@ -125,3 +126,14 @@ def names(e: ir.Expr) -> Iterator[str]:
                     yield from names(x)
 
 
+
+
+def find_function(index: FunctionIndex, function: str, file: str) -> FunctionDef | None:
+    """A function of a path, by name, the one in `file` first; one the name search cannot find
+    (SYSCALL_DEFINE6(mbind, ...) defines sys_mbind) from the functions parsed in `file`."""
+    defs = index.definitions(function)
+    found = next((d for d in defs if d.file == file), defs[0] if defs else None)
+    if found is None:
+        parsed = index.parsed(file)
+        found = next((d for d in parsed.functions if d.name == function), None) if parsed is not None else None
+    return found

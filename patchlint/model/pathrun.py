@@ -27,7 +27,7 @@ from patchlint.model import primitives as P
 from patchlint.model.events import Choice, Op, Return, Steps
 from patchlint.model.frames import CallFrame
 from patchlint.model.interp import Thread
-from patchlint.model.irwalk import Spans, exits, lock_names, names, names_in, params_of, walk, within
+from patchlint.model.irwalk import Spans, exits, find_function, lock_names, names, names_in, params_of, walk, within
 from patchlint.model.machine import Machine
 from patchlint.model.state import UNKNOWN, Obj
 from patchlint.model.values import const, truth
@@ -363,8 +363,7 @@ class PathThread(Thread):
             self.off_path -= 1
 
     def _definition(self, function: str, file: str) -> FunctionDef | None:
-        defs = self.m.index.definitions(function)
-        return next((d for d in defs if d.file == file), defs[0] if defs else None)
+        return find_function(self.m.index, function, file)
 
     def _locks_inside(self, d: FunctionDef) -> bool:
         """Whether a callee off the path takes or drops a lock itself (then its locks are followed)."""
