@@ -107,6 +107,7 @@ class PathThread(Thread):
         self.spans: Spans = spans if spans is not None else {}  # shared by the runs of one path
         self.local = local  # only whether the line is reached, whatever is held (see _necessary)
         self.doubtful: list[str] = []  # releases skipped on conditions the run chose
+        self.trusted: list[str] = []  # calls through pointers the run took on the static search's word
         self.constants: frozenset[str] = frozenset()  # parameters the caller passes constants, never assigned
         self.cond_memo: dict[tuple[int, str] | None, bool] = {}  # (frame, condition) -> what the run chose
         self.choices = 0  # choices made so far (the driver counts them)
@@ -300,6 +301,9 @@ class PathThread(Thread):
             if wanted and self.doubtful and not self.local:
                 raise self.cut(f"whether a lock is released depends on a condition the replay cannot decide "
                                f"({self.doubtful[-1]})", c.line)
+            if wanted and self.trusted and not self.local:
+                raise self.cut(f"the path goes through a call the replay cannot resolve ({self.trusted[0]})",
+                               c.line)
             if wanted or self.local:
                 # the evidence: the locks held there, where each was taken, then the event
                 self.run_info.events = [step for _, step in self.held] + [
@@ -327,7 +331,20 @@ class PathThread(Thread):
             return args[0] if args and not name.endswith("BUG_ON") else 0
         if pos is not None and pos < len(self.w.path) - 1 and c.line == self.w.path[pos].line:
             step = self.w.path[pos + 1]
-            if name is None or name == step.function:
+            target = name
+            if name is None:
+                # a call through a pointer: the path's next function if the run can tell it is;
+                # if it cannot, the path is followed on the static search's word, and a verdict
+                # that rests on it is not a confirmation
+                fv = yield from self.eval(c.func.operand if isinstance(c.func, ir.Unary) and c.func.op == "*"
+                                          else c.func)
+                if isinstance(fv, Obj) and fv.kind == "fn":
+                    target = fv.name
+                else:
+                    target = step.function
+                    self.trusted.append(f"{self.frame.file}:{c.line}: `{text_of(c.func)}` taken to call "
+                                        f"{step.function}()")
+            if target == step.function:
                 d = self._definition(step.function, step.file)
                 if d is None:
                     raise self.cut(f"{step.function}() on the path has no definition the model can read")
