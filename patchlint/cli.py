@@ -112,8 +112,8 @@ DefineOpt = Annotated[list[str] | None, typer.Option(
 
 
 ShowRefutedOpt = Annotated[bool, typer.Option(
-    "--show-refuted", help="With the text format, also print the static findings the model's replay refuted "
-    "(they are counted in the totals either way; JSON and SARIF always carry them).")]
+    "--show-refuted", help="Also print the static findings the model's replay refuted (text counts them in "
+    "its totals either way; terse, github and b4-review leave them out; JSON and SARIF always carry them).")]
 
 
 ScenariosOpt = Annotated[list[str] | None, typer.Option(

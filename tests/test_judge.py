@@ -151,6 +151,7 @@ def test_reports_carry_the_verdict(tmp_path):
     assert "LOCK_ORDER_INVERSION" not in text and "1 refuted by replay" in text
     shown = run_patchlint("scan", "--tree", tree, "--show-refuted", "mm/pair.c").stdout.decode()
     assert "LOCK_ORDER_INVERSION" in shown and "replayed: refuted: " in shown
+
     import json
 
     doc = json.loads(run_patchlint("scan", "--tree", tree, "--format", "json", "mm/pair.c").stdout)
@@ -160,6 +161,37 @@ def test_reports_carry_the_verdict(tmp_path):
     sarif = json.loads(run_patchlint("scan", "--tree", tree, "--format", "sarif", "mm/pair.c").stdout)
     (res,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "lock-order-inversion"]
     assert res["suppressions"][0]["kind"] == "external" and "refuted" in res["suppressions"][0]["justification"]
+
+
+def test_a_patch_whose_new_inversion_is_refuted_passes_the_gate(tmp_path):
+    """check: the patch adds pair_touch(), which asks pair_update() for no b_lock: the new
+    inversion is refuted, so it neither fails the check nor shows in the gate formats."""
+    import difflib
+
+    tree = tmp_path / "linux"
+    shutil.copytree(TREE, tree)
+    before = FLAG.split("void pair_touch(")[0]
+    (tree / "mm" / "pair.c").write_text(before)
+    diff = difflib.unified_diff(before.splitlines(True), FLAG.splitlines(True), "a/mm/pair.c", "b/mm/pair.c")
+    patch = tmp_path / "0001-pair.patch"
+    patch.write_text("From: T <t@example.org>\nSubject: [PATCH] mm: pair_touch\n\nx\n\n"
+                     "Signed-off-by: T <t@example.org>\n---\n" + "".join(diff))
+    args = ("check", "--tree", str(tree), "--fail-on", "new")
+    for fmt in ("terse", "github"):
+        proc = run_patchlint(*args, "--format", fmt, str(patch))
+        assert b"LOCK_ORDER_INVERSION" not in proc.stdout and proc.returncode == 0, proc.stdout
+    import json
+
+    doc = json.loads(run_patchlint(*args, "--format", "json", str(patch)).stdout)
+    (inv,) = [f for f in doc["findings"] if f["kind"] == "lock-order-inversion"]
+    assert inv["status"] == "new" and inv["replay"]["verdict"] == "refuted" and inv["severity"] == "check"
+    # the same patch asking for b_lock: confirmed, an error, and the gate fails
+    confirmed = FLAG.replace("pair_update(p, 0);", "pair_update(p, PAIR_TAKE_B);")
+    diff = difflib.unified_diff(before.splitlines(True), confirmed.splitlines(True), "a/mm/pair.c", "b/mm/pair.c")
+    patch.write_text("From: T <t@example.org>\nSubject: [PATCH] mm: pair_touch\n\nx\n\n"
+                     "Signed-off-by: T <t@example.org>\n---\n" + "".join(diff))
+    proc = run_patchlint(*args, "--format", "terse", str(patch))
+    assert b"ERROR: LOCK_ORDER_INVERSION" in proc.stdout and proc.returncode == 1, proc.stdout
 
 
 @pytest.mark.parametrize("source", [FLAG, CORRELATED, DROPPED])

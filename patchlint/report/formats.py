@@ -28,14 +28,21 @@ FORMATS: dict[str, Renderer] = {
 
 # formats a program parses as JSON: every string escaped by the encoder, paths kept exact
 _JSON_FORMATS = frozenset({"json", "sarif", "b4-review"})
+# formats that say only what gates a patch: a finding the model's replay refuted is not one
+_GATE_FORMATS = frozenset({"terse", "github", "b4-review"})
 
 
 def render(fmt: str, doc: dict[str, Any], color: bool = False, show_refuted: bool = False) -> str:
     """The document in `fmt`.  Line formats get it with every string from the input printable
     (patchlint.printable): a path or subject can neither start a line of its own nor send
-    escape sequences to a terminal."""
+    escape sequences to a terminal.  The text report counts findings the replay refuted and
+    shows them only with `show_refuted`; the gate formats (terse, github, b4-review) leave
+    them out; JSON and SARIF carry them (SARIF as suppressed)."""
     if fmt not in _JSON_FORMATS:
         doc = displayable_doc(doc)
+    if fmt in _GATE_FORMATS and not show_refuted:
+        doc = {**doc, "findings": [f for f in doc["findings"]
+                                   if (f.get("replay") or {}).get("verdict") != "refuted"]}
     if fmt == "text":
         return render_text(doc, color=color, show_refuted=show_refuted)
     return FORMATS[fmt](doc)
