@@ -292,11 +292,12 @@ class LockImbalance(Checker):
             if exit_.function.name in scope.touched:
                 by_fn.setdefault((exit_.function.file, exit_.function.name), []).append(exit_)
         # a call we could not follow may release the lock (pageout() unlocks the page it starts
-        # writing): in such functions the paths cannot be compared, and nothing is said
-        unsure = {u.site.function for u in scope.obs.unresolved.values()}
+        # writing): in that function -- that one, in its file, not every same-named static
+        # function of the tree -- the paths cannot be compared, and nothing is said
+        unsure = {(u.site.file, u.site.function) for u in scope.obs.unresolved.values()}
         for (file, name), exits in sorted(by_fn.items()):
             fn = exits[0].function
-            if name in unsure:
+            if (file, name) in unsure:
                 continue
             declared = {a.argument for a in fn.annotations}
             # `__acquires(lock)` on a parameter: the class the walk gave it is @paramN
