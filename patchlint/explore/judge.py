@@ -30,13 +30,11 @@ from __future__ import annotations
 import heapq
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
-from patchlint.cparse.preproc import MacroDef
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.findings import REPLAYED, Finding, PathStep, Replay, TraceStep, Witness
 from patchlint.model.events import Bug, Choice, Op, OutOfTime, PathCut
@@ -84,8 +82,7 @@ def _search(machine: Machine, body: ir.Body, env: dict, witness: Witness, root: 
             return "open", f"{max_runs} runs without reaching {witness.event} and without ruling it out", None, runs
         _, prefix = heapq.heappop(stack)
         runs += 1
-        thread = PathThread(machine, body, dict(env), witness, root, vocab, spans, local, prepass)
-        thread.constants = constants
+        thread = PathThread(machine, body, dict(env), witness, root, vocab, spans, local, prepass, constants)
         try:
             taken, arities, where = _drive(thread, prefix)
         except Unreachable as exc:
@@ -129,30 +126,16 @@ def _constant_args(machine: Machine, caller: ir.Body, line: int, callee: str) ->
     """The arguments of the call of `callee` at `line` that are constant expressions in the
     caller's source (`__filemap_get_folio(mapping, index, 0, 0)`): whatever way a run comes,
     the callee gets them."""
-    def name(ident: str) -> int | None:
-        d = machine.resolve(ident)
-        return machine.macro_const(d) if isinstance(d, MacroDef) else None
-
-    for call in _calls(caller.block):
-        if call.line == line and isinstance(call.func, ir.Name) and call.func.id == callee:
+    for call in walk(caller.block):
+        if isinstance(call, ir.Call) and call.line == line and isinstance(call.func, ir.Name) and \
+                call.func.id == callee:
             out = {}
             for i, a in enumerate(call.args):
-                v = const(a, name)
+                v = const(a, machine.constant)
                 if v is not None:
                     out[i] = v
             return out
     return {}
-
-
-def _calls(node: object) -> Iterator[ir.Call]:
-    if isinstance(node, ir.Call):
-        yield node
-    if isinstance(node, (ir.Expr, ir.Stmt)):
-        for f in fields(node):
-            yield from _calls(getattr(node, f.name))
-    elif isinstance(node, tuple):
-        for x in node:
-            yield from _calls(x)
 
 
 def _necessary(index: FunctionIndex, witness: Witness, machine: Machine, vocab: Vocabulary,
@@ -163,7 +146,7 @@ def _necessary(index: FunctionIndex, witness: Witness, machine: Machine, vocab: 
     or the search could not tell."""
     consts: dict[int, int] = {}
     for i, step in enumerate(witness.path):
-        d = _find(index, step.function, step.file)
+        d = find_function(index, step.function, step.file)
         if d is None:
             return None
         params, body = machine.callee(d)
@@ -200,17 +183,13 @@ def _assigned(body: ir.Body) -> set[str]:
     return out
 
 
-def _find(index: FunctionIndex, function: str, file: str) -> FunctionDef | None:
-    return find_function(index, function, file)
-
-
 def judge_path(index: FunctionIndex, witness: Witness, steps: int = FINDING_STEPS,
                seconds: float = FINDING_SECONDS) -> PathVerdict:
     """One path: first each of its functions on its own (can it reach the line the path goes on
     from at all?), then runs of the whole path, best first, until one reaches its event holding
     a wanted lock, within `steps` interpreter steps (and `seconds`, a backstop)."""
     root_step = witness.path[0]
-    root = _find(index, root_step.function, root_step.file)
+    root = find_function(index, root_step.function, root_step.file)
     if root is None:
         return PathVerdict("unknown", f"{root_step.function}() has no definition in the tree")
     vocab = load_vocabulary()
@@ -341,17 +320,14 @@ def judge(index: FunctionIndex, finding: Finding, steps: int = FINDING_STEPS,
 
 def _interleave(verdicts: list[tuple[Witness, PathVerdict]]) -> tuple[TraceStep, ...]:
     """Each CPU's lock events up to its event, one CPU after the other, then the events: every
-    CPU stopped where the hazard is."""
-    wanted = {c for w, _ in verdicts for c in w.held} | {_event_class(w.event) for w, _ in verdicts}
+    CPU stopped where the hazard is.  A CPU's steps before its event are the locks it holds
+    there (PathVerdict.held, in the same order): those of the classes in play are shown."""
+    wanted = {c for w, _ in verdicts for c in w.held} | {v.event_class for _, v in verdicts if v.event_class}
     out: list[TraceStep] = []
     for _, v in verdicts:
-        out.extend(e for e in v.events[:-1] if _event_class(e.event) in wanted)
+        out.extend(e for cls, e in zip(v.held, v.events[:-1], strict=True) if cls in wanted)
     out.extend(v.events[-1] for _, v in verdicts if v.events)
     return tuple(out)
-
-
-def _event_class(event: str) -> str:
-    return event[event.find("(") + 1:event.rfind(")")] if "(" in event else event
 
 
 def judge_one(index: FunctionIndex, f: Finding) -> Replay:
@@ -362,18 +338,6 @@ def judge_one(index: FunctionIndex, f: Finding) -> Replay:
         return Replay("unknown", f"replay failed: {exc.__class__.__name__}: {exc}")
 
 
-def judge_all(index_for, findings: list[Finding]) -> list[Finding]:
-    """Every judged kind's finding with its verdict; `index_for(finding)` gives the tree state it
-    is in (None: not judged)."""
-    out = []
-    for f in findings:
-        if f.kind in JUDGED and f.status != "fixed" and f.witnesses:
-            index = index_for(f)
-            if index is not None:
-                f = f.judged(judge_one(index, f))
-        out.append(f)
-    return out
 
-
-__all__ = ["JUDGED", "judge", "judge_all", "judge_one", "judge_path"]
+__all__ = ["JUDGED", "judge", "judge_one", "judge_path"]
 

@@ -148,10 +148,13 @@ class Machine:
         if expr is None or isinstance(expr, ir.Name) or depth > 8:
             return None
 
-        def name(ident: str) -> int | None:
-            d = self.resolve(ident)
-            return self.macro_const(d, depth + 1) if isinstance(d, MacroDef) and d.params is None else None
-        return _const(expr, name)
+        return _const(expr, lambda ident: self.constant(ident, depth + 1))
+
+    def constant(self, ident: str, depth: int = 0) -> int | None:
+        """A name's value when it is an object-like macro with a constant expression (FGP_LOCK,
+        SINGLE_DEPTH_NESTING), else None."""
+        d = self.resolve(ident)
+        return self.macro_const(d, depth) if isinstance(d, MacroDef) and d.params is None else None
 
     def past_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
-from patchlint.cparse.preproc import MacroDef
 from patchlint.extract.exprs import text_of
 from patchlint.extract.facts import CONTEXT_KINDS
 from patchlint.extract.lockclass import LockNames
@@ -56,7 +55,6 @@ class Missed(Exception):
 class Decision:
     """A condition a run decided: by known values (`known`), or by choice."""
 
-    depth: int  # index of the frame it was decided in
     function: str
     file: str
     line: int
@@ -77,9 +75,15 @@ class Run:
     reached: bool = False
     event_class: str | None = None  # the class the event's acquisition takes (its lockdep subclass too)
     held: tuple[str, ...] = ()  # the classes held at the event
-    miss: str | None = None  # why this run did not reach the event
     cut: str | None = None  # why this run could not be followed
     events: list[TraceStep] = field(default_factory=list)
+
+
+def _subclassed(cls: str, subclass: object) -> str:
+    """The class of an acquisition with lockdep's subclass `subclass` (the _nested forms): a
+    subclass above 0 is kept apart from the class's other acquisitions, as lockdep keeps it."""
+    return f"{cls}/{subclass}" if isinstance(subclass, int) and not isinstance(subclass, bool) and subclass > 0 \
+        else cls
 
 
 class PathThread(Thread):
@@ -87,7 +91,8 @@ class PathThread(Thread):
 
     def __init__(self, machine: Machine, body: ir.Body, env: dict, witness: Witness | None = None,
                  root: FunctionDef | None = None, vocab: Vocabulary | None = None, spans: Spans | None = None,
-                 local: bool = False, prepass: dict[int, tuple[ir.Body, dict, dict]] | None = None) -> None:
+                 local: bool = False, prepass: dict[int, tuple[ir.Body, dict, dict]] | None = None,
+                 constants: frozenset[str] = frozenset()) -> None:
         # without a witness: a callee the interpreter folds to its value, run as a plain thread
         super().__init__(machine, body, env)
         self.w = witness
@@ -99,6 +104,7 @@ class PathThread(Thread):
         self.path_frames: list[int] = [0]  # frame indexes of the path's functions entered so far
         self.advanced: set[int] = set()  # path positions whose next function was called
         self.held: list[tuple[str, TraceStep]] = []  # lock classes held, in the order taken
+        self.released: list[tuple[str, TraceStep]] = []  # lock classes released, where
         self.run_info = Run()
         self.decisions: list[Decision] = []
         self.misses: list[str] = []
@@ -108,7 +114,7 @@ class PathThread(Thread):
         self.local = local  # only whether the line is reached, whatever is held (see _necessary)
         self.doubtful: list[str] = []  # releases skipped on conditions the run chose
         self.trusted: list[str] = []  # calls through pointers the run took on the static search's word
-        self.constants: frozenset[str] = frozenset()  # parameters the caller passes constants, never assigned
+        self.constants = constants  # parameters the caller passes constants, never assigned
         self.cond_memo: dict[tuple[int, str] | None, bool] = {}  # (frame, condition) -> what the run chose
         self.choices = 0  # choices made so far (the driver counts them)
         self.want: bool | None = None  # the value the test being evaluated should have for the path
@@ -160,7 +166,7 @@ class PathThread(Thread):
             self._refine(s.cond, t)
             if key is not None:
                 self.cond_memo[key] = t
-        self.decisions.append(Decision(len(self.frames) - 1, self.frame.function, self.frame.file, s.cond.line,
+        self.decisions.append(Decision(self.frame.function, self.frame.file, s.cond.line,
                                        text_of(s.cond), t, known, self._turned_away(s, t),
                                        known and self._fixed(s.cond), self._known_values(s.cond) if known else ()))
         skipped = s.orelse if t else s.then
@@ -218,13 +224,7 @@ class PathThread(Thread):
         constant the caller passes to a parameter never assigned, or a constant of the tree."""
         if any(isinstance(n, ir.Call) for n in walk(e)):
             return False
-        for name in set(names(e)):
-            if name in self.constants:
-                continue
-            d = self.m.resolve(name)
-            if not (isinstance(d, MacroDef) and self.m.macro_const(d) is not None):
-                return False
-        return True
+        return all(name in self.constants or self.m.constant(name) is not None for name in set(names(e)))
 
     def cond(self, e: ir.Expr) -> Steps:
         """An operand of && or || the run cannot decide: the way the enclosing test wants first."""
@@ -345,7 +345,7 @@ class PathThread(Thread):
                     self.trusted.append(f"{self.frame.file}:{c.line}: `{text_of(c.func)}` taken to call "
                                         f"{step.function}()")
             if target == step.function:
-                d = self._definition(step.function, step.file)
+                d = find_function(self.m.index, step.function, step.file)
                 if d is None:
                     raise self.cut(f"{step.function}() on the path has no definition the model can read")
                 return (yield from self._enter(d, c, on_path=True))
@@ -378,9 +378,6 @@ class PathThread(Thread):
         if self.w is not None:
             self.names.pop(id(frame), None)
             self.off_path -= 1
-
-    def _definition(self, function: str, file: str) -> FunctionDef | None:
-        return find_function(self.m.index, function, file)
 
     def _locks_inside(self, d: FunctionDef) -> bool:
         """Whether a callee off the path takes or drops a lock itself (then its locks are followed)."""
@@ -439,15 +436,9 @@ class PathThread(Thread):
         if prim is None or names is None:
             return None
         cls = names.lock_class(prim, c)
-        if prim.subclass is not None and prim.subclass < len(c.args):
-            def constant(ident: str) -> int | None:
-                d = self.m.resolve(ident)
-                return self.m.macro_const(d) if isinstance(d, MacroDef) else None
-
-            sub = const(c.args[prim.subclass], constant)
-            if sub:
-                cls = f"{cls}/{sub}"
-        return cls
+        sub = const(c.args[prim.subclass], self.m.constant) if prim.subclass is not None and \
+            prim.subclass < len(c.args) else None
+        return _subclassed(cls, sub)
 
     def _left(self, position: int) -> str:
         """Why a function of the path returned without calling the next one (or its event)."""
@@ -466,11 +457,16 @@ class PathThread(Thread):
         return f"{step.function}() returns before {nxt}"
 
     def _released(self, wanted: tuple[str, ...]) -> str:
-        gone = [e for e in self.run_info.events if e.event.startswith("unlock(") and e.event[7:-1] in wanted]
+        gone = [step for cls, step in self.released if cls in wanted]
         if gone:
             e = gone[-1]
             return f" (released at {e.file}:{e.line} in {e.function}())"
         return ""
+
+    def _release(self, cls: str, where: tuple[str, int, str]) -> None:
+        step = TraceStep(self.w.cpu, f"unlock({cls})", *where)
+        self.released.append((cls, step))
+        self.run_info.events.append(step)
 
     def _walk_of(self, name: str | None) -> tuple[str, bool] | None:
         """(class, ends the walk) when `name` is a lock walk of the lock table, or its `done`."""
@@ -500,17 +496,15 @@ class PathThread(Thread):
             self.run_info.events.append(step)
         elif not more and mine:
             del self.held[mine[-1]]
-            self.run_info.events.append(TraceStep(self.w.cpu, f"unlock({cls})", *where))
+            self._release(cls, where)
         return int(more)
 
     def _lock_op(self, prim: Primitive, c: ir.Call) -> Steps:
         names = self.frame_names()
         cls = names.lock_class(prim, c) if names is not None else prim.name
         args = yield from self.args(c)
-        if prim.subclass is not None and prim.subclass < len(args) and isinstance(args[prim.subclass], int) and \
-                args[prim.subclass] > 0:
-            # lockdep keeps a nested acquisition apart from the class's others: its subclass
-            cls = f"{cls}/{args[prim.subclass]}"
+        if prim.subclass is not None and prim.subclass < len(args):
+            cls = _subclassed(cls, args[prim.subclass])
         site = self.site(c.line)
         where = (self.frame.file, c.line, self.frame.function)
         if prim.op in ("acquire", "acquire_nonnull", "acquire_killable", "trylock"):
@@ -541,7 +535,7 @@ class PathThread(Thread):
                 if self.held[i][0] == cls:
                     del self.held[i]
                     break
-            self.run_info.events.append(TraceStep(self.w.cpu, f"unlock({cls})", *where))
+            self._release(cls, where)
             return 0
         if prim.op == "assert" and prim.kind not in CONTEXT_KINDS and all(h != cls for h, _ in self.held):
             # the function's contract: its caller holds the lock (lockdep_assert_held, a BUG_ON)

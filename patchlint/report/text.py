@@ -136,10 +136,7 @@ def _finding(f: dict[str, Any], color: bool) -> list[str]:
 def _replay(replay: dict[str, Any]) -> list[str]:
     """What replaying the finding's paths in the model said, and for a confirmed one the
     interleaving of the tree's own events, CPU by CPU."""
-    verdict = replay["verdict"]
-    head = {"confirmed": "replayed: confirmed", "refuted": "replayed: refuted",
-            "unknown": "replayed: unknown"}[verdict]
-    out = [f"{head}: {replay['reason']}"]
+    out = [f"replayed: {replay['verdict']}: {replay['reason']}"]
     trace = replay.get("trace") or []
     if trace:
         out.append("")
