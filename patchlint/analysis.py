@@ -161,7 +161,8 @@ def _judged(findings: list[Finding], index_of: Callable[[int], Any], last: int, 
         k = findings[i].patch or last
         if k not in indexes:
             indexes[k] = index_of(k)
-        keys[i] = _replay_key(indexes[k], findings[i], cache)
+        # a verdict is a function of the tree state, the finding and its paths
+        keys[i] = indexes[k].state_key("replay", findings[i].kind, findings[i].identity, findings[i].witnesses)
         known = cache.get(keys[i], Replay, counted=False) if cache is not None and keys[i] else None
         if isinstance(known, Replay):
             out[i] = findings[i].judged(known)
@@ -178,20 +179,6 @@ def _judged(findings: list[Finding], index_of: Callable[[int], Any], last: int, 
             if cache is not None and keys[i] and "(time)" not in verdict.reason:
                 cache.put(keys[i], verdict)
     return out
-
-
-def _replay_key(index: Any, f: Finding, cache: SummaryCache | None) -> str | None:
-    import hashlib
-
-    from patchlint.cparse.index import overlay_digest
-    from patchlint.stamps import code_digest
-
-    ident = index.tree.identity()
-    if cache is None or cache.directory is None or ident is None:
-        return None
-    material = (ident, overlay_digest(index.overlay), index.configuration(), code_digest(), f.kind, f.identity,
-                f.witnesses)
-    return "replay-" + hashlib.sha256(repr(material).encode()).hexdigest()
 
 
 def tree_index(tree: str | None, base: str | None, config: Config):

@@ -9,20 +9,18 @@ locks, what), never by line numbers, which a patch moves.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from patchlint.cparse.cache import SummaryCache
-from patchlint.cparse.index import FunctionIndex, overlay_digest
+from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
 from patchlint.findings import LEVELS, Finding, SafeDirty
 from patchlint.printable import quote_path
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
-from patchlint.stamps import code_digest
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def analyse_state(index: FunctionIndex, touched: set[str], vocab: Vocabulary, ca
     identity, the overlay's bytes, the profile, the lock table, the touched functions and
     patchlint's own code.  A patch's before state is the tree as it was, so re-checking a
     series (or a new version of a patch touching the same functions) walks only what changed."""
-    key = _state_key(index, touched, vocab, cache)
+    key = index.state_key("state", sorted(touched), vocab.fingerprint)
     if key is not None:
         found = cache.get(key, StateResult, counted=False)
         if found is not None:
@@ -105,13 +103,6 @@ def analyse_state(index: FunctionIndex, touched: set[str], vocab: Vocabulary, ca
     return result
 
 
-def _state_key(index: FunctionIndex, touched: set[str], vocab: Vocabulary, cache: SummaryCache) -> str | None:
-    ident = index.tree.identity()
-    if ident is None or cache.directory is None:
-        return None
-    overlay = overlay_digest(index.overlay)
-    material = (ident, overlay, index.configuration(), sorted(touched), vocab.fingerprint, code_digest())
-    return "state-" + hashlib.sha256(repr(material).encode()).hexdigest()
 
 
 def static_findings(scope, docs) -> list[Finding]:

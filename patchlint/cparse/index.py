@@ -26,6 +26,7 @@ from patchlint.cparse.parse import content_id, parse_source, parse_tree, prepare
 from patchlint.cparse.preproc import MacroDef
 from patchlint.cparse.profile import Profile, arch_defines
 from patchlint.source.tree import Tree
+from patchlint.stamps import code_digest
 
 if TYPE_CHECKING:
     from patchlint.cparse.ir import Body
@@ -97,6 +98,17 @@ class FunctionIndex:
         self.defines()
         assert self._key_suffix is not None
         return self._key_suffix
+
+    def state_key(self, kind: str, *material: object) -> str | None:
+        """The cache key of something computed from this tree state alone (static findings, a
+        scenario's replay, a finding's verdict): the tree's identity, the overlay's bytes, the
+        configuration, `material` and patchlint's own code.  None when the tree cannot be
+        stamped or nothing is kept on disk."""
+        ident = self.tree.identity()
+        if ident is None or self.cache.directory is None:
+            return None
+        whole = (ident, overlay_digest(self.overlay), self.configuration(), *material, code_digest())
+        return f"{kind}-" + hashlib.sha256(repr(whole).encode()).hexdigest()
 
     def _arch_defines(self) -> dict[str, str]:
         """Cached by the stamps of the arch headers (or the tree's identity, which covers them),

@@ -178,12 +178,9 @@ def explore_cached(index: FunctionIndex, sc: Scenario, bound: int, cache: Summar
     finish costs its budget once, not at every check; it never claims more than "undecided"."""
     from patchlint.explore.explorer import Result, explore
 
-    ident = index.tree.identity()
-    if ident is None or cache.directory is None or not sc.digest:
+    key = index.state_key("model", sc.digest, bound) if sc.digest else None
+    if key is None:
         return explore(index, sc, bound, **budget)
-    overlay = overlay_digest(index.overlay)
-    key = "model-" + hashlib.sha256(repr((ident, overlay, index.configuration(), sc.digest, bound,
-                                          code_digest())).encode()).hexdigest()
     found = cache.get(key, Result, counted=False)
     # a complete run is the same under any budget that lets it complete
     if found is not None and found.states <= budget.get("max_states", found.states) and \
