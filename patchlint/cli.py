@@ -155,6 +155,12 @@ def check(
                                                show_default=False)] = None,
     scenarios: ScenariosOpt = None,
     show_refuted: ShowRefutedOpt = False,
+    show_existing: Annotated[bool, typer.Option("--show-existing", help="With the text format, also print "
+                                                "the findings the patch leaves as they were (counted either way; "
+                                                "JSON and SARIF always carry them).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="With the text format, every label's "
+                                          "evidence in full and model interleavings with every step (JSON "
+                                          "always has them).")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="With the text format, also list the "
                                           "set_page_dirty() sites found safe and the rule that made each "
                                           "safe (page lock held, or mapping pinned).")] = False,
@@ -178,7 +184,8 @@ def check(
     # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
     # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
     err = _notes_text(report.series) if not quiet and fmt is CheckFormat.text else ""
-    out = render(fmt.value, report.document(), color=_use_color(color), show_refuted=show_refuted)
+    out = render(fmt.value, report.document(), color=_use_color(color), show_refuted=show_refuted,
+                 show_existing=show_existing, verbose=verbose)
     if explain and fmt is CheckFormat.text:
         from patchlint.report.tree import render_safe_sites
 
@@ -216,6 +223,8 @@ def _notes_text(parsed) -> str:
     lines = []
     for note in parsed.notes:
         where = f"{note.source}:{note.line}" if note.line else note.source
+        if note.source.endswith(".litmus"):  # a scenario is named, never a location in the user's tree
+            where = "scenario " + note.source.rsplit("/", 1)[-1].removesuffix(".litmus")
         lines.append(f"patchlint: note: {printable(f'{where}: {note.message}')}\n")
     return "".join(lines)
 
@@ -381,7 +390,9 @@ def scan(
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, model=model))
     report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=_progress(False),
                            announce=_announce)
-    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted))
+    # a scan has no patch: every finding is existing, and all of them are the report
+    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted,
+                            show_existing=True))
     if report.fails():
         raise typer.Exit(1)
 

@@ -47,6 +47,9 @@ class TraceStep:
     line: int | None = None
     function: str | None = None
     state: tuple[str, ...] = ()
+    # (file, line, function) of the calls the step was reached through, outermost first: how a
+    # model finding is placed on the line of a patch its trace passes through (not in the JSON)
+    callers: tuple[tuple[str, int, str], ...] = ()
 
 
 VERDICTS = ("confirmed", "refuted", "unknown")  # what replaying a static finding in the model says
@@ -100,7 +103,8 @@ class Finding:
     function: str | None
     message: str
     locks: tuple[str, ...] = ()  # lock classes involved, outermost first
-    scenario: str | None = None  # the model scenario that produced it
+    scenario: str | None = None  # the model scenario that produced it (the first, when several did)
+    scenarios: tuple[str, ...] = ()  # every scenario that showed this hazard at this site
     trace: tuple[TraceStep, ...] = ()  # the interleaving (CPU columns) that shows it
     chain: tuple[TraceStep, ...] = ()  # lockdep's "existing dependency chain": where each edge was taken
     explanation: str | None = None  # why a site is safe or not, for --explain

@@ -26,7 +26,9 @@ def test_check_with_the_model_gives_the_old_bug_the_livelock_and_the_lost_dirty_
     assert ("new", "livelock", "zap-vs-reclaim-add") in model
     assert ("new", "lost-dirty", "zap-vs-reclaim-swapcache") in model
     bug = next(f for f in findings if f["kind"] == "kernel-bug")
-    assert bug["function"] == "__set_page_dirty_nobuffers"
+    # reported on the line the patch removes that led there (the BUG itself is named)
+    assert (bug["file"], bug["function"], bug["site"]["diff"]) == ("mm/rmap.c", "page_remove_rmap", "-")
+    assert "in __set_page_dirty_nobuffers() at mm/page-writeback.c:" in bug["message"]
     assert {t["cpu"] for t in bug["trace"]} == {0, 1}  # the interleaving, as CPU columns
     assert any("PG_swapcache 0->1" in s for t in bug["trace"] for s in t["state"])
     livelock = next(f for f in findings if f["kind"] == "livelock")

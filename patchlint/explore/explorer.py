@@ -280,8 +280,10 @@ class Explorer:
             return []
         self.result.transitions += 1
         # the step's state changes are worked out only if a hazard shows this trace
+        # a failed trylock changes nothing, but who holds the lock is what makes it fail
+        busy = f"{eff.spin_on} busy: held by P{state.owner(eff.spin_on)}" if eff.spin_on else None
         trace = trace + (_Step(tid, op.text + (f" = {_show(eff.value)}" if _shows_value(op) else ""),
-                               op.site, state, eff.state),)
+                               op.site, state, eff.state, op.callers, busy),)
         if eff.bug:
             self._detected("bug", eff.bug, op.site, trace)
             return []
@@ -344,14 +346,18 @@ class Explorer:
 class _Step:
     """A trace step as the search keeps it: the states around it, not yet their difference."""
 
-    __slots__ = ("cpu", "event", "site", "before", "after")
+    __slots__ = ("cpu", "event", "site", "before", "after", "callers", "busy")
 
-    def __init__(self, cpu: int, event: str, site: tuple, before: State | None, after: State | None):
+    def __init__(self, cpu: int, event: str, site: tuple, before: State | None, after: State | None,
+                 callers: tuple = (), busy: str | None = None):
         self.cpu, self.event, self.site, self.before, self.after = cpu, event, site, before, after
+        self.callers, self.busy = callers, busy
 
     def materialize(self) -> TraceStep:
         changes = diff(self.before, self.after) if self.before is not None else ()
-        return TraceStep(self.cpu, self.event, self.site[0], self.site[1], self.site[2], changes)
+        if self.busy:
+            changes = (*changes, self.busy)
+        return TraceStep(self.cpu, self.event, self.site[0], self.site[1], self.site[2], changes, self.callers)
 
 
 def _shows_value(op: Op) -> bool:

@@ -16,6 +16,7 @@ from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex, overlay_digest
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.explore.catalog import catalog as scenario_files
+from patchlint.explore.placement import one_per_site, place
 from patchlint.findings import LEVELS, Finding
 from patchlint.records import Note
 from patchlint.source.apply import AppliedSeries
@@ -366,7 +367,7 @@ def _model_findings(applied: AppliedSeries, profile: Profile, cache: SummaryCach
                 was = [f for f in was if f.kind == "analysis-incomplete" or f.identity in met]
             states[0].extend(was)
             states[1].extend(now)
-        findings.extend(classify(patch.index, states[0], states[1]))
+        findings.extend(one_per_site(place(applied, patch.index, classify(patch.index, states[0], states[1]))))
     if graph_key and len(base) > known:
         cache.put(graph_key, base)
     return sorted(findings, key=Finding.sort_key)

@@ -75,6 +75,7 @@ class Calls(ThreadBase):
             # interpreted only if it can reach model state, and is handed some (a page, a space,
             # a pte...) or names a model global: bad_page(unrelated) reads ->mapping too
             if self.m.relevance.reaches(d) and (any(_model_value(a) for a in args) or self.m.names_global(d)):
+                self.frame.call_line = line
                 return (yield from self.inline(d, args))
             folded = self.fold(d, args)
             if folded is not UNKNOWN:
@@ -83,6 +84,7 @@ class Calls(ThreadBase):
         if isinstance(d, MacroDef) and d.params is not None:
             expr = self.m.macro_expr(d)
             if expr is not None:
+                self.frame.call_line = line
                 return (yield from self.expand(d, expr, c))
         if prim is not None:
             return (yield from self.primitive(prim, c))

@@ -20,6 +20,7 @@ class Op:
     args: tuple
     text: str
     site: tuple  # (file, line, function)
+    callers: tuple = ()  # (file, line, function) of the calls the event was reached through, outermost first
 
 
 @dataclass(frozen=True)

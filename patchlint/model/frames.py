@@ -30,6 +30,10 @@ class CallFrame:
     env: dict = field(default_factory=dict)
     counters: dict = field(default_factory=dict)
     deciding: bool = True  # False inside an assertion's condition: unknown stays unknown
+    # the line of the call this frame is making now: where a trace step's callers were, so a
+    # report can tell a hazard reached through a line a patch adds (not part of the state key:
+    # it says where, never what happens next)
+    call_line: int = 0
 
     def key(self) -> tuple:
         # a dict's keys are unique, so sorting by key never compares (unorderable) values
@@ -85,7 +89,12 @@ class ThreadBase:
 
     def shared(self, name: str, args: tuple, text: str, line: int) -> Steps:
         """A visible event: the explorer applies primitive `name` and sends back its value."""
-        return (yield Op(name, args, text, self.site(line)))
+        return (yield Op(name, args, text, self.site(line), self.callers()))
+
+    def callers(self) -> tuple[tuple[str, int, str], ...]:
+        """(file, line, function) of each call the current frame was reached through, outermost
+        first."""
+        return tuple((f.file, f.call_line or f.line, f.function) for f in self.frames[:-1])
 
     def opaque(self, text: str, line: int) -> None:
         """Code the IR does not model: a value the model cannot know (sizeof, a barrier), or a

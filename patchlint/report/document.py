@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from patchlint import __version__
-from patchlint.findings import Finding
+from patchlint.findings import Finding, TraceStep
 from patchlint.records import ADDED, REMOVED, Hunk, Patch, Series
 from patchlint.report.json_doc import render_json  # noqa: F401 - the JSON rendering, kept importable here
 from patchlint.source.apply import AppliedSeries, HunkResult
@@ -94,14 +94,20 @@ def finding_dict(f: Finding, applied: AppliedSeries | None = None) -> dict[str, 
     out = asdict(f)
     del out["witnesses"]  # what the replay ran: its verdict is the report's, not the paths
     out["locks"] = list(f.locks)
-    out["trace"] = [asdict(t) | {"state": list(t.state)} for t in f.trace]
-    out["chain"] = [asdict(t) | {"state": list(t.state)} for t in f.chain]
+    out["trace"] = [_step(t) for t in f.trace]
+    out["chain"] = [_step(t) for t in f.chain]
     if f.replay is None:
         del out["replay"]
     else:
         out["replay"] = {"verdict": f.replay.verdict, "reason": f.replay.reason,
-                         "trace": [asdict(t) | {"state": list(t.state)} for t in f.replay.trace]}
+                         "trace": [_step(t) for t in f.replay.trace]}
     out["site"] = None if applied is None else finding_site(applied, f)
+    return out
+
+
+def _step(t: TraceStep) -> dict[str, Any]:
+    out = asdict(t) | {"state": list(t.state)}
+    del out["callers"]  # where the finding is placed says it; the calls are not reported
     return out
 
 

@@ -164,6 +164,41 @@ class AppliedSeries:
         self._overlays[after] = built
         return built
 
+    def added_lines(self, patch: int, path: str) -> frozenset[int]:
+        """The lines of `path` after patch `patch` that the patch wrote (its `+` lines)."""
+        if path not in self.changed_by(patch):
+            return frozenset()
+        image = self.image(path, after=patch)
+        if image is None:
+            return frozenset()
+        return frozenset(n for n, o in enumerate(image.origins, 1) if o.patch == patch)
+
+    def removed_lines(self, patch: int, path: str) -> frozenset[int]:
+        """The lines of `path` before patch `patch` that the patch removes (its `-` lines).  A
+        hunk's recorded placement is its first line after the hunks above it in the same file,
+        so their growth is subtracted; a recovered hunk's text is rebuilt, so lines below it
+        are not known and none are claimed."""
+        if not 0 < patch <= len(self.results) or not self.results[patch - 1].applied:
+            return frozenset()
+        placed = {(h.file, h.hunk): h for h in self.results[patch - 1].hunks}
+        out: set[int] = set()
+        for fc in self.series.patches[patch - 1].files:
+            if path != (fc.old_path or fc.path):
+                continue
+            growth = 0
+            for h in fc.hunks:
+                r = placed.get((fc.path, h.index))
+                if r is None or r.line is None or r.status not in ("applied", "offset"):
+                    break
+                line = r.line - growth
+                for ln in h.lines:
+                    if ln.kind == REMOVED:
+                        out.add(line)
+                    if ln.kind != ADDED:
+                        line += 1
+                growth += sum(1 for ln in h.lines if ln.kind == ADDED) - sum(1 for ln in h.lines if ln.kind == REMOVED)
+        return frozenset(out)
+
     def overlay_before(self, patch: int) -> Overlay:
         """The files patches 1..`patch` change, as they are before it (the files it is the
         first to change as the tree has them, or None)."""
