@@ -269,6 +269,9 @@ def doctor(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")] = False,
     compare: Annotated[bool, typer.Option("--compare", help="Also time bare tree-sitter-c on the same files "
                                           "and print both, with their ratio.")] = False,
+    config: Annotated[bool, typer.Option("--config", help="List every CONFIG_ option the files test: on, "
+                                         "and where from (the tree's defconfig or Kconfig, the profile's "
+                                         "table, --define), or off.")] = False,
 ) -> None:
     """Parse quality for a tree: functions with and without parse errors, the constructs
     that still defeat the parser, the configuration profile, cache state and throughput."""
@@ -289,7 +292,7 @@ def doctor(
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
                                    index.cache.directory, index.cache.size(), comparison,
-                                   cache_off_reason=index.cache.off_reason))
+                                   cache_off_reason=index.cache.off_reason, config=config))
 
 
 def _tree_index(tree: str | None, base: str | None, profile: str | None, define: list[str] | None):

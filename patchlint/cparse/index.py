@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.defs import FunctionDef, ParsedFile
 from patchlint.cparse.dialect import load_dialect
+from patchlint.cparse.kconfig import TreeConfig, read_config
 from patchlint.cparse.parse import content_id, parse_source, parse_tree, prepare
 from patchlint.cparse.preproc import MacroDef
 from patchlint.cparse.profile import Profile, arch_defines
@@ -77,16 +78,20 @@ class FunctionIndex:
     _overlay_view: _OverlayView | None = field(default=None, repr=False)
     _ops_values: dict[str, list[tuple[str, str]]] | None = field(default=None, repr=False)
     _ops_memo: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _tree_config: TreeConfig | None = field(default=None, repr=False)
     # what a later stage works out from this index alone, by stage ("model": the model's TreeMemo):
     # it lives as long as the index, and the tree state it describes
     memos: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     # -- configuration -------------------------------------------------------------------------
     def defines(self) -> dict[str, str]:
-        """The profile's macros plus the feature macros of the tree's own arch headers."""
+        """The feature macros of the tree's own arch headers, the options its defconfig and
+        Kconfig give the profile's arch, then the profile's table and the user's defines."""
         if self._defines is None:
             arch = self._arch_defines()
-            self._defines = arch | self.profile.define_map()
+            removed = set(self.profile.remove)
+            tree = {k: v for k, v in self.tree_config().defines().items() if k not in removed}
+            self._defines = arch | tree | self.profile.define_map()
             text = "\n".join(f"{k}={v}" for k, v in sorted(self._defines.items()))
             digest = hashlib.sha256((text + load_dialect().fingerprint).encode()).hexdigest()[:16]
             self._key_suffix = f"{self.profile.name}-{digest}"
@@ -109,6 +114,39 @@ class FunctionIndex:
             return None
         whole = (ident, overlay_digest(self.overlay), self.configuration(), *material, code_digest())
         return f"{kind}-" + hashlib.sha256(repr(whole).encode()).hexdigest()
+
+    def config_source(self, name: str) -> str | None:
+        """Where a macro's value comes from, or None when it is off (undefined)."""
+        if name in self.profile.overrides:
+            return "--define or the config file's defines"
+        if name in self.profile.define_map():
+            return f"profile {self.profile.name} (grammars/profiles.toml)"
+        if name in self.profile.remove:
+            return None
+        option = self.tree_config().options.get(name)
+        if option is not None:
+            return option.source
+        if name in self._arch_defines():
+            return f"arch/{self.profile.arch}/include/asm (a feature macro)"
+        return None
+
+    def tree_config(self) -> TreeConfig:
+        """The options the tree's defconfig and Kconfig files (the profile names them) give its
+        build, each with where it came from; cached by those files' stamps."""
+        if self._tree_config is None:
+            paths = (*self.profile.defconfigs, *self.profile.kconfigs)
+            stamps = self.tree.identity()
+            if stamps is None:
+                stamps = "\n".join(f"{p}={self.tree.stamp(p)}" for p in paths if p not in self.overlay)
+            overlaid = "\n".join(f"{p}={content_id(d) if d is not None else '-'}" for p in paths if p in self.overlay
+                                  for d in (self.overlay[p],))
+            key = "kconfig-" + hashlib.sha256(repr((paths, stamps, overlaid, code_digest())).encode()).hexdigest()
+            found = self.cache.get(key, TreeConfig, counted=False)
+            if found is None:
+                found = read_config(self.read, list(self.profile.defconfigs), list(self.profile.kconfigs))
+                self.cache.put(key, found)
+            self._tree_config = found
+        return self._tree_config
 
     def _arch_defines(self) -> dict[str, str]:
         """Cached by the stamps of the arch headers (or the tree's identity, which covers them),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from patchlint.errors import PatchlintError
@@ -17,20 +17,32 @@ _ARCH_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\()?[ \t]*
 
 @dataclass(frozen=True)
 class Profile:
+    """An architecture and its build: the options the tree's own defconfig and Kconfig give
+    (`defconfigs`, the first the tree has; `kconfigs`, read for defaults and selects), then
+    the table's `defines` (compiler macros, and what a production build adds) and `remove`,
+    then the user's --define (`overrides` names them)."""
+
     name: str
     arch: str
     defines: tuple[tuple[str, str], ...]
+    defconfigs: tuple[str, ...] = ()
+    kconfigs: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
 
     def define_map(self) -> dict[str, str]:
         return dict(self.defines)
 
     def fingerprint(self) -> str:
-        text = "\n".join([self.name, self.arch, *(f"{k}={v}" for k, v in self.defines)])
+        text = "\n".join([self.name, self.arch, *(f"{k}={v}" for k, v in self.defines), *self.defconfigs,
+                          *self.kconfigs, *(f"-{r}" for r in self.remove)])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def with_defines(self, extra: dict[str, str]) -> Profile:
         merged = dict(self.defines) | extra
-        return Profile(self.name, self.arch, tuple(sorted(merged.items())))
+        return replace(self, defines=tuple(sorted(merged.items())),
+                       remove=tuple(r for r in self.remove if r not in extra),
+                       overrides=tuple(sorted(set(self.overrides) | set(extra))))
 
 
 @cache
@@ -49,7 +61,11 @@ def load_profile(name: str | None = None) -> Profile:
         raise PatchlintError("--profile", f"unknown profile {name!r}", None,
                              f"choose one of {', '.join(profile_names())} (grammars/profiles.toml)")
     entry = table["profiles"][name]
-    return Profile(name, entry["arch"], tuple(sorted((k, str(v)) for k, v in entry.get("defines", {}).items())))
+    arch = entry["arch"]
+    return Profile(name, arch, tuple(sorted((k, str(v)) for k, v in entry.get("defines", {}).items())),
+                   defconfigs=tuple(p.format(arch=arch) for p in entry.get("defconfigs", ())),
+                   kconfigs=tuple(p.format(arch=arch) for p in entry.get("kconfigs", ())),
+                   remove=tuple(entry.get("remove", ())))
 
 
 def arch_defines(read, list_files, arch: str) -> dict[str, str]:

@@ -22,6 +22,8 @@ class Survey:
     worst: list[tuple[str, int, str]] = field(default_factory=list)  # (construct, count, example path:line)
     config_tested: int = 0
     config_set: int = 0
+    # each CONFIG_ option the files test: where its value comes from, None when it is off
+    config_sources: list[tuple[str, str | None]] = field(default_factory=list)
     seconds: float = 0.0
     cache_hits: int = 0
     cache_misses: int = 0
@@ -74,8 +76,8 @@ def survey(index: FunctionIndex, files: list[str], worst: int = 10) -> Survey:
     result.cache_hits, result.cache_misses, result.cache_rebuilt = (
         stats.hits - before[0], stats.misses - before[1], stats.rebuilt - before[2])
     result.config_tested = len(tested)
-    defined = index.profile.define_map()
-    result.config_set = sum(1 for name in tested if name in defined)
+    result.config_sources = [(name, index.config_source(name)) for name in sorted(tested)]
+    result.config_set = sum(1 for _, source in result.config_sources if source is not None)
     result.worst = [(k, n, examples[k]) for k, n in sorted(constructs.items(), key=lambda kv: (-kv[1], kv[0]))[:worst]]
     return result
 

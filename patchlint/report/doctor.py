@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from patchlint.cparse.survey import Comparison, Survey
 
 
+def _origin(source: str) -> str:
+    """The kind of place an option's value came from, for the summary line."""
+    if source.startswith("profile "):
+        return "the profile"
+    if source.startswith("--define"):
+        return "--define"
+    if "(Kconfig" in source or "(selected by" in source:
+        return "Kconfig"
+    if "(a feature macro)" in source:
+        return "arch headers"
+    return "the defconfig"
+
+
 def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_dir: Path | None,
                   cache_size: tuple[int, int], comparison: Comparison | None = None,
-                  cache_off_reason: str | None = None) -> str:
+                  cache_off_reason: str | None = None, config: bool = False) -> str:
     out = []
     rev = f" at {tree['revision'][:12]}" if tree.get("revision") else ""
     out.append(f"tree: {tree['path']}{rev} (Linux {tree['kernel_version']}), profile {profile}")
@@ -24,8 +38,13 @@ def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_d
             out.append(f"  {count:>5}  {construct:<{width}}  e.g. {example}")
     for path, reason in s.not_analysed:
         out.append(f"not analysed: {path}: {reason}")
-    out.append(f"config: {s.config_tested} CONFIG_ options tested by #if, {s.config_set} set by the profile, "
+    origins = Counter(_origin(source) for _, source in s.config_sources if source is not None)
+    out.append(f"config: {s.config_tested} CONFIG_ options tested by #if, {s.config_set} on "
+               f"({', '.join(f'{n} from {o}' for o, n in sorted(origins.items())) or 'none'}), "
                f"{s.config_tested - s.config_set} taken as off (undefined is 0, as in C)")
+    if config:
+        width = max((len(name) for name, _ in s.config_sources), default=0)
+        out.extend(f"  {name:<{width}}  {'on   ' + source if source else 'off'}" for name, source in s.config_sources)
     if cache_dir is None:
         # a cache key that cannot be used turns the cache off: say why, or it looks like a slow machine
         out.append(f"cache: off (no usable key: {cache_off_reason})" if cache_off_reason else "cache: off")
