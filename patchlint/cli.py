@@ -95,8 +95,9 @@ LenientOpt = Annotated[bool, typer.Option("--lenient", help="Recover whitespace-
 
 
 FailOnOpt = Annotated[FailOn | None, typer.Option(
-    "--fail-on", help="Which findings make the exit status 1: new errors, new errors and warnings, any finding "
-    "that is not fixed, or never (default: the configuration's fail-on, else new).", show_default=False)]
+    "--fail-on", help="Which findings make the exit status 1 (and are what terse and b4-review print): new "
+    "errors, new errors and warnings, any finding that is not fixed or refuted by the model's replay, or never "
+    "(default: the configuration's fail-on, else new).", show_default=False)]
 DisableOpt = Annotated[list[str] | None, typer.Option(
     "--disable", metavar="KIND", help="Do not report findings of this kind (repeatable; replaces the "
     "configuration's disable list; `patchlint explain` lists the kinds).", show_default=False)]
@@ -113,7 +114,8 @@ DefineOpt = Annotated[list[str] | None, typer.Option(
 
 ShowRefutedOpt = Annotated[bool, typer.Option(
     "--show-refuted", help="Also print the static findings the model's replay refuted (text counts them in "
-    "its totals either way; terse, github and b4-review leave them out; JSON and SARIF always carry them).")]
+    "its totals either way; terse, github and b4-review leave them out; JSON and SARIF always carry them). "
+    "A refuted finding never fails the check.")]
 
 
 ScenariosOpt = Annotated[list[str] | None, typer.Option(
@@ -136,7 +138,8 @@ def check(
     base: BaseOpt = None,
     lenient: LenientOpt = False,
     fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format: text (checkpatch and lockdep "
-                                             "shapes), terse (checkpatch --terse lines, for b4), json, sarif "
+                                             "shapes), terse (checkpatch --terse lines of what fails the check, "
+                                             "for b4), json, sarif "
                                              "(SARIF 2.1.0), github (Actions annotations), b4-review (b4's "
                                              "review check JSON).")] = CheckFormat.text,
     fail_on: FailOnOpt = None,
@@ -178,7 +181,8 @@ def check(
     # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
     # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
     err = _notes_text(report.series) if not quiet and fmt is CheckFormat.text else ""
-    out = render(fmt.value, report.document(), color=_use_color(color), show_refuted=show_refuted)
+    out = render(fmt.value, report.document(), color=_use_color(color), show_refuted=show_refuted,
+                 fail_on=report.fail_on)
     if explain and fmt is CheckFormat.text:
         from patchlint.report.tree import render_safe_sites
 
@@ -381,7 +385,8 @@ def scan(
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, model=model))
     report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=_progress(False),
                            announce=_announce)
-    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted))
+    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted,
+                            fail_on=report.fail_on))
     if report.fails():
         raise typer.Exit(1)
 
