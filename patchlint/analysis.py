@@ -12,7 +12,8 @@ short (`Report.complete` false) is never given again as if it were whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,6 +142,47 @@ def scan(tree: str | None, paths: list[str] | None = None, config: Config | None
         findings = _judged(findings, lambda _: index, 0, progress, index.cache)
     # every finding of a scan is `existing`: fail-on new (the default) passes, any fails
     return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), cfg.fail_on)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the send-email hook prints for one mail, and its exit status."""
+
+    output: str
+    code: int
+
+
+def validate_mail(mail: str, env: Mapping[str, str], tree: str | None = None,
+                  overrides: dict[str, Any] | None = None) -> Verdict:
+    """git send-email's sendemail-validate hook for one mail (patchlint.workflow.sendemail says
+    which series it is checked in and which of its patches decide): only what fails the check
+    is printed, nothing when the mail may go."""
+    from patchlint.errors import NoPatchError
+    from patchlint.report.gate import render_gate
+    from patchlint.workflow import sendemail
+
+    path = Path(os.path.abspath(mail))
+    if not path.is_file():
+        raise PatchlintError(mail, "no such mail file", None, "git send-email passes the mail to check as $1")
+    top = Path(tree or ".")
+    planned = sendemail.plan(path, env, top)
+    if planned is None:
+        return Verdict("", 0)
+    cfg = load_config(tree, overrides or {})
+    try:
+        inputs = load([str(f) for f in planned.files], tree=tree)
+    except NoPatchError:
+        return Verdict("", 0)  # a mail without a patch (an announcement): nothing to hold back
+    report = check(inputs, cfg)
+    judged = None
+    if planned.judged is not None:
+        judged = next((p.index for p in inputs.series.patches if p.source == str(planned.judged)), None)
+        if judged is None:
+            return Verdict("", 0)  # the mail carries no patch of the series
+    out, failed = render_gate(report.document(), cfg.fail_on, judged)
+    if planned.collected:
+        sendemail.finish(top)
+    return Verdict(out, 1 if failed else 0)
 
 
 def _judged(findings: list[Finding], index_of: Callable[[int], Any], last: int, progress: Progress,

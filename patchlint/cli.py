@@ -512,6 +512,25 @@ def hook_uninstall(
     typer.echo(f"patchlint: {sendemail_hook.describe(sendemail_hook.uninstall(tree))}", err=True)
 
 
+@hook_app.command("validate")
+def hook_validate(
+    mail: Annotated[str, typer.Argument(metavar="MAIL", help="The mail git send-email is about to send ($1).")],
+    headers: Annotated[str | None, typer.Argument(metavar="[HEADERS]", help="The SMTP headers git 2.41 and "
+                                                  "later pass as $2 (not needed).", show_default=False)] = None,
+    tree: TreeOpt = None,
+) -> None:
+    """What the installed hook runs for each mail: the mail is checked in its series (the mails
+    of this git send-email run, or of its git format-patch directory) and only what fails the
+    check is printed, with a one-line summary; nothing when the mail may go."""
+    from patchlint import analysis
+
+    verdict = analysis.validate_mail(mail, os.environ, tree)
+    sys.stdout.write(verdict.output)
+    sys.stdout.flush()
+    if verdict.code:
+        raise typer.Exit(verdict.code)
+
+
 def _tree_for(tree: str | None, base: str | None, series_base: str | None, lenient: bool):
     """The explicit tree must be a kernel tree; the implicit one (cwd) may be absent."""
     from patchlint.source.tree import open_tree
