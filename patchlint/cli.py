@@ -7,17 +7,14 @@ from __future__ import annotations
 import os
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from patchlint import __version__
+from patchlint import __version__, console
 from patchlint.errors import PatchlintError
 from patchlint.printable import displayable_doc, printable
 from patchlint.workflow.config import load_config, render_config
-
-if TYPE_CHECKING:
-    pass
 
 # Each command imports what it uses: a warm `check` answered from the cache should not pay for
 # the parser, the walkers and the model on every start (a send-email hook runs once per series).
@@ -175,13 +172,14 @@ def check(
         answers.depend("dir", d)
     inputs = analysis.load(series, tree=tree, base=base, range_=range_, lenient=lenient)
     answers.opened_tree(tree, inputs.kernel.revision is not None, inputs.paths())
-    report = analysis.check(inputs, cfg, progress=_progress(quiet))
+    with console.progress(quiet) as progress:
+        report = analysis.check(inputs, cfg, progress=progress)
     if not report.complete:
         answers.spoil()
     # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
     # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
     err = _notes_text(report.series) if not quiet and fmt is CheckFormat.text else ""
-    out = render(fmt.value, report.document(), color=_use_color(color), show_refuted=show_refuted,
+    out = render(fmt.value, report.document(), color=console.use_color(color.value), show_refuted=show_refuted,
                  fail_on=report.fail_on)
     if explain and fmt is CheckFormat.text:
         from patchlint.report.tree import render_safe_sites
@@ -194,22 +192,6 @@ def check(
     answers.remember(answers.Answer(out, err, code))  # only what was printed in full
     if code:
         raise typer.Exit(code)
-
-
-def _progress(quiet: bool):
-    """Progress lines on stderr, only for a person watching: tools that read stderr (b4 counts
-    every stderr line of a check command as a failure) see none."""
-    if quiet or not sys.stderr.isatty():
-        return None
-    return lambda msg: typer.echo(f"patchlint: {printable(msg)}", err=True)
-
-
-def _use_color(mode: Color) -> bool:
-    if mode is Color.always:
-        return True
-    if mode is Color.never or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    return sys.stdout.isatty()
 
 
 def _notes(parsed) -> None:
@@ -279,7 +261,7 @@ def doctor(
     files = c_files(index, list(paths or []))
     if not files:
         raise PatchlintError(tree or ".", f"no C files under {' '.join(paths or [])}", None, "check the paths")
-    _announce(f"parsing {len(files)} files")
+    console.announce(f"parsing {len(files)} files")
     result = survey(index, files)
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
@@ -291,12 +273,6 @@ def _tree_index(tree: str | None, base: str | None, profile: str | None, define:
     from patchlint.analysis import tree_index
 
     return tree_index(tree, base, load_config(tree, _cli_config(profile=profile, define=define)))
-
-
-def _announce(msg: str) -> None:
-    """What a command is reading, for a person watching: tools reading stderr see nothing."""
-    if sys.stderr.isatty():
-        typer.echo(f"patchlint: {printable(msg)}", err=True)
 
 
 PathsArg = Annotated[list[str] | None, typer.Argument(metavar="[PATH]...",
@@ -338,8 +314,8 @@ def locks(
                                             help="Also write the graph as Graphviz DOT to FILE.",
                                             show_default=False)] = None,
     svg: Annotated[str | None, typer.Option("--svg", metavar="FILE",
-                                            help="Also draw the graph as SVG to FILE (needs Graphviz's "
-                                            "dot).", show_default=False)] = None,
+                                            help="Also draw the graph as SVG to FILE, with a legend of its "
+                                            "styles (needs Graphviz's dot).", show_default=False)] = None,
     profile: ProfileOpt = None,
     define: DefineOpt = None,
 ) -> None:
@@ -350,12 +326,12 @@ def locks(
     from patchlint.report.tree import render_dot, render_locks
 
     index = _tree_index(tree, base, profile, define)
-    graph = lock_graph(index, functions_under(index, list(paths_ or []), "reading", _announce))
+    graph = lock_graph(index, functions_under(index, list(paths_ or []), "reading", console.announce))
     sys.stdout.write(render_locks(graph))
     if dot:
         _write_output(dot, render_dot(graph))
     if svg:
-        _write_svg(svg, render_dot(graph))
+        _write_svg(svg, render_dot(graph, legend=True))
 
 
 @app.command()
@@ -383,9 +359,10 @@ def scan(
     from patchlint.report.formats import render
 
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, model=model))
-    report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=_progress(False),
-                           announce=_announce)
-    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted,
+    with console.progress() as progress:
+        report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=progress,
+                               announce=console.announce)
+    sys.stdout.write(render(fmt.value, report.document(), color=console.use_color("auto"), show_refuted=show_refuted,
                             fail_on=report.fail_on))
     if report.fails():
         raise typer.Exit(1)
@@ -588,5 +565,5 @@ def _usage_message(exc: typer.TyperException) -> str:
 def _die(message: str) -> None:
     text = printable(" ".join(message.split()))
     # an error of a command names it ("patchlint check: ..."): one prefix, not two
-    sys.stderr.write(("" if text.startswith("patchlint") else "patchlint: ") + text + "\n")
+    console.error(("" if text.startswith("patchlint") else "patchlint: ") + text)
     sys.exit(EXIT_USAGE)
