@@ -92,6 +92,27 @@ def load(series: list[str] | None, *, tree: str | None = None, base: str | None 
     return Inputs(parsed, opener(base if base is not None else made_on(tree, parsed), parsed.base_commit))
 
 
+def load_pending(tree: str | None, *, staged: bool = False, env: Mapping[str, str] | None = None,
+                 lenient: bool = False) -> tuple[Inputs | None, str | None]:
+    """What a pre-commit hook checks (patchlint.workflow.precommit): the staged changes as one
+    patch against HEAD, or (not `staged`) the commits being pushed.  None when there is nothing
+    to check; with a note when only part of a first push is checked."""
+    from patchlint.ingest.series import Input, build_series
+    from patchlint.source.tree import open_tree
+    from patchlint.workflow import precommit
+
+    top = Path(tree or ".")
+    if staged:
+        patch = precommit.staged_patch(top)
+        if patch is None:
+            return None, None
+        # a subject for the report's header; the index is what is committed: HEAD plus this patch
+        mail = b"Subject: [PATCH] staged changes\n\n---\n" + patch
+        return Inputs(build_series([Input("(staged changes)", mail)], lenient=lenient), open_tree(tree, "HEAD")), None
+    spec, note = precommit.pushed_range(top, os.environ if env is None else env)
+    return (None if spec is None else load(None, tree=tree, range_=spec, lenient=lenient)), note
+
+
 def check(inputs: Inputs, config: Config | None = None, *, cache: SummaryCache | None = None,
           progress: Progress = None) -> Report:
     """Apply the series in memory and find, per patch, what it introduces, fixes or leaves:

@@ -158,6 +158,12 @@ def check(
     explain: Annotated[bool, typer.Option("--explain", help="With the text format, also list the "
                                           "set_page_dirty() sites found safe and the rule that made each "
                                           "safe (page lock held, or mapping pinned).")] = False,
+    staged: Annotated[bool, typer.Option("--staged", help="Check the staged changes as one patch against "
+                                         "HEAD (pre-commit's hook); nothing staged passes.")] = False,
+    pushed: Annotated[bool, typer.Option("--pushed", help="Check the commits being pushed (pre-commit's "
+                                         "pre-push hook): PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF, or on a first "
+                                         "push the commits of the branch (default HEAD) no remote-tracking "
+                                         "branch has; nothing to push passes.")] = False,
 ) -> None:
     """Check a series: apply it in memory and report, per patch, the findings it
     introduces (new), removes (fixed) or leaves (existing).  Settings come from the
@@ -170,7 +176,18 @@ def check(
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, scenarios, model))
     for d in analysis.scenario_dirs(cfg):
         answers.depend("dir", d)
-    inputs = analysis.load(series, tree=tree, base=base, range_=range_, lenient=lenient)
+    if staged or pushed:
+        if series or range_ or base or (staged and pushed):
+            raise PatchlintError("--staged" if staged else "--pushed", "checks what git has staged or is pushing",
+                                 None, "give it alone, without series files, --range, --base or the other one")
+        pending, note = analysis.load_pending(tree, staged=staged, lenient=lenient)
+        if note and not quiet:
+            sys.stderr.write(f"patchlint: note: {printable(note)}\n")
+        if pending is None:
+            return  # nothing staged, nothing to push: nothing can fail
+        inputs = pending
+    else:
+        inputs = analysis.load(series, tree=tree, base=base, range_=range_, lenient=lenient)
     answers.opened_tree(tree, inputs.kernel.revision is not None, inputs.paths())
     with console.progress(quiet) as progress:
         report = analysis.check(inputs, cfg, progress=progress)
