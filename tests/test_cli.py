@@ -131,3 +131,10 @@ def test_staged_and_pushed_refuse_other_inputs_and_option_like_names(tree_repo, 
     for option in ("--staged", "--pushed"):
         proc = run_patchlint("check", option, cwd=tree_repo)
         assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b"", proc.stderr
+    # only C is analysed: a staged binary or Kconfig change is nothing to check (nor undecodable input)
+    (tree_repo / "logo.bin").write_bytes(bytes(range(256)) * 4)
+    with (tree_repo / "Kconfig").open("ab") as fh:
+        fh.write(b"# \xbb latin-1 comment\n")
+    git(tree_repo, "add", "logo.bin", "Kconfig")
+    proc = run_patchlint("check", "--staged", cwd=tree_repo)
+    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b"", proc.stderr

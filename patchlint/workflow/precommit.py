@@ -32,13 +32,14 @@ _DIFF_OVERRIDES = ["-c", "core.quotePath=false", "-c", "diff.noprefix=false", "-
 
 
 def staged_patch(top: Path) -> bytes | None:
-    """The staged changes as a patch against HEAD, or None when nothing is staged (or there is
-    no commit yet to compare with)."""
+    """The staged changes to C files as a patch against HEAD, or None when none are staged (or
+    there is no commit yet to compare with).  Only C is analysed: other files (a binary, a
+    script in another encoding) would only be an input the check cannot read."""
     _repository(top, "--staged")
     if _git(top, "rev-parse", "-q", "--verify", "HEAD^{commit}") is None:
         return None
     out = _git_bytes(top, *_DIFF_OVERRIDES, "diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv",
-                     "--submodule=short", "--src-prefix=a/", "--dst-prefix=b/", "HEAD", "--")
+                     "--submodule=short", "--src-prefix=a/", "--dst-prefix=b/", "HEAD", "--", "*.c", "*.h")
     if out is None:
         raise PatchlintError(str(top), "git diff --cached failed", None, "check the repository with git status")
     return out if out.strip() else None
