@@ -168,7 +168,10 @@ def _follow(pending: AsyncResult, queue: SimpleQueue, progress: Callable[[str], 
             slot, n, total = queue.get()
             done[slot], totals[slot] = n, total
         if totals:
-            text = f"{sum(done.values())}/{sum(totals.values())} root functions ({workers} workers)"
+            walked, roots = sum(done.values()), sum(totals.values())
+            text = f"{walked}/{roots} root functions ({workers} workers)"
+            if len(totals) == workers and walked == roots:  # the walks are done, the checks take a while
+                text = f"{roots}/{roots} root functions walked, checking ({workers} workers)"
             if text != said:
                 progress(text)
                 said = text
