@@ -197,8 +197,9 @@ def validate_mail(mail: str, env: Mapping[str, str], tree: str | None = None,
     report = check(inputs, cfg)
     judged = None
     if planned.judged is not None:
-        judged = next((p.index for p in inputs.series.patches if p.source == str(planned.judged)), None)
-        if judged is None:
+        # the patches the mail carries: one, or all of an mbox given as one file
+        judged = {p.index for p in inputs.series.patches if p.source == str(planned.judged)}
+        if not judged:
             return Verdict("", 0)  # the mail carries no patch of the series
     out, failed = render_gate(report.document(), cfg.fail_on, judged)
     if planned.collected:

@@ -354,3 +354,43 @@ def test_a_mail_made_here_is_checked_on_the_commit_it_was_made_on(tree_repo, tmp
     assert made_on(str(tree_repo), read_series([str(SERIES / "storage-key-rfc.mbox")])) is None
     shutil.rmtree(tree_repo / ".git")
     assert made_on(str(tree_repo), read_series([str(stripped)])) is None
+
+
+# ---------------------------------------------------------------- what the hook prints
+
+def test_a_series_mbox_sent_as_one_file_is_judged_whole(tree_repo, tmp_path):
+    fail_on_new_errors(tree_repo)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(tree_repo), str(clone))
+    split_rfc(clone)
+    mbox = tmp_path / "series.mbox"
+    mbox.write_text(git(clone, "format-patch", "--stdout", "-2"))
+    assert patchlint("hook", "install", cwd=tree_repo).returncode == 0
+    proc = run_hook(tree_repo, mbox, None, None)
+    assert proc.returncode == 1 and proc.stdout.startswith("[PATCH 2/2] "), proc.stdout + proc.stderr
+
+
+def test_the_gate_output_names_the_failing_patches_and_says_nothing_else():
+    from patchlint.report.gate import render_gate
+
+    def finding(patch: int, status: str, severity: str, kind: str = "spin-on-trylock") -> dict:
+        return {"kind": kind, "status": status, "severity": severity, "patch": patch, "file": "mm/rmap.c",
+                "line": 10 * patch, "message": f"m{patch}", "site": None}
+
+    doc = {"patches": [{"index": n, "tag": f"[PATCH {n}/3]", "subject": f"s{n}", "source": f"{n}.patch",
+                        "input_line": 1} for n in (1, 2, 3)],
+           "findings": [finding(1, "existing", "error", "kernel-bug"), finding(2, "new", "error"),
+                        finding(2, "new", "check"), finding(3, "new", "warning"), finding(3, "fixed", "error")]}
+    assert render_gate(doc, "new", {1}) == ("", False)  # patch 1's only finding is the tree's own
+    out, failed = render_gate(doc, "new", {2})
+    assert failed and out.splitlines() == [
+        "[PATCH 2/3] s2",
+        "mm/rmap.c:20: ERROR: SPIN_ON_TRYLOCK: m2",
+        "patchlint: [PATCH 2/3] fails the check (fail-on = new): 1 error; [PATCH 3/3] fails too; "
+        "`patchlint check` on the series shows why"]
+    out, failed = render_gate(doc, "new-error", None)  # the whole run (git 2.41+): every failing patch
+    assert failed and out.splitlines()[-1].startswith("patchlint: [PATCH 2/3] fails the check (fail-on = new-error)")
+    out, _ = render_gate(doc, "any", None)
+    assert "[PATCH 1/3] s1" in out and "[PATCH 1/3], [PATCH 2/3] and [PATCH 3/3] fail the check" in out
+    assert "m3" in out and out.count("mm/rmap.c:30:") == 1  # the fixed finding is no failure
+    assert render_gate(doc, "never", None) == ("", False)

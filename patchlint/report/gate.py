@@ -22,14 +22,14 @@ def patch_tag(doc: dict[str, Any], index: int | None) -> str:
     return "[series]" if patch is None else patch["tag"]
 
 
-def render_gate(doc: dict[str, Any], fail_on: str, judged: int | None = None) -> tuple[str, bool]:
-    """The hook's output and whether it fails: the findings that fail the check in patch
+def render_gate(doc: dict[str, Any], fail_on: str, judged: set[int] | None = None) -> tuple[str, bool]:
+    """The hook's output and whether it fails: the findings that fail the check in the patches
     `judged` (in every patch, and those of the whole series, when None).  The other patches
     that fail are named in the summary, so an author sees at the first failing mail what else
     will need work."""
     doc = displayable_doc(doc)  # a subject or path from the mail cannot start a line or drive the terminal
     fails = failing(doc, fail_on)
-    mine = [f for f in fails if judged is None or f["patch"] == judged]
+    mine = [f for f in fails if judged is None or f["patch"] in judged]
     if not mine:
         return "", False
     out: list[str] = []

@@ -141,7 +141,8 @@ def series_beside(head: MailHead, top: Path) -> tuple[Path, ...]:
     by_number: dict[int, list[MailHead]] = {}
     for entry in entries:
         try:
-            if not entry.is_file() or entry.name.startswith("."):
+            # hidden files and editor backups (`0001-x.patch~`) are no mails of the series
+            if not entry.is_file() or entry.name.startswith(".") or entry.name.endswith("~"):
                 continue
         except OSError:
             continue
