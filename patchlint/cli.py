@@ -158,8 +158,8 @@ def check(
     explain: Annotated[bool, typer.Option("--explain", help="With the text format, also list the "
                                           "set_page_dirty() sites found safe and the rule that made each "
                                           "safe (page lock held, or mapping pinned).")] = False,
-    staged: Annotated[bool, typer.Option("--staged", help="Check the staged changes as one patch against "
-                                         "HEAD (pre-commit's hook); nothing staged passes.")] = False,
+    staged: Annotated[bool, typer.Option("--staged", help="Check the staged changes to C files as one patch "
+                                         "against HEAD (pre-commit's hook); nothing staged passes.")] = False,
     pushed: Annotated[bool, typer.Option("--pushed", help="Check the commits being pushed (pre-commit's "
                                          "pre-push hook): PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF, or on a first "
                                          "push the commits of the branch (default HEAD) no remote-tracking "

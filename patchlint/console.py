@@ -29,7 +29,8 @@ def _console(stream: TextIO) -> Console | None:
         return None
     from rich.console import Console
 
-    console = Console(file=stream, highlight=False, soft_wrap=True)
+    # no highlighting, no emoji codes (":fire:" in a file name stays text), no wrapping of a one-line error
+    console = Console(file=stream, highlight=False, emoji=False, soft_wrap=True)
     return None if console.is_dumb_terminal or not console.is_terminal else console
 
 
