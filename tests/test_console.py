@@ -58,10 +58,10 @@ def test_progress_is_drawn_on_a_terminal_and_the_report_is_unchanged():
     assert plain.stderr == b""  # no terminal, no progress
     text = err.decode()
     assert "patchlint: scanning 8 files" in text
-    # the workers' counts, as they come in, then the end of the work; the status line is cleared
-    assert "root functions walked, checking (2 workers)" in text and "patchlint: 2 workers done" in text
-    assert text.index("root functions walked") < text.index("workers done")
-    assert "\x1b[2K" in text  # rich clears its transient line before the report is written
+    # the status line (which of the workers' counts are drawn depends on the clock: the test
+    # below shows they arrive while the workers work), its last state, and its clearing
+    assert "patchlint: 2 workers done" in text
+    assert text.rstrip("\n").endswith("\x1b[2K")  # rich clears its transient line before the report
 
 
 def test_colour_only_on_a_terminal():

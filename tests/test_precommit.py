@@ -69,13 +69,6 @@ CLEAN = sorted((SERIES / "three-patches").glob("0001-*.patch"))[0]
 RFC = SERIES / "storage-key-rfc.mbox"
 
 
-def test_the_shipped_hooks_run_patchlint_check_with_no_shell():
-    hooks = {h["id"]: h for h in shipped_hooks()}
-    assert hooks["patchlint"]["entry"] == "patchlint check --staged"
-    assert hooks["patchlint-push"]["entry"] == "patchlint check --pushed"
-    assert "pre-push" in hooks["patchlint-push"]["stages"] and hooks["patchlint-push"]["always_run"]
-
-
 def test_nothing_staged_passes_and_staged_hazards_stop_the_commit(tree_repo, env):
     setup_hooks(tree_repo, env)
     # every file, nothing staged: the check of the staged changes has nothing to say
