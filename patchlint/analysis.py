@@ -12,7 +12,8 @@ short (`Report.complete` false) is never given again as if it were whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,27 @@ def load(series: list[str] | None, *, tree: str | None = None, base: str | None 
     return Inputs(parsed, opener(base if base is not None else made_on(tree, parsed), parsed.base_commit))
 
 
+def load_pending(tree: str | None, *, staged: bool = False, env: Mapping[str, str] | None = None,
+                 lenient: bool = False) -> tuple[Inputs | None, str | None]:
+    """What a pre-commit hook checks (patchlint.workflow.precommit): the staged changes as one
+    patch against HEAD, or (not `staged`) the commits being pushed.  None when there is nothing
+    to check; with a note when only part of a first push is checked."""
+    from patchlint.ingest.series import Input, build_series
+    from patchlint.source.tree import open_tree
+    from patchlint.workflow import precommit
+
+    top = Path(tree or ".")
+    if staged:
+        patch = precommit.staged_patch(top)
+        if patch is None:
+            return None, None
+        # a subject for the report's header; the index is what is committed: HEAD plus this patch
+        mail = b"Subject: [PATCH] staged changes\n\n---\n" + patch
+        return Inputs(build_series([Input("(staged changes)", mail)], lenient=lenient), open_tree(tree, "HEAD")), None
+    spec, note = precommit.pushed_range(top, os.environ if env is None else env)
+    return (None if spec is None else load(None, tree=tree, range_=spec, lenient=lenient)), note
+
+
 def check(inputs: Inputs, config: Config | None = None, *, cache: SummaryCache | None = None,
           progress: Progress = None) -> Report:
     """Apply the series in memory and find, per patch, what it introduces, fixes or leaves:
@@ -141,6 +163,48 @@ def scan(tree: str | None, paths: list[str] | None = None, config: Config | None
         findings = _judged(findings, lambda _: index, 0, progress, index.cache)
     # every finding of a scan is `existing`: fail-on new (the default) passes, any fails
     return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), cfg.fail_on)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the send-email hook prints for one mail, and its exit status."""
+
+    output: str
+    code: int
+
+
+def validate_mail(mail: str, env: Mapping[str, str], tree: str | None = None,
+                  overrides: dict[str, Any] | None = None) -> Verdict:
+    """git send-email's sendemail-validate hook for one mail (patchlint.workflow.sendemail says
+    which series it is checked in and which of its patches decide): only what fails the check
+    is printed, nothing when the mail may go."""
+    from patchlint.errors import NoPatchError
+    from patchlint.report.gate import render_gate
+    from patchlint.workflow import sendemail
+
+    path = Path(os.path.abspath(mail))
+    if not path.is_file():
+        raise PatchlintError(mail, "no such mail file", None, "git send-email passes the mail to check as $1")
+    top = Path(tree or ".")
+    planned = sendemail.plan(path, env, top)
+    if planned is None:
+        return Verdict("", 0)
+    cfg = load_config(tree, overrides or {})
+    try:
+        inputs = load([str(f) for f in planned.files], tree=tree)
+    except NoPatchError:
+        return Verdict("", 0)  # a mail without a patch (an announcement): nothing to hold back
+    report = check(inputs, cfg)
+    judged = None
+    if planned.judged is not None:
+        # the patches the mail carries: one, or all of an mbox given as one file
+        judged = {p.index for p in inputs.series.patches if p.source == str(planned.judged)}
+        if not judged:
+            return Verdict("", 0)  # the mail carries no patch of the series
+    out, failed = render_gate(report.document(), cfg.fail_on, judged)
+    if planned.collected:
+        sendemail.finish(top)
+    return Verdict(out, 1 if failed else 0)
 
 
 def _judged(findings: list[Finding], index_of: Callable[[int], Any], last: int, progress: Progress,

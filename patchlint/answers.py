@@ -72,6 +72,8 @@ def request_key(argv: list[str], cwd: str | None = None, env: dict[str, str] | N
     """The key of a `check` request, or None when it is not one an answer can be kept for."""
     if not argv or argv[0] != "check" or "-" in argv[1:] or default_cache_dir() is None or secret() is None:
         return None
+    if "--staged" in argv or "--pushed" in argv:
+        return None  # the index and the push are read from git, and no stamp covers them
     if any("@{" in arg for arg in argv):
         return None  # a revision by date or reflog position (`main@{yesterday}`) moves with the clock
     env = dict(os.environ) if env is None else env

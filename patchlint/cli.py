@@ -7,17 +7,14 @@ from __future__ import annotations
 import os
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from patchlint import __version__
+from patchlint import __version__, console
 from patchlint.errors import PatchlintError
 from patchlint.printable import displayable_doc, printable
 from patchlint.workflow.config import load_config, render_config
-
-if TYPE_CHECKING:
-    pass
 
 # Each command imports what it uses: a warm `check` answered from the cache should not pay for
 # the parser, the walkers and the model on every start (a send-email hook runs once per series).
@@ -95,8 +92,9 @@ LenientOpt = Annotated[bool, typer.Option("--lenient", help="Recover whitespace-
 
 
 FailOnOpt = Annotated[FailOn | None, typer.Option(
-    "--fail-on", help="Which findings make the exit status 1: new errors, new errors and warnings, any finding "
-    "that is not fixed, or never (default: the configuration's fail-on, else new).", show_default=False)]
+    "--fail-on", help="Which findings make the exit status 1 (and are what terse and b4-review print): new "
+    "errors, new errors and warnings, any finding that is not fixed or refuted by the model's replay, or never "
+    "(default: the configuration's fail-on, else new).", show_default=False)]
 DisableOpt = Annotated[list[str] | None, typer.Option(
     "--disable", metavar="KIND", help="Do not report findings of this kind (repeatable; replaces the "
     "configuration's disable list; `patchlint explain` lists the kinds).", show_default=False)]
@@ -113,7 +111,8 @@ DefineOpt = Annotated[list[str] | None, typer.Option(
 
 ShowRefutedOpt = Annotated[bool, typer.Option(
     "--show-refuted", help="Also print the static findings the model's replay refuted (text counts them in "
-    "its totals either way; terse, github and b4-review leave them out; JSON and SARIF always carry them).")]
+    "its totals either way; terse, github and b4-review leave them out; JSON and SARIF always carry them). "
+    "A refuted finding never fails the check.")]
 
 
 ScenariosOpt = Annotated[list[str] | None, typer.Option(
@@ -136,7 +135,8 @@ def check(
     base: BaseOpt = None,
     lenient: LenientOpt = False,
     fmt: Annotated[CheckFormat, typer.Option("--format", help="Output format: text (checkpatch and lockdep "
-                                             "shapes), terse (checkpatch --terse lines, for b4), json, sarif "
+                                             "shapes), terse (checkpatch --terse lines of what fails the check, "
+                                             "for b4), json, sarif "
                                              "(SARIF 2.1.0), github (Actions annotations), b4-review (b4's "
                                              "review check JSON).")] = CheckFormat.text,
     fail_on: FailOnOpt = None,
@@ -164,6 +164,12 @@ def check(
     explain: Annotated[bool, typer.Option("--explain", help="With the text format, also list the "
                                           "set_page_dirty() sites found safe and the rule that made each "
                                           "safe (page lock held, or mapping pinned).")] = False,
+    staged: Annotated[bool, typer.Option("--staged", help="Check the staged changes to C files as one patch "
+                                         "against HEAD (pre-commit's hook); nothing staged passes.")] = False,
+    pushed: Annotated[bool, typer.Option("--pushed", help="Check the commits being pushed (pre-commit's "
+                                         "pre-push hook): PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF, or on a first "
+                                         "push the commits of the branch (default HEAD) no remote-tracking "
+                                         "branch has; nothing to push passes.")] = False,
 ) -> None:
     """Check a series: apply it in memory and report, per patch, the findings it
     introduces (new), removes (fixed) or leaves (existing).  Settings come from the
@@ -176,16 +182,28 @@ def check(
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, scenarios, model))
     for d in analysis.scenario_dirs(cfg):
         answers.depend("dir", d)
-    inputs = analysis.load(series, tree=tree, base=base, range_=range_, lenient=lenient)
+    if staged or pushed:
+        if series or range_ or base or (staged and pushed):
+            raise PatchlintError("--staged" if staged else "--pushed", "checks what git has staged or is pushing",
+                                 None, "give it alone, without series files, --range, --base or the other one")
+        pending, note = analysis.load_pending(tree, staged=staged, lenient=lenient)
+        if note and not quiet:
+            sys.stderr.write(f"patchlint: note: {printable(note)}\n")
+        if pending is None:
+            return  # nothing staged, nothing to push: nothing can fail
+        inputs = pending
+    else:
+        inputs = analysis.load(series, tree=tree, base=base, range_=range_, lenient=lenient)
     answers.opened_tree(tree, inputs.kernel.revision is not None, inputs.paths())
-    report = analysis.check(inputs, cfg, progress=_progress(quiet))
+    with console.progress(quiet) as progress:
+        report = analysis.check(inputs, cfg, progress=progress)
     if not report.complete:
         answers.spoil()
     # Tools reading the other formats take stderr for errors (b4 counts every stderr line of a
     # check command as a failure); they find the notes in the document (json, sarif) if anywhere.
     err = _notes_text(report.series) if not quiet and fmt is CheckFormat.text else ""
-    out = render(fmt.value, report.document(), color=_use_color(color), show_refuted=show_refuted,
-                 show_existing=show_existing, verbose=verbose)
+    out = render(fmt.value, report.document(), color=console.use_color(color.value), show_refuted=show_refuted,
+                 fail_on=report.fail_on, show_existing=show_existing, verbose=verbose)
     if explain and fmt is CheckFormat.text:
         from patchlint.report.tree import render_safe_sites
 
@@ -197,22 +215,6 @@ def check(
     answers.remember(answers.Answer(out, err, code))  # only what was printed in full
     if code:
         raise typer.Exit(code)
-
-
-def _progress(quiet: bool):
-    """Progress lines on stderr, only for a person watching: tools that read stderr (b4 counts
-    every stderr line of a check command as a failure) see none."""
-    if quiet or not sys.stderr.isatty():
-        return None
-    return lambda msg: typer.echo(f"patchlint: {printable(msg)}", err=True)
-
-
-def _use_color(mode: Color) -> bool:
-    if mode is Color.always:
-        return True
-    if mode is Color.never or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    return sys.stdout.isatty()
 
 
 def _notes(parsed) -> None:
@@ -287,7 +289,7 @@ def doctor(
     files = c_files(index, list(paths or []))
     if not files:
         raise PatchlintError(tree or ".", f"no C files under {' '.join(paths or [])}", None, "check the paths")
-    _announce(f"parsing {len(files)} files")
+    console.announce(f"parsing {len(files)} files")
     result = survey(index, files)
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
@@ -299,12 +301,6 @@ def _tree_index(tree: str | None, base: str | None, profile: str | None, define:
     from patchlint.analysis import tree_index
 
     return tree_index(tree, base, load_config(tree, _cli_config(profile=profile, define=define)))
-
-
-def _announce(msg: str) -> None:
-    """What a command is reading, for a person watching: tools reading stderr see nothing."""
-    if sys.stderr.isatty():
-        typer.echo(f"patchlint: {printable(msg)}", err=True)
 
 
 PathsArg = Annotated[list[str] | None, typer.Argument(metavar="[PATH]...",
@@ -346,8 +342,8 @@ def locks(
                                             help="Also write the graph as Graphviz DOT to FILE.",
                                             show_default=False)] = None,
     svg: Annotated[str | None, typer.Option("--svg", metavar="FILE",
-                                            help="Also draw the graph as SVG to FILE (needs Graphviz's "
-                                            "dot).", show_default=False)] = None,
+                                            help="Also draw the graph as SVG to FILE, with a legend of its "
+                                            "styles (needs Graphviz's dot).", show_default=False)] = None,
     profile: ProfileOpt = None,
     define: DefineOpt = None,
 ) -> None:
@@ -358,12 +354,12 @@ def locks(
     from patchlint.report.tree import render_dot, render_locks
 
     index = _tree_index(tree, base, profile, define)
-    graph = lock_graph(index, functions_under(index, list(paths_ or []), "reading", _announce))
+    graph = lock_graph(index, functions_under(index, list(paths_ or []), "reading", console.announce))
     sys.stdout.write(render_locks(graph))
     if dot:
         _write_output(dot, render_dot(graph))
     if svg:
-        _write_svg(svg, render_dot(graph))
+        _write_svg(svg, render_dot(graph, legend=True))
 
 
 @app.command()
@@ -391,11 +387,12 @@ def scan(
     from patchlint.report.formats import render
 
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, model=model))
-    report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=_progress(False),
-                           announce=_announce)
+    with console.progress() as progress:
+        report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=progress,
+                               announce=console.announce)
     # a scan has no patch: every finding is existing, and all of them are the report
-    sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted,
-                            show_existing=True))
+    sys.stdout.write(render(fmt.value, report.document(), color=console.use_color("auto"), show_refuted=show_refuted,
+                            fail_on=report.fail_on, show_existing=True))
     if report.fails():
         raise typer.Exit(1)
 
@@ -521,6 +518,25 @@ def hook_uninstall(
     typer.echo(f"patchlint: {sendemail_hook.describe(sendemail_hook.uninstall(tree))}", err=True)
 
 
+@hook_app.command("validate")
+def hook_validate(
+    mail: Annotated[str, typer.Argument(metavar="MAIL", help="The mail git send-email is about to send ($1).")],
+    headers: Annotated[str | None, typer.Argument(metavar="[HEADERS]", help="The SMTP headers git 2.41 and "
+                                                  "later pass as $2 (not needed).", show_default=False)] = None,
+    tree: TreeOpt = None,
+) -> None:
+    """What the installed hook runs for each mail: the mail is checked in its series (the mails
+    of this git send-email run, or of its git format-patch directory) and only what fails the
+    check is printed, with a one-line summary; nothing when the mail may go."""
+    from patchlint import analysis
+
+    verdict = analysis.validate_mail(mail, os.environ, tree)
+    sys.stdout.write(verdict.output)
+    sys.stdout.flush()
+    if verdict.code:
+        raise typer.Exit(verdict.code)
+
+
 def _tree_for(tree: str | None, base: str | None, series_base: str | None, lenient: bool):
     """The explicit tree must be a kernel tree; the implicit one (cwd) may be absent."""
     from patchlint.source.tree import open_tree
@@ -578,5 +594,5 @@ def _usage_message(exc: typer.TyperException) -> str:
 def _die(message: str) -> None:
     text = printable(" ".join(message.split()))
     # an error of a command names it ("patchlint check: ..."): one prefix, not two
-    sys.stderr.write(("" if text.startswith("patchlint") else "patchlint: ") + text + "\n")
+    console.error(("" if text.startswith("patchlint") else "patchlint: ") + text)
     sys.exit(EXIT_USAGE)

@@ -33,6 +33,11 @@ class PatchlintError(Exception):
 
 
 @dataclass
+class NoPatchError(PatchlintError):
+    """The input holds mail, but no patch: for a hook, a mail with nothing to check."""
+
+
+@dataclass
 class DamagedHunk:
     patch: int  # 1-based position in the input
     file: str

@@ -32,6 +32,20 @@ SEVERITIES = ("error", "warning", "check")
 FAIL_ON = ("new-error", "new", "any", "never")  # what --fail-on and the fail-on setting accept
 
 
+def gates(status: str, severity: str, verdict: str | None, fail_on: str) -> bool:
+    """Whether one finding fails a run at the `fail-on` level: the exit status, the hook and the
+    formats that print only what fails (terse, b4-review) all ask this one question.  A finding
+    the model's replay refuted never fails it (no run of its paths can happen), nor does a fixed
+    one; `any` is everything else, `new` new errors and warnings, `new-error` new errors."""
+    if fail_on == "never" or status == "fixed" or verdict == "refuted":
+        return False
+    if fail_on == "any":
+        return True
+    if status != "new":
+        return False
+    return severity == "error" or (fail_on == "new" and severity == "warning")
+
+
 @dataclass(frozen=True)
 class TraceStep:
     """One step of evidence: an acquisition in a lock chain, or a step of a replayed interleaving.

@@ -1,6 +1,6 @@
 """The CI recipe and the pre-commit hooks, run as documented: the README's GitHub Actions
 `patchlint check` line on a fixture repository with an origin, and each entry of
-.pre-commit-hooks.yaml through sh as pre-commit would run it."""
+.pre-commit-hooks.yaml as a command (tests/test_precommit.py runs them through pre-commit itself)."""
 
 from __future__ import annotations
 
@@ -77,12 +77,14 @@ def test_pre_commit_manifest_shape():
     assert [h["id"] for h in hooks] == ["patchlint", "patchlint-push"]
     for h in hooks:
         assert {"id", "name", "entry", "language"} <= set(h) and h["language"] == "python"
-        assert h["pass_filenames"] == "false" and h["entry"].startswith("sh -c '") and h["entry"].endswith("'")
+        # pre-commit runs an entry without a shell: the logic is patchlint's, not shell in YAML
+        assert h["pass_filenames"] == "false" and h["entry"].startswith("patchlint check --")
+        assert not any(c in h["entry"] for c in "'\"$|;&")
+    assert [h["entry"] for h in hooks] == ["patchlint check --staged", "patchlint check --pushed"]
 
 
 def _entry(hook_id: str) -> str:
-    entry = next(h for h in manifest() if h["id"] == hook_id)["entry"]
-    return entry.removeprefix("sh -c '").removesuffix("'")
+    return next(h for h in manifest() if h["id"] == hook_id)["entry"]
 
 
 def test_pre_commit_hook_checks_the_staged_changes(tree_repo):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from patchlint import __version__
 
@@ -110,3 +111,30 @@ def test_errors_carry_one_prefix_and_help_names_its_values():
 def test_scan_says_nothing_on_a_stderr_that_is_not_a_terminal():
     proc = run_patchlint("scan", "--tree", str(TREE), "--format", "terse", "mm")
     assert proc.stderr == b""
+
+
+def test_staged_and_pushed_refuse_other_inputs_and_option_like_names(tree_repo, tmp_path):
+    def one_line_error(proc, *words: str) -> None:
+        err = proc.stderr.decode()
+        assert proc.returncode == 2 and err.count("\n") == 1 and all(w in err for w in words), err
+        assert proc.stdout == b""
+
+    one_line_error(run_patchlint("check", "--staged", "x.patch", cwd=tree_repo), "--staged", "alone")
+    one_line_error(run_patchlint("check", "--pushed", "--range", "HEAD~1..HEAD", cwd=tree_repo), "--pushed")
+    one_line_error(run_patchlint("check", "--staged", cwd=tmp_path), "--staged needs a git repository")
+    env = {**os.environ, "PRE_COMMIT_TO_REF": "--output=/tmp/x"}
+    one_line_error(run_patchlint("check", "--pushed", cwd=tree_repo, env=env), "PRE_COMMIT_TO_REF",
+                   "is not a revision")
+    env = {**os.environ, "PRE_COMMIT_FROM_REF": "no-such-branch", "PRE_COMMIT_TO_REF": "HEAD"}
+    one_line_error(run_patchlint("check", "--pushed", cwd=tree_repo, env=env), "no-such-branch", "not found")
+    # nothing staged, nothing any remote lacks beyond the root commit: both pass, silently
+    for option in ("--staged", "--pushed"):
+        proc = run_patchlint("check", option, cwd=tree_repo)
+        assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b"", proc.stderr
+    # only C is analysed: a staged binary or Kconfig change is nothing to check (nor undecodable input)
+    (tree_repo / "logo.bin").write_bytes(bytes(range(256)) * 4)
+    with (tree_repo / "Kconfig").open("ab") as fh:
+        fh.write(b"# \xbb latin-1 comment\n")
+    git(tree_repo, "add", "logo.bin", "Kconfig")
+    proc = run_patchlint("check", "--staged", cwd=tree_repo)
+    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b"", proc.stderr

@@ -194,6 +194,20 @@ def test_a_patch_whose_new_inversion_is_refuted_passes_the_gate(tmp_path):
     assert b"ERROR: LOCK_ORDER_INVERSION" in proc.stdout and proc.returncode == 1, proc.stdout
 
 
+def test_a_refuted_finding_fails_the_check_at_no_level():
+    """fail-on any is "everything not fixed" -- but a finding no run of whose paths can happen is
+    not one to stop a series for: the exit status and the gate formats agree on that."""
+    from patchlint.checks import fails
+    from patchlint.findings import Finding, Replay
+
+    found = Finding(kind="lock-order-inversion", status="existing", severity="error", patch=1, file="mm/pair.c",
+                    line=3, function="pair_touch", message="m")
+    assert fails([found], "any") and not fails([found], "new")
+    refuted = found.judged(Replay("refuted", "mm/pair.c:9: `flags & PAIR_TAKE_B` is false"))
+    assert not any(fails([refuted], level) for level in ("new-error", "new", "any", "never"))
+    assert fails([found.judged(Replay("unknown", "budget"))], "any")
+
+
 @pytest.mark.parametrize("source", [FLAG, CORRELATED, DROPPED])
 def test_replay_is_deterministic(tmp_path, source):
     first = _scan(tmp_path, source)

@@ -19,7 +19,7 @@ from .conftest import ROOT
 STAGES = ["ingest", "source", "cparse", "extract", "model", "explore", "report", "workflow", "analysis", "cli"]
 SHARED = {"records", "findings", "errors", "resources", "stamps", "seal", "printable", "__init__"}
 # the command line's stage: its commands, the entry point, and the answers it remembers
-CLI = {"cli", "launch", "answers", "__main__"}
+CLI = {"cli", "launch", "answers", "console", "__main__"}
 
 
 def test_grammars_found_from_source_tree():

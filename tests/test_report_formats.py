@@ -382,21 +382,34 @@ def test_b4_review_is_empty_when_nothing_is_reported():
 def test_b4_review_entry():
     (entry,) = json.loads(render_b4_review(synthetic_document()))
     assert entry["tool"] == "patchlint" and entry["status"] == "fail"
-    assert entry["summary"] == "2 errors, 1 check"  # the existing kernel-bug is not the patch's
+    # what fails the check at fail-on new: not the existing kernel-bug, not the check-level spin
+    assert entry["summary"] == "2 errors"
     details = json.loads(entry["details"])
-    assert [d["status"] for d in details] == ["warn", "fail", "fail"]
+    assert [d["status"] for d in details] == ["fail", "fail"]
     assert [d["description"] for d in details] == render("terse", synthetic_document()).splitlines()
 
 
-def test_line_formats_always_say_what_could_not_be_analysed():
-    """terse, github and b4-review report new findings only, but an analysis-incomplete the tree
-    had before the patch too is still said: a silent run would read as clean."""
+def test_terse_and_b4_review_print_what_fails_the_check_at_the_fail_on_level():
+    """terse and b4-review are read by b4 as pass/fail lines: they print exactly what fails the
+    check, so a patch that passes prints nothing (an existing hazard, a fixed one, one the
+    model's replay refuted and one below the level never show)."""
     doc = synthetic_document()
-    for f in doc["findings"]:
-        if f["kind"] == "analysis-incomplete":
-            f["status"] = "existing"
-    assert "ANALYSIS_INCOMPLETE" in render("terse", doc) and "ANALYSIS_INCOMPLETE" in render("github", doc)
-    assert "KERNEL_BUG" not in render("terse", doc)  # an existing hazard is not the patch's
+    kinds = {level: re.findall(r"(?:ERROR|WARNING|CHECK): ([A-Z_]+):", render("terse", doc, fail_on=level))
+             for level in ("new-error", "new", "any", "never")}
+    assert kinds["new-error"] == kinds["new"] == ["ANALYSIS_INCOMPLETE", "LOCK_ORDER_INVERSION"]
+    # any: the existing findings too, never the fixed one
+    assert sorted(kinds["any"]) == ["ANALYSIS_INCOMPLETE", "KERNEL_BUG", "LOCK_IMBALANCE", "LOCK_ORDER_INVERSION",
+                                    "SPIN_ON_TRYLOCK"]
+    assert kinds["never"] == [] and render("b4-review", doc, fail_on="never") == "[]\n"
+    # a new warning fails at new, not at new-error
+    inversion = next(f for f in doc["findings"] if f["kind"] == "lock-order-inversion")
+    inversion["severity"] = "warning"
+    assert "LOCK_ORDER_INVERSION" in render("terse", doc, fail_on="new")
+    assert "LOCK_ORDER_INVERSION" not in render("terse", doc, fail_on="new-error")
+    # refuted by replay: never printed at any level, unless asked for
+    inversion["replay"] = {"verdict": "refuted", "reason": "x", "trace": []}
+    assert "LOCK_ORDER_INVERSION" not in render("terse", doc, fail_on="any")
+    assert "LOCK_ORDER_INVERSION" in render("terse", doc, fail_on="any", show_refuted=True)
 
 
 def test_sarif_never_locates_a_step_in_a_scenario_file():

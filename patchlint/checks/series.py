@@ -17,7 +17,7 @@ from patchlint.cparse.cache import SummaryCache
 from patchlint.cparse.index import FunctionIndex
 from patchlint.cparse.profile import Profile, load_profile
 from patchlint.extract.vocab import Vocabulary, load_vocabulary
-from patchlint.findings import LEVELS, Finding, SafeDirty
+from patchlint.findings import LEVELS, Finding, SafeDirty, gates
 from patchlint.printable import quote_path
 from patchlint.source.apply import AppliedSeries
 from patchlint.source.findings import apply_findings
@@ -240,11 +240,5 @@ def _identity(f: Finding) -> str:
 
 
 def fails(findings: list[Finding], fail_on: str) -> bool:
-    """Whether the run should exit 1: by default only new findings fail it."""
-    if fail_on == "never":
-        return False
-    if fail_on == "any":
-        return any(f.status != "fixed" for f in findings)
-    if fail_on == "new":
-        return any(f.status == "new" and f.severity in ("error", "warning") for f in findings)
-    return any(f.status == "new" and f.severity == "error" for f in findings)
+    """Whether the run should exit 1: by default only new errors and warnings fail it."""
+    return any(gates(f.status, f.severity, f.replay.verdict if f.replay else None, fail_on) for f in findings)

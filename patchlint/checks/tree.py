@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from patchlint.checks.docorder import load_documented_order
 from patchlint.checks.scope import Scope, caller_roots, reverse_search
@@ -15,6 +16,10 @@ from patchlint.cparse.index import FunctionIndex
 from patchlint.extract.engine import Edge, Engine, Frame
 from patchlint.extract.vocab import load_vocabulary
 from patchlint.findings import Finding
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult
+    from multiprocessing.queues import SimpleQueue
 
 
 @dataclass(frozen=True, order=True)
@@ -76,8 +81,10 @@ ROOT_ALLOWANCE = 600  # walks from one root function: its call graph, to the eng
 
 
 def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
-         progress: Callable[[str], None] | None = None) -> tuple[list[Finding], Scope | None]:
-    """All static checks over the given functions, as `existing` findings.
+         progress: Callable[[str], None] | None = None,
+         counted: Callable[[int, int], None] | None = None) -> tuple[list[Finding], Scope | None]:
+    """All static checks over the given functions, as `existing` findings.  `progress` hears
+    how the walk goes in words, `counted` as (roots walked, roots).
 
     With jobs > 1 the functions are split by file among worker processes (each with its own
     engine; the cache on disk is shared), and the findings merged by identity."""
@@ -87,8 +94,12 @@ def scan(index: FunctionIndex, functions: list[FunctionDef], jobs: int = 1,
     vocab = load_vocabulary()
     scope = Scope(index, names, Engine(index, vocab, budget=SCAN_BUDGET, summary_budget=SCAN_BUDGET))
     roots = _local_roots(functions)
+    if counted:
+        counted(0, len(roots))
     for n, root in enumerate(roots, 1):
         scope.engine.run(root, allowance=ROOT_ALLOWANCE)
+        if counted:
+            counted(n, len(roots))
         if progress and n % 50 == 0:
             progress(f"{n}/{len(roots)} root functions")
     reverse_search(scope, vocab)
@@ -110,10 +121,17 @@ def _scan_parallel(index: FunctionIndex, functions: list[FunctionDef], jobs: int
     files = sorted(by_file)
     chunks = [[f for path in files[i::jobs] for f in by_file[path]] for i in range(jobs)]
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs) as pool:
-        parts = pool.starmap(_scan_chunk, [(index, chunk) for chunk in chunks if chunk])
+    # the workers tell how far they are through a pipe the pool hands each of them at fork, so
+    # progress shows while they work, not when the last of them is done
+    queue = ctx.SimpleQueue() if progress else None
+    work = [(index, chunk, slot) for slot, chunk in enumerate(chunks) if chunk]
+    with ctx.Pool(jobs, initializer=_worker_start, initargs=(queue,)) as pool:
+        pending = pool.starmap_async(_scan_chunk, work)
+        if progress is not None and queue is not None:
+            _follow(pending, queue, progress, len(work))
+        parts = pending.get()
     merged: dict[str, Finding] = {}
-    for part in parts:
+    for part in parts:  # in chunk order, whatever order the workers finished in
         for f in part:
             merged.setdefault(f.identity, f)
     if progress:
@@ -121,8 +139,45 @@ def _scan_parallel(index: FunctionIndex, functions: list[FunctionDef], jobs: int
     return sorted(merged.values(), key=Finding.sort_key)
 
 
-def _scan_chunk(index: FunctionIndex, functions: list[FunctionDef]) -> list[Finding]:
-    return scan(index, functions, jobs=1)[0]
+_PROGRESS_QUEUE: SimpleQueue | None = None  # a worker's end of the pipe to the parent, set when the pool forks it
+
+
+def _worker_start(queue: SimpleQueue | None) -> None:
+    global _PROGRESS_QUEUE
+    _PROGRESS_QUEUE = queue
+
+
+def _scan_chunk(index: FunctionIndex, functions: list[FunctionDef], slot: int) -> list[Finding]:
+    queue = _PROGRESS_QUEUE
+
+    def counted(done: int, total: int) -> None:
+        if queue is not None and (done % 10 == 0 or done == total):
+            queue.put((slot, done, total))
+
+    return scan(index, functions, jobs=1, counted=counted)[0]
+
+
+def _follow(pending: AsyncResult, queue: SimpleQueue, progress: Callable[[str], None], workers: int) -> None:
+    """Say how many root functions the workers have walked, as their counts come in."""
+    done: dict[int, int] = {}
+    totals: dict[int, int] = {}
+    said = None
+    while True:
+        finished = pending.ready()
+        while not queue.empty():
+            slot, n, total = queue.get()
+            done[slot], totals[slot] = n, total
+        if totals:
+            walked, roots = sum(done.values()), sum(totals.values())
+            text = f"{walked}/{roots} root functions ({workers} workers)"
+            if len(totals) == workers and walked == roots:  # the walks are done, the checks take a while
+                text = f"{roots}/{roots} root functions walked, checking ({workers} workers)"
+            if text != said:
+                progress(text)
+                said = text
+        if finished:
+            return
+        pending.wait(0.1)
 
 
 def _local_roots(functions: list[FunctionDef]) -> list[FunctionDef]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from patchlint.errors import DamagedHunk, DamagedPatchError, PatchlintError
+from patchlint.errors import DamagedHunk, DamagedPatchError, NoPatchError, PatchlintError
 from patchlint.ingest.diff import parse_diff
 from patchlint.ingest.mailbox import MailText, decode_message, parse_date, split_messages
 from patchlint.ingest.message import split_body
@@ -56,7 +56,7 @@ def build_series(inputs: list[Input], lenient: bool = False, base_commit: str | 
         where = (no_diff or covers or [None])[0]
         src = where.source if where else inputs[0].name
         line = where.input_line if where else None
-        raise PatchlintError(src, "no diff found in the input (a mail with no patch in it?)", line,
+        raise NoPatchError(src, "no diff found in the input (a mail with no patch in it?)", line,
                              "give the mail that carries the patch, or the git format-patch output")
     patches, version_notes = _pick_version(patches)
     notes.extend(version_notes)

@@ -4,8 +4,9 @@
 
 One entry for patchlint: `fail` when an error is reported, else `warn`; the
 details are a JSON list of `{"status", "description"}` (the terse lines),
-which b4's review screen shows one per line, as it does checkpatch's.  `[]`
-when there is nothing to report.
+which b4's review screen shows one per line, as it does checkpatch's.  Like
+terse, it reports the findings that fail the check at the `fail-on` level;
+`[]` when there are none.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from patchlint.report.terse import reported, terse_line
+from patchlint.report.terse import failing, terse_line
 
 
-def review_entries(doc: dict[str, Any]) -> list[dict[str, str]]:
-    findings = reported(doc)
+def review_entries(doc: dict[str, Any], fail_on: str = "new", show_refuted: bool = False) -> list[dict[str, str]]:
+    findings = failing(doc, fail_on, show_refuted)
     if not findings:
         return []
     details = [{"status": "fail" if f["severity"] == "error" else "warn", "description": terse_line(doc, f)}
@@ -36,5 +37,5 @@ def review_entries(doc: dict[str, Any]) -> list[dict[str, str]]:
     }]
 
 
-def render_b4_review(doc: dict[str, Any]) -> str:
-    return json.dumps(review_entries(doc), indent=2, ensure_ascii=False) + "\n"
+def render_b4_review(doc: dict[str, Any], fail_on: str = "new", show_refuted: bool = False) -> str:
+    return json.dumps(review_entries(doc, fail_on, show_refuted), indent=2, ensure_ascii=False) + "\n"

@@ -40,8 +40,11 @@ def render_locks(graph: LockGraph) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_dot(graph: LockGraph) -> str:
-    """Graphviz: edges of a cycle in red, spin acquisitions dashed."""
+def render_dot(graph: LockGraph, legend: bool = False) -> str:
+    """Graphviz: a box per lock class, an arrow from the lock held to the lock taken, labelled
+    with the function that takes it; edges of a cycle in red, spin acquisitions dashed.  With
+    `legend` (the drawn SVG: a picture has no `patchlint locks` text beside it to say what the
+    styles mean) a boxed key of those styles."""
     in_cycle = {(c[i], c[(i + 1) % len(c)]) for c in graph.cycles for i in range(len(c))}
     nodes = sorted({n for pair in graph.edges for n in pair})
     out = ["digraph locks {", "  rankdir=TB;", '  node [shape=box, fontname="monospace"];']
@@ -54,8 +57,26 @@ def render_dot(graph: LockGraph) -> str:
         if e.how == "spin":
             attrs.append("style=dashed")
         out.append(f'  "{a}" -> "{b}" [{", ".join(attrs)}];')
+    if legend:
+        out.extend(_LEGEND)
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+# The key's nodes are named with "@", which no C lock name contains, so they never merge with
+# the graph's own.  One sample edge per style, each labelled with what it means.
+_LEGEND = [
+    "  subgraph cluster_legend {",
+    '    label="legend"; fontname="monospace"; fontsize=10; style=rounded; color=gray;',
+    '    node [shape=box, fontname="monospace", fontsize=9, color=gray];',
+    '    "@held" [label="lock A"]; "@taken" [label="lock B"];',
+    '    "@held" -> "@taken" [label="f() takes B holding A", fontsize=9];',
+    '    "@cycle1" [label="lock A"]; "@cycle2" [label="lock B"];',
+    '    "@cycle1" -> "@cycle2" [label="in a cycle: possible deadlock", fontsize=9, color=red, fontcolor=red];',
+    '    "@spin1" [label="lock A"]; "@spin2" [label="lock B"];',
+    '    "@spin1" -> "@spin2" [label="spins on trylock of B holding A", fontsize=9, style=dashed];',
+    "  }",
+]
 
 
 def render_safe_sites(sites) -> str:

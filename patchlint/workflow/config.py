@@ -41,7 +41,7 @@ class Key:
 
 KEYS: dict[str, Key] = {k.name: k for k in (
     Key("fail-on", "choice", "which findings make `check` exit 1: new-error, new (new errors and warnings), "
-                             "any (anything not fixed), never"),
+                             "any (anything not fixed or refuted by replay), never"),
     Key("disable", "kinds", "finding kinds not reported (`patchlint explain` lists them)"),
     Key("profile", "profile", "configuration profile (architecture) the C source is read for"),
     Key("defines", "defines", "extra macros defined for the profile: NAME or NAME=VALUE, e.g. CONFIG_NUMA"),

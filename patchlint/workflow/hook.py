@@ -1,13 +1,11 @@
 """git send-email's sendemail-validate hook: install, uninstall, and the script itself.
 
 git send-email runs `.git/hooks/sendemail-validate` for every mail before it
-sends any, and aborts the whole send when the hook exits non-zero.  `$1` is
-the mail; git 2.41 and later also pass `$2` (a file with the SMTP headers)
-and set GIT_SENDEMAIL_FILE_COUNTER (1-based) and GIT_SENDEMAIL_FILE_TOTAL.
-With the counters the hook collects the mails and checks the whole series at
-the last one, so hazards that only appear across patches are seen; without
-them (git 2.39 here) each mail is checked on its own.  The cover letter
-(`[PATCH 0/N]`) is kept for the series check and skipped on its own.
+sends any, and aborts the whole send when the hook exits non-zero.  The script
+is a few lines of shell that hand the mail to `patchlint hook validate`
+(through the interpreter patchlint was installed with); which series a mail is
+checked in, on git 2.41+ and on older git alike, is patchlint.workflow.sendemail's
+to say.
 """
 
 from __future__ import annotations
@@ -30,59 +28,15 @@ _SCRIPT = r"""#!/bin/sh
 #
 # git send-email runs this for every mail before it sends any, and a non-zero
 # exit aborts the send (`git send-email --no-validate` skips it).  $1 is the
-# mail; git 2.41+ also passes $2 (the SMTP headers, not needed here) and sets
-# GIT_SENDEMAIL_FILE_COUNTER / GIT_SENDEMAIL_FILE_TOTAL: then the mails are
-# collected and the whole series is checked at the last one.  Without the
-# counters each mail is checked on its own.
+# mail (git 2.41+ also passes $2 and sets GIT_SENDEMAIL_FILE_COUNTER/_TOTAL).
+# `patchlint hook validate` checks the mail in its series -- the mails of this
+# run (git 2.41+), or of the git format-patch directory it comes from -- and
+# prints only what fails the check: nothing when the mail may go.
 
-patchlint() {{
-	if [ -x {python} ]; then
-		{python} -m patchlint "$@"
-	else
-		command patchlint "$@"
-	fi
-}}
-
-mail=$1
-if [ -z "$mail" ] || [ ! -f "$mail" ]; then
-	echo "patchlint hook: no mail file given (git send-email passes it as \$1)" >&2
-	exit 2
+if [ -x {python} ]; then
+	exec {python} -m patchlint hook validate{options} -- "$@"
 fi
-
-# A cover letter ([PATCH 0/N]) has nothing to check on its own.
-is_cover() {{
-	sed -n '1,/^$/p' "$1" | grep -Eiq '^Subject:.*\[([^]]*[^0-9])?0+/[0-9]+\]'
-}}
-
-counter=${{GIT_SENDEMAIL_FILE_COUNTER:-}}
-total=${{GIT_SENDEMAIL_FILE_TOTAL:-}}
-if [ -z "$counter" ] || [ -z "$total" ]; then
-	is_cover "$mail" && exit 0
-	# one mail of a series: that the others are missing is no news
-	patchlint check --quiet{options} -- "$mail"
-	exit $?
-fi
-
-# The mails of this run are collected in one directory, emptied at the first
-# mail (as git's own sample hook keeps one worktree per run).
-run=$(git rev-parse --git-path patchlint-sendemail) || exit 2
-if [ "$counter" -eq 1 ]; then
-	rm -rf "$run"
-fi
-mkdir -p "$run" || exit 2
-cp "$mail" "$run/$(printf '%06d' "$counter").eml" || exit 2
-if [ "$counter" -lt "$total" ]; then
-	exit 0
-fi
-status=0
-for f in "$run"/*.eml; do
-	if ! is_cover "$f"; then
-		patchlint check{options} -- "$run"/*.eml || status=$?
-		break
-	fi
-done
-rm -rf "$run"
-exit $status
+exec patchlint hook validate{options} -- "$@"
 """
 
 
