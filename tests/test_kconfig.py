@@ -105,3 +105,68 @@ def test_a_3x_tree_is_read_under_its_own_option_names(tmp_path):
     assert [d.name for d in on.definitions("mem_cgroup_print_bad_page")] == ["mem_cgroup_print_bad_page"]
     off = _tree(tmp_path / "off", "CONFIG_CGROUPS=y\n# CONFIG_CGROUP_MEM_RES_CTLR is not set\n")
     assert off.definitions("mem_cgroup_print_bad_page") == []
+
+
+MEMORY_C = """\
+#include <linux/spinlock.h>
+
+static DEFINE_SPINLOCK(table_lock);
+
+{guard}
+void report_bad_entry(void *entry)
+{{
+	printk("bad entry %p\\n", entry);
+}}
+#endif
+
+void walk_table(void *entry)
+{{
+	spin_lock(&table_lock);
+	report_bad_entry(entry);
+	spin_unlock(&table_lock);
+}}
+"""
+
+
+def _check_compiled_out(tmp_path: Path, guard: str) -> list[dict]:
+    import json
+    import subprocess
+    import sys
+
+    root = tmp_path / "linux"
+    (root / "mm").mkdir(parents=True)
+    (root / "Makefile").write_text("VERSION = 3\nPATCHLEVEL = 3\nSUBLEVEL = 8\n")
+    (root / "mm/table.c").write_text(MEMORY_C.format(guard=guard))
+    git = ["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@example.org"]
+    subprocess.run([*git[:3], "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    text = (root / "mm/table.c").read_text()
+    (root / "mm/table.c").write_text(text.replace('\tprintk("bad entry %p\\n", entry);\n',
+                                                  '\tprintk("bad entry %p\\n", entry);\n\tmsleep(10);\n'))
+    subprocess.run([*git, "commit", "-qam", "mm: wait after a bad entry"], check=True)
+    patch = subprocess.run([*git, "format-patch", "-1", "--stdout"], check=True, capture_output=True).stdout
+    subprocess.run([*git, "reset", "-q", "--hard", "HEAD~1"], check=True)
+    proc = subprocess.run([sys.executable, "-m", "patchlint", "check", "--no-model", "--format", "json",
+                           "--tree", str(root), "-"], input=patch, capture_output=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr.decode()
+    return json.loads(proc.stdout)["findings"]
+
+
+def test_a_patch_to_code_the_profile_compiles_out_is_checked_with_the_option_that_builds_it(tmp_path):
+    """A sleep added under `#ifdef CONFIG_DEBUG_VM` (off in s390's build) is found, saying the
+    option it needed; the same code under an option the build has is found plainly."""
+    out = _check_compiled_out(tmp_path / "a", "#ifdef CONFIG_DEBUG_VM")
+    sleeps = [f for f in out if f["kind"] == "sleep-in-atomic" and f["status"] == "new"]
+    assert len(sleeps) == 1 and sleeps[0]["function"] == "report_bad_entry"
+    assert sleeps[0]["message"].endswith("(with CONFIG_DEBUG_VM, which the s390 profile builds otherwise)")
+    built = _check_compiled_out(tmp_path / "b", "#ifdef CONFIG_SMP")
+    sleeps = [f for f in built if f["kind"] == "sleep-in-atomic" and f["status"] == "new"]
+    assert len(sleeps) == 1 and "(with " not in sleeps[0]["message"]
+
+
+def test_lines_no_flip_brings_in_are_said_to_be_unread(tmp_path):
+    out = _check_compiled_out(tmp_path, "#if defined(CONFIG_DEBUG_VM) && 0")
+    (incomplete,) = [f for f in out if f["kind"] == "analysis-incomplete"]
+    assert "which the s390 profile compiles out (`#if defined(CONFIG_DEBUG_VM) && 0`" in incomplete["message"]
+    assert not [f for f in out if f["kind"] == "sleep-in-atomic"]

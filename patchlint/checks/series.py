@@ -52,22 +52,51 @@ def analyse_series(applied: AppliedSeries, profile: Profile | None = None,
             progress(f"patch {patch.index}/{len(applied.series.patches)}: {patch.subject.text}")
         before_overlay, after_overlay = overlays(applied, patch.index)
         findings.extend(unread_files(applied, patch.index, profile, cache, after_overlay))
-        touched = touched_functions(applied, patch.index, profile, cache, before_overlay, after_overlay)
-        if not touched:
-            continue
-        before_index, after_index = (FunctionIndex(applied.tree, profile, cache, overlay=overlay)
-                                     for overlay in (before_overlay, after_overlay))
-        before = analyse_state(before_index, touched, vocab, cache)
-        after = analyse_state(after_index, touched, vocab, cache)
-        if explanations is not None:
-            explanations.extend(SafeSite(patch.index, s.file, s.line, s.function, s.rule) for s in after.safe)
-
-        def moved_away(path: str, function: str, index: FunctionIndex = after_index) -> bool:
-            parsed = index.parsed(path)
-            return parsed is None or all(f.name != function for f in parsed.functions)
-
-        findings.extend(classify(patch.index, list(before.findings), list(after.findings), moved_away))
+        mine = _patch_findings(applied, patch.index, profile, cache, vocab, explanations)
+        findings.extend(mine)
+        findings.extend(_compiled_out(applied, patch.index, profile, cache, vocab, after_overlay, mine))
     return sorted(findings, key=Finding.sort_key)
+
+
+def _patch_findings(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache, vocab,
+                    explanations: list[SafeSite] | None = None) -> list[Finding]:
+    """The static checks before and after patch k, classed new/fixed/existing."""
+    before_overlay, after_overlay = overlays(applied, k)
+    touched = touched_functions(applied, k, profile, cache, before_overlay, after_overlay)
+    if not touched:
+        return []
+    before_index, after_index = (FunctionIndex(applied.tree, profile, cache, overlay=overlay)
+                                 for overlay in (before_overlay, after_overlay))
+    before = analyse_state(before_index, touched, vocab, cache)
+    after = analyse_state(after_index, touched, vocab, cache)
+    if explanations is not None:
+        explanations.extend(SafeSite(k, s.file, s.line, s.function, s.rule) for s in after.safe)
+
+    def moved_away(path: str, function: str, index: FunctionIndex = after_index) -> bool:
+        parsed = index.parsed(path)
+        return parsed is None or all(f.name != function for f in parsed.functions)
+
+    return classify(k, list(before.findings), list(after.findings), moved_away)
+
+
+def _compiled_out(applied: AppliedSeries, k: int, profile: Profile, cache: SummaryCache, vocab,
+                  after_overlay: dict[str, bytes | None], found: list[Finding]) -> list[Finding]:
+    """What patch k brings in code its profile compiles out: checked again with the options
+    that build it (checks/configs.py), or said to be unread."""
+    from patchlint.checks import configs
+
+    regions = configs.left_out(applied, k, profile, cache, after_overlay)
+    if not regions:
+        return []
+    index = FunctionIndex(applied.tree, profile, cache, overlay=after_overlay)
+    flip, said = configs.flipped(profile, index, regions)
+    out = [configs.incomplete(r, profile) for r in configs.still_left_out(applied, flip, cache, after_overlay, regions)]
+    if len(out) == len(regions):
+        return out
+    known = {f.identity for f in found}
+    out.extend(configs.marked(f, said, profile) for f in _patch_findings(applied, k, flip, cache, vocab)
+               if f.identity not in known and f.status != "existing")
+    return out
 
 
 @dataclass(frozen=True)

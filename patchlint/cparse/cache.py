@@ -31,8 +31,8 @@ _MAGIC = "patchlint-summary"
 # (the directory also carries patchlint's version).  5: entries sealed with the user's key;
 # 6: statement expressions are IR nodes (a summary's bindings may come from inside one);
 # 7: ParsedFile.bounds (what the #if evaluator stopped at); 8: extract.summary.HeldCall (was CallSite);
-# 9: a summary's locks are extract.facts.Held (was extract.walker.Held).
-SUMMARY_FORMAT = 9
+# 9: a summary's locks are extract.facts.Held (was extract.walker.Held); 10: ParsedFile.compiled_out.
+SUMMARY_FORMAT = 10
 
 
 @dataclass

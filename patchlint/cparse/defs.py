@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from patchlint.cparse.dialect import Annotation
-from patchlint.cparse.preproc import MacroDef
+from patchlint.cparse.preproc import CompiledOut, MacroDef
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class ParsedFile:
     # bounds reached while reading it ("line N: #if expands to more than ... tokens; taken as
     # false"): the file is parsed, but a branch may have been chosen that the compiler would not
     bounds: tuple[str, ...] = ()
+    # the lines the configuration leaves out, and which #if leaves each out
+    compiled_out: tuple[CompiledOut, ...] = ()
 
     def function(self, name: str) -> FunctionDef | None:
         return next((f for f in self.functions if f.name == name), None)

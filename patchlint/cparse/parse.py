@@ -59,7 +59,8 @@ def parse_source(path: str, data: bytes, profile: Profile, defines: dict[str, st
     if pre.bounds_reached > len(pre.bounds):
         bounds += (f"{pre.bounds_reached - len(pre.bounds)} more #if(s) past a bound, taken as false",)
     return ParsedFile(path, cid, profile.name, len(data), functions, macros, tested,
-                      initializers=_initializers(text, tree.root_node), bounds=bounds)
+                      initializers=_initializers(text, tree.root_node), bounds=bounds,
+                      compiled_out=tuple(pre.compiled_out))
 
 
 def _initializers(buf: bytes, root) -> tuple[Initializer, ...]:

@@ -41,9 +41,25 @@ MAX_BOUND_NOTES = 5  # bounds reached that a file's result lists one by one (the
 _INT_BITS = 64  # #if arithmetic is intmax_t's: wraps at 64 bits, never grows without end
 
 
+@dataclass(frozen=True)
+class CompiledOut:
+    """Lines the configuration leaves out: `first`..`last`, in the branch of the `#if` at
+    `line` (its text `condition`, the CONFIG_ options it tests `options`) that is not taken."""
+
+    first: int
+    last: int
+    line: int
+    condition: str
+    options: tuple[str, ...]
+
+
+_CONFIG_NAME = re.compile(r"\bCONFIG_\w+")
+
+
 @dataclass
 class PreprocResult:
     macros: list[MacroDef] = field(default_factory=list)
+    compiled_out: list[CompiledOut] = field(default_factory=list)
     config_tested: set[str] = field(default_factory=set)  # CONFIG_ names the file's #ifs asked about
     unbalanced: bool = False
     bounds: list[str] = field(default_factory=list)  # bounds reached, "line N: what", for the report
@@ -77,12 +93,24 @@ def run(buf: bytearray, defines: dict[str, str]) -> PreprocResult:
     pos = 0  # everything before pos is done
     line_no = 1
     data = bytes(buf)
+    conds: list[tuple[int, str]] = []  # beside `stack`: each open #if's line and the text of its branch
+
+    def left_out(first: int, last: int) -> None:
+        """Lines first..last are blanked: the innermost branch not taken says why."""
+        depth = next((i for i in range(len(stack) - 1, -1, -1) if not stack[i][0]), None)
+        if depth is None or depth >= len(conds) or last < first:
+            return
+        cond_line, text = conds[depth]
+        options = tuple(dict.fromkeys(_CONFIG_NAME.findall(text)))
+        result.compiled_out.append(CompiledOut(first, last, cond_line, text, options))
+
     for m in _DIRECTIVE_LINE.finditer(data):
         start = m.start()
         if start < pos:
             continue  # a '#' line inside a continued directive already handled
         if not active:
             blank(buf, pos, start)
+            left_out(line_no + 1, line_no + data.count(b"\n", pos, start) - 1)
         line_no += data.count(b"\n", pos, start)
         end = data.find(b"\n", start)
         end = n if end < 0 else end
@@ -94,11 +122,19 @@ def run(buf: bytearray, defines: dict[str, str]) -> PreprocResult:
         word = (d.group(1) or b"").decode() if d else ""
         rest = d.group(2).decode("utf-8", "replace").strip() if d else ""
         active = _directive(word, rest, stack, active, defined, result, line_no)
+        if word in ("if", "ifdef", "ifndef"):
+            conds.append((line_no, f"#{word} {rest}"))
+        elif word in ("elif", "elifdef", "elifndef", "else") and conds:
+            # an #else is decided by the conditions before it: it keeps their text
+            conds[-1] = (line_no, f"#{word} {rest}" if word != "else" else f"#else of {conds[-1][1]}")
+        elif word == "endif" and conds:
+            conds.pop()
         blank(buf, start, end)
         line_no += data.count(b"\n", start, end)
         pos = end
     if not active:
         blank(buf, pos, n)
+        left_out(line_no + 1, line_no + data.count(b"\n", pos, n))
     if stack:
         result.unbalanced = True
     return result
