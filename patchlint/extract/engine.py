@@ -32,7 +32,7 @@ from patchlint.extract.facts import (
 )
 from patchlint.extract.sink import Outcome, Sink, Site
 from patchlint.extract.summary import SUMMARY_BUDGET, LockSummaries
-from patchlint.extract.vocab import Vocabulary, load_vocabulary
+from patchlint.extract.vocab import Contract, Vocabulary, load_vocabulary
 from patchlint.extract.walker import Walker
 
 MAX_TARGETS = 12  # an operations field with more implementations than this is not followed
@@ -155,6 +155,10 @@ class Engine:
         self.obs = Observations()
         self._defs: dict[tuple[str, str | None], list[FunctionDef]] = {}
         self._ops: dict[str, list[str]] | None = None
+        self._contracted: dict[str, tuple[Contract, ...]] | None = None
+        # which locks, besides the page lock, pin a page's mapping for marking it dirty, in this
+        # tree's kernel version (grammars/locks.toml [[dirtying.pins]])
+        self.pins = self.v.pins_for(index.tree.kernel_version())
         self._globals: dict[str, str | None] = {}
         self._memo: set[tuple] = set()
         self.watch: frozenset[str] = frozenset(watch or ())
@@ -181,6 +185,17 @@ class Engine:
         if member not in self._ops:
             self._ops[member] = self.index.ops_targets(member)
         return self._ops[member]
+
+    def contracts(self, fn: FunctionDef) -> tuple[Contract, ...]:
+        """The locks the kernel holds when it calls `fn` through a member it is put in
+        (`.writepage = shmem_writepage`): grammars/locks.toml [[contract]]."""
+        if self._contracted is None:
+            self._contracted = {}
+            for c in self.v.contracts:
+                for member in c.members:
+                    for name in self.ops_targets(member):
+                        self._contracted[name] = (*self._contracted.get(name, ()), c)
+        return self._contracted.get(fn.name, ())
 
     def global_type(self, name: str) -> str | None:
         """The struct type of a file-scope variable with an initializer (`swapper_space`)."""
@@ -257,6 +272,14 @@ class Engine:
         own = summary.binds if summary is not None else ()
         # this function's own initializers are the nearest: they override what callers above set
         merged = dict(binds) | dict(own)
+        held_by_contract = tuple(
+            Held(c.lock, c.lock, "contract", fn.file, fn.start_line, fn.name, False) for c in self.contracts(fn)
+            if c.param < len(formal))
+        if held_by_contract:
+            # the caller that calls it through the member holds these: a walk from it as a root
+            # (or through a pointer the walk could not follow) starts where that caller is
+            entry = [Variant(v.held + tuple(h for h in held_by_contract if not v.holds(h.cls)), v.facts)
+                     for v in entry]
         sink = _EngineSink(self, fn, path, depth, formal, tuple(sorted(merged.items())))
         walker = Walker(self.v, body, formal, sink, consts, self.global_type, params,
                         returns_pointer="*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"],
@@ -378,11 +401,19 @@ class _EngineSink(Sink):
         pinned_by = self._vma_in_scope()
         for v in variants or [Variant()]:
             held = next((h for h in v.held if h.cls == "page_lock"), None)
+            pin = next(((h, p) for p in self.e.pins for h in v.held if h.cls in p.held), None)
             known_file = any(isinstance(f, PredFact) and f.pred in self.e.v.anon_predicates and f.arg == page and
                              f.value is False for f in v.facts)
-            if held is not None:
+            if held is not None and held.how == "contract":
+                rule = (f"page lock held: {held.function}() is called through a member the kernel calls with "
+                        "the page locked (grammars/locks.toml [[contract]])")
+                safe = True
+            elif held is not None:
                 rule = (f"page lock held ({'asserted' if held.how == 'assert' else 'taken'} in {held.function}() "
                         f"at {held.file}:{held.line})")
+                safe = True
+            elif pin is not None:
+                rule = f"{pin[0].cls} held (taken in {pin[0].function}() at {pin[0].file}:{pin[0].line}): {pin[1].rule}"
                 safe = True
             elif known_file and pinned_by:
                 rule = (f"mapping pinned: {page} is a file page (not PageAnon) mapped by the vma "

@@ -22,6 +22,26 @@ class Primitive:
 
 
 @dataclass(frozen=True)
+class Contract:
+    """A lock held when the kernel calls a function through a struct member (`->writepage`)."""
+
+    members: tuple[str, ...]
+    param: int
+    lock: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class DirtyPin:
+    """Locks that pin a page's mapping for marking it dirty, from kernel version `since`."""
+
+    since: tuple[int, int]
+    held: tuple[str, ...]
+    rule: str  # what a report says, citing where the kernel says it
+    cite: str
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     primitives: dict[str, Primitive]
     sleeping: frozenset[str]
@@ -46,7 +66,18 @@ class Vocabulary:
     # walks that return true holding a lock and false having released it: name -> (class, the
     # function that ends the walk early)
     lock_walks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    contracts: tuple[Contract, ...] = ()
+    dirty_pins: tuple[DirtyPin, ...] = ()
     fingerprint: str = ""  # of the table's text: cached lock summaries are only as good as the table
+
+    def pins_for(self, version: str | None) -> tuple[DirtyPin, ...]:
+        """The dirty-pin rules a tree of this kernel version (`6.12.5`, `3.3.8`) follows."""
+        parts = (version or "").split(".")
+        try:
+            have = (int(parts[0]), int(parts[1]))
+        except (ValueError, IndexError):
+            return ()
+        return tuple(p for p in self.dirty_pins if have >= p.since)
 
     def primitives_for(self, lock_class: str) -> list[str]:
         """Names of the primitives that take a lock of this fixed class."""
@@ -83,5 +114,14 @@ def load_vocabulary() -> Vocabulary:
         class_aliases=dict(table.get("class_aliases", {})),
         lock_handles={k: int(v) for k, v in table.get("lock_handles", {}).items()},
         lock_walks={k: (str(v["class"]), str(v.get("done", ""))) for k, v in table.get("lock_walks", {}).items()},
+        contracts=tuple(Contract(tuple(c["members"]), int(c["param"]), str(c["lock"]), str(c.get("cite", "")))
+                        for c in table.get("contract", [])),
+        dirty_pins=tuple(DirtyPin(_version(p["since"]), tuple(p["held"]), str(p["rule"]), str(p.get("cite", "")))
+                         for p in dirt.get("pins", [])),
         fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16],
     )
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, minor = str(text).split(".")[:2]
+    return int(major), int(minor)
