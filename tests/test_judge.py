@@ -251,3 +251,60 @@ def test_on_6_12_a_constant_flag_refutes_the_sleep_and_the_inversion_through_fil
     sleep = judged[("sleep-in-atomic", next(line for kind, line in judged if kind == "sleep-in-atomic"))]
     assert sleep.verdict == "refuted"
     assert "`fgp_flags & FGP_LOCK` is false (fgp_flags = 0)" in sleep.reason
+
+
+# the lock a helper took is handed back through a struct member and released by another helper:
+# the interpreter cannot follow the store, so it cannot tell the release is of the lock held
+HANDED = """\
+#include <linux/spinlock.h>
+
+struct table {
+	spinlock_t lock;
+};
+
+struct walk_args {
+	spinlock_t *lock;
+	int found;
+};
+
+static void walk_start(struct table *t, struct walk_args *args)
+{
+	spin_lock(&t->lock);
+	args->lock = &t->lock;
+}
+
+static void walk_end(struct walk_args *args)
+{
+	if (args->lock)
+		spin_unlock(args->lock);
+}
+
+void table_scan(struct table *t)
+{
+	struct walk_args args = { .found = 0 };
+
+	walk_start(t, &args);
+	walk_end(&args);
+	msleep(1);
+}
+"""
+
+
+def test_a_release_through_a_struct_member_is_never_a_confirmation(tmp_path):
+    """6.12's generic_access_phys(): follow_pfnmap_start() keeps the PTL in args.lock and
+    follow_pfnmap_end() releases it; a run that reads args.lock as its initializer's zero would
+    confirm a sleep under the PTL that cannot happen."""
+    def sleeps(source: str):
+        tree = tmp_path / "linux"
+        if not tree.exists():
+            shutil.copytree(TREE, tree)
+        (tree / "mm" / "pair.c").write_text(source)
+        report = analysis.scan(str(tree), ["mm/pair.c"], load_config(str(tree), {"model": True}))
+        (found,) = [f for f in report.findings if f.kind == "sleep-in-atomic"]
+        return found
+
+    handed = sleeps(HANDED)
+    assert handed.replay.verdict == "unknown", handed.replay
+    assert "`args->lock`" in handed.replay.reason  # the release the run cannot tie to the lock
+    kept = sleeps(HANDED.replace("\twalk_end(&args);\n", ""))
+    assert kept.replay.verdict == "confirmed", kept.replay

@@ -28,7 +28,7 @@ from patchlint.model.frames import CallFrame
 from patchlint.model.interp import Thread
 from patchlint.model.irwalk import Spans, exits, find_function, lock_names, names, names_in, params_of, walk, within
 from patchlint.model.machine import Machine
-from patchlint.model.state import UNKNOWN, Obj
+from patchlint.model.state import UNKNOWN, Obj, Struct
 from patchlint.model.values import const, truth
 
 OFF_PATH_DEPTH = 2  # callees off the path interpreted for their locks, below the path's function
@@ -104,6 +104,7 @@ class PathThread(Thread):
         self.path_frames: list[int] = [0]  # frame indexes of the path's functions entered so far
         self.advanced: set[int] = set()  # path positions whose next function was called
         self.held: list[tuple[str, TraceStep]] = []  # lock classes held, in the order taken
+        self.held_kinds: dict[str, str] = {}  # class -> the kind of lock (spinlock, mutex...) it was taken as
         self.released: list[tuple[str, TraceStep]] = []  # lock classes released, where
         self.run_info = Run()
         self.decisions: list[Decision] = []
@@ -249,7 +250,21 @@ class PathThread(Thread):
         if not hit[1] or names is None:
             return False
         held = {cls for cls, _ in self.held}
-        return any(names.lock_class(self.vocab.primitives[c.name], c) in held for c in hit[1])
+        return any(names.lock_class(self.vocab.primitives[c.name], c) in held or self._unnamed(
+            self.vocab.primitives[c.name], c) for c in hit[1])
+
+    def _unnamed(self, prim: Primitive, c: ir.Call) -> str | None:
+        """A held lock a release may be releasing though its class is another: the lock is a
+        pointer read from memory (`spin_unlock(args->lock)`, the PTL a helper stored in a struct
+        the interpreter cannot follow stores into), not a lock named where it lives
+        (`&mm->page_table_lock`), and a lock of the same kind is held.  Which one it is, the
+        run cannot tell."""
+        if not isinstance(prim.lock, int) or prim.lock >= len(c.args):
+            return None
+        if not isinstance(c.args[prim.lock], ir.Field):
+            return None
+        same = [cls for cls, step in self.held if self.held_kinds.get(cls) == prim.kind]
+        return same[-1] if same else None
 
     def _turned_away(self, s: ir.If, t: bool) -> bool:
         pos = self._position()
@@ -291,6 +306,22 @@ class PathThread(Thread):
 
     # -- calls: the path, the event, the locks -------------------------------------------
     def call(self, c: ir.Call) -> Steps:
+        value = yield from self._call(c)
+        if self.w is not None:
+            self._escaped(c)
+        return value
+
+    def _escaped(self, c: ir.Call) -> None:
+        """A local struct whose address a call was handed may have been written through it
+        (`follow_pfnmap_start(&args)` sets `args.lock`), and the interpreter does not model
+        stores through pointers: after the call its members are not known, never the zeros of
+        its initializer (which would decide `if (args->lock)` and skip a release)."""
+        for a in c.args:
+            if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name) and \
+                    isinstance(self.frame.env.get(a.operand.id), Struct):
+                self.frame.env[a.operand.id] = Struct((), False)
+
+    def _call(self, c: ir.Call) -> Steps:
         if self.w is None:
             return (yield from super().call(c))
         pos = self._position()
@@ -493,6 +524,7 @@ class PathThread(Thread):
         if more and not mine:
             step = TraceStep(self.w.cpu, f"walk({cls})", *where)
             self.held.append((cls, step))
+            self.held_kinds[cls] = "spinlock"  # a walk's lock is a page table's: the PTL
             self.run_info.events.append(step)
         elif not more and mine:
             del self.held[mine[-1]]
@@ -527,10 +559,14 @@ class PathThread(Thread):
                 # walk's position kept in a struct behind a pointer, not a second lock)
                 step = TraceStep(self.w.cpu, f"{'trylock' if prim.op == 'trylock' else 'lock'}({cls})", *where)
                 self.held.append((cls, step))
+                self.held_kinds[cls] = prim.kind
                 self.run_info.events.append(step)
             return value
         if prim.op == "release":
             yield Op("judge:unlock", (cls,), f"{prim.name}()", site)
+            if all(h != cls for h, _ in self.held) and self._unnamed(prim, c):
+                self.doubtful.append(f"{self.frame.file}:{c.line}: `{text_of(c)}` may release "
+                                     f"{self._unnamed(prim, c)}")
             for i in range(len(self.held) - 1, -1, -1):
                 if self.held[i][0] == cls:
                     del self.held[i]
@@ -541,6 +577,7 @@ class PathThread(Thread):
             # the function's contract: its caller holds the lock (lockdep_assert_held, a BUG_ON)
             step = TraceStep(self.w.cpu, f"held({cls})", *where)
             self.held.append((cls, step))
+            self.held_kinds[cls] = prim.kind
             self.run_info.events.append(step)
         return 0
 
