@@ -384,15 +384,21 @@ def scan(
                                                "unless --show-refuted) or unknown (default: the configuration's "
                                                "model, else on).", show_default=False)] = None,
     show_refuted: ShowRefutedOpt = False,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", help="Report only shard K of N (K from "
+                                              "1): the findings in the files whose path hashes to K. The N "
+                                              "shards of a scan report its findings, each once.",
+                                              show_default=False)] = None,
 ) -> None:
     """All static checks over a tree or part of it, without a series (every finding is
     `existing`), each judged by replaying its paths in the model."""
     from patchlint import analysis
+    from patchlint.findings import Shard
     from patchlint.report.formats import render
 
+    part = Shard.parse(shard) if shard is not None else None  # before any work: a CI typo fails at once
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, model=model))
     report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=_progress(False),
-                           announce=_announce)
+                           announce=_announce, shard=part)
     # a scan has no patch: every finding is existing, and all of them are the report
     sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted,
                             show_existing=True))

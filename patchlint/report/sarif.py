@@ -14,7 +14,8 @@ relatedLocations.  `partialFingerprints` carries a hash of the finding's
 identity, which does not change when lines move.  A static finding the model's replay
 confirmed carries the replayed interleaving as its first codeFlow; one it refuted is
 suppressed (`external`, with the reason as justification).  Ingest notes (skipped
-replies, stray mail) are tool execution notifications.
+replies, stray mail) are tool execution notifications.  A shard of a scan (`scan --shard K/N`)
+says so in the run's properties (`"shard": {"index": K, "count": N}`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def sarif_log(doc: dict[str, Any]) -> dict[str, Any]:
                          "messageId": p["message_id"], "applied": p["applied"]} for p in doc["patches"]],
         },
     }
+    if doc.get("shard"):
+        # last, so that dropping it (merging a scan's shards) leaves the unsharded scan's properties
+        run["properties"]["shard"] = dict(doc["shard"])
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
