@@ -386,8 +386,8 @@ def scan(
     show_refuted: ShowRefutedOpt = False,
     shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", help="Report only shard K of N (K from "
                                               "1): the findings in the files whose path hashes to K. The N "
-                                              "shards of a scan report its findings, each once.",
-                                              show_default=False)] = None,
+                                              "shards' SARIF merged by `patchlint sarif-merge` is this scan's "
+                                              "SARIF, byte for byte.", show_default=False)] = None,
 ) -> None:
     """All static checks over a tree or part of it, without a series (every finding is
     `existing`), each judged by replaying its paths in the model."""
@@ -404,6 +404,18 @@ def scan(
                             show_existing=True))
     if report.fails():
         raise typer.Exit(1)
+
+
+@app.command("sarif-merge")
+def sarif_merge(
+    files: Annotated[list[str], typer.Argument(metavar="FILE...", help="The SARIF of every shard of one "
+                                               "scan (scan --shard K/N --format sarif), in any order.")],
+) -> None:
+    """Merge the SARIF of a scan's N shards into the one run the unsharded scan writes, byte for
+    byte; refuse a set that is not exactly shards 1..N of one scan."""
+    from patchlint.report.merge import merge_files
+
+    sys.stdout.write(merge_files(files))
 
 
 def _write_output(path: str, text: str) -> None:
