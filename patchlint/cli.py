@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -15,9 +15,6 @@ from patchlint import __version__
 from patchlint.errors import PatchlintError
 from patchlint.printable import displayable_doc, printable
 from patchlint.workflow.config import load_config, render_config
-
-if TYPE_CHECKING:
-    pass
 
 # Each command imports what it uses: a warm `check` answered from the cache should not pay for
 # the parser, the walkers and the model on every start (a send-email hook runs once per series).
@@ -277,7 +274,7 @@ def doctor(
     that still defeat the parser, the configuration profile, cache state and throughput."""
     from patchlint.cparse.cache import SummaryCache
     from patchlint.cparse.index import FunctionIndex
-    from patchlint.cparse.survey import c_files, compare_with_bare, survey
+    from patchlint.cparse.survey import c_files, compare_with_bare, peak_memory, survey
     from patchlint.report.doctor import render_doctor
     from patchlint.source.tree import open_tree
 
@@ -292,7 +289,8 @@ def doctor(
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
                                    index.cache.directory, index.cache.size(), comparison,
-                                   cache_off_reason=index.cache.off_reason, config=config))
+                                   cache_off_reason=index.cache.off_reason, config=config,
+                                   memory=peak_memory()))
 
 
 def _tree_index(tree: str | None, base: str | None, profile: str | None, define: list[str] | None):
@@ -384,16 +382,17 @@ def scan(
                                                "unless --show-refuted) or unknown (default: the configuration's "
                                                "model, else on).", show_default=False)] = None,
     show_refuted: ShowRefutedOpt = False,
-    shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", help="Report only shard K of N (K from "
-                                              "1): the findings in the files whose path hashes to K. The N "
-                                              "shards' SARIF merged by `patchlint sarif-merge` is this scan's "
-                                              "SARIF, byte for byte.", show_default=False)] = None,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", help="Only shard K of N (K from 1): the "
+                                              "findings in the files whose path hashes to K; `sarif-merge` of "
+                                              "the N shards' SARIF is this scan's.", show_default=False)] = None,
 ) -> None:
     """All static checks over a tree or part of it, without a series (every finding is
     `existing`), each judged by replaying its paths in the model."""
     from patchlint import analysis
+    from patchlint.cparse.survey import peak_memory
     from patchlint.findings import Shard
     from patchlint.report.formats import render
+    from patchlint.report.tree import scan_summary
 
     part = Shard.parse(shard) if shard is not None else None  # before any work: a CI typo fails at once
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, model=model))
@@ -402,17 +401,15 @@ def scan(
     # a scan has no patch: every finding is existing, and all of them are the report
     sys.stdout.write(render(fmt.value, report.document(), color=_use_color(Color.auto), show_refuted=show_refuted,
                             show_existing=True))
+    _announce(scan_summary(len(report.findings), part, peak_memory()))
     if report.fails():
         raise typer.Exit(1)
 
 
 @app.command("sarif-merge")
-def sarif_merge(
-    files: Annotated[list[str], typer.Argument(metavar="FILE...", help="The SARIF of every shard of one "
-                                               "scan (scan --shard K/N --format sarif), in any order.")],
-) -> None:
-    """Merge the SARIF of a scan's N shards into the one run the unsharded scan writes, byte for
-    byte; refuse a set that is not exactly shards 1..N of one scan."""
+def sarif_merge(files: Annotated[list[str], typer.Argument(metavar="FILE...", help="Every shard's SARIF.")]) -> None:
+    """The SARIF of a scan's N shards (scan --shard K/N --format sarif, any order) as the unsharded
+    scan's, byte for byte; a set that is not exactly shards 1..N of one scan is refused."""
     from patchlint.report.merge import merge_files
 
     sys.stdout.write(merge_files(files))

@@ -255,3 +255,40 @@ def test_shard_report_validates_and_says_which(shards):
     jsonschema.Draft4Validator(schema).validate(log)
     assert log["runs"][0]["properties"]["shard"] == {"index": 1, "count": 2}
     assert "shard" not in json.loads(shards["whole"].read_text())["runs"][0]["properties"]
+
+
+def test_doctor_prints_peak_memory(tmp_path):
+    proc = run_patchlint("doctor", "--tree", str(GADGET), env={**os.environ, "PATCHLINT_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [ln for ln in proc.stdout.decode().splitlines() if ln.startswith("peak memory: ")]
+    megabytes = float(re.match(r"peak memory: ([0-9.]+) MB resident", line).group(1))
+    assert 10 < megabytes < 4000  # a Python process that parsed a few files: not KiB read as bytes
+
+
+def test_scan_on_a_terminal_says_its_peak_memory_and_stdout_is_unchanged(tmp_path):
+    """The summary goes to stderr only when a person watches it (a terminal); stdout's report is
+    the same bytes either way."""
+    import pty
+
+    env = {**os.environ, "PATCHLINT_CACHE_DIR": str(tmp_path)}
+    args = [sys.executable, "-m", "patchlint", "scan", "--tree", str(GADGET), "--format", "sarif", "--shard", "2/2",
+            "mm", "fs", "kernel", "lib"]
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=secondary, env=env, cwd=ROOT, timeout=120)
+        os.close(secondary)
+        said = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the terminal's other end closed: all read
+                break
+            if not chunk:
+                break
+            said += chunk
+    finally:
+        os.close(primary)
+    plain = run_patchlint(*args[3:], env=env)
+    assert proc.returncode == plain.returncode == 0
+    assert proc.stdout == plain.stdout and plain.stderr == b""
+    assert re.search(rb"patchlint: 3 findings in shard 2/2; peak memory: [0-9.]+ MB resident", said), said
