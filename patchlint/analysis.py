@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from patchlint.errors import PatchlintError
-from patchlint.findings import Finding
+from patchlint.findings import Finding, Shard
 from patchlint.records import Note, Series
 from patchlint.workflow.config import Config, load_config
 
@@ -54,6 +54,7 @@ class Report:
     fail_on: str
     complete: bool = True  # false when the clock or the model cut something short
     safe_sites: tuple[Any, ...] = field(default=())  # set_page_dirty() sites found safe, for --explain
+    shard: Shard | None = None  # the part of a scan this report is (scan --shard K/N)
 
     def fails(self) -> bool:
         """Whether the findings make the exit status 1 at the configured level."""
@@ -65,7 +66,11 @@ class Report:
         """The report as the one document every format renders."""
         from patchlint.report.document import document
 
-        return document(self.series, self.applied, list(self.findings), self.tree)
+        doc = document(self.series, self.applied, list(self.findings), self.tree)
+        if self.shard is not None:
+            # said in the document, so `sarif-merge` can tell a complete set of shards of one scan
+            doc["shard"] = {"index": self.shard.index, "count": self.shard.count}
+        return doc
 
 
 def load(series: list[str] | None, *, tree: str | None = None, base: str | None = None, range_: str | None = None,
@@ -149,20 +154,31 @@ def check(inputs: Inputs, config: Config | None = None, *, cache: SummaryCache |
 
 
 def scan(tree: str | None, paths: list[str] | None = None, config: Config | None = None, *, base: str | None = None,
-         jobs: int = 1, progress: Progress = None, announce: Progress = None) -> Report:
+         jobs: int = 1, progress: Progress = None, announce: Progress = None, shard: Shard | None = None) -> Report:
     """Every static check over the tree, or the files and directories `paths` names in it:
     without a series, every finding is `existing`.  `announce` hears how many files are read,
-    `progress` how the checks go."""
+    `progress` how the checks go.  With a `shard`, only the findings reported in the files it
+    owns (Shard.owns) are judged and reported: the shards of one scan together give exactly its
+    findings."""
     from patchlint.checks.tree import scan as scan_tree
 
     cfg = config if config is not None else load_config(tree)
     index = tree_index(tree, base, cfg)
     functions = functions_under(index, list(paths or []), "scanning", announce)
+    # Every shard walks all the scanned functions: a finding's evidence runs through callers and
+    # callees in other files, and the walk's memo and budgets (per root, and the reverse search's
+    # over all lock pairs) make what one function shows depend on what was walked before it.  A
+    # walk of only a shard's functions would report other paths, or other findings, than the
+    # unsharded scan; filtering the one walk's findings cannot.  What a shard saves is the
+    # model's replay of every finding it does not own, and rendering them.
     findings, _ = scan_tree(index, functions, jobs=jobs, progress=progress)
+    if shard is not None:
+        findings = [f for f in findings if shard.owns(f.file)]
     if cfg.model:
         findings = _judged(findings, lambda _: index, 0, progress, index.cache)
     # every finding of a scan is `existing`: fail-on new (the default) passes, any fails
-    return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), cfg.fail_on)
+    return Report(Series((), None, (), ()), None, tuple(cfg.filter(findings)), index.tree.describe(), cfg.fail_on,
+                  shard=shard)
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,7 @@ def doctor(
     that still defeat the parser, the configuration profile, cache state and throughput."""
     from patchlint.cparse.cache import SummaryCache
     from patchlint.cparse.index import FunctionIndex
-    from patchlint.cparse.survey import c_files, compare_with_bare, survey
+    from patchlint.cparse.survey import c_files, compare_with_bare, peak_memory, survey
     from patchlint.report.doctor import render_doctor
     from patchlint.source.tree import open_tree
 
@@ -294,7 +294,8 @@ def doctor(
     comparison = compare_with_bare(index, files) if compare else None
     sys.stdout.write(render_doctor(kernel.describe(), index.profile.name, list(paths or []), result,
                                    index.cache.directory, index.cache.size(), comparison,
-                                   cache_off_reason=index.cache.off_reason, config=config))
+                                   cache_off_reason=index.cache.off_reason, config=config,
+                                   memory=peak_memory()))
 
 
 def _tree_index(tree: str | None, base: str | None, profile: str | None, define: list[str] | None):
@@ -380,21 +381,38 @@ def scan(
                                                "unless --show-refuted) or unknown (default: the configuration's "
                                                "model, else on).", show_default=False)] = None,
     show_refuted: ShowRefutedOpt = False,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", help="Only shard K of N (K from 1): the "
+                                              "findings in the files whose path hashes to K; `sarif-merge` of "
+                                              "the N shards' SARIF is this scan's.", show_default=False)] = None,
 ) -> None:
     """All static checks over a tree or part of it, without a series (every finding is
     `existing`), each judged by replaying its paths in the model."""
     from patchlint import analysis
+    from patchlint.cparse.survey import peak_memory
+    from patchlint.findings import Shard
     from patchlint.report.formats import render
+    from patchlint.report.tree import scan_summary
 
+    part = Shard.parse(shard) if shard is not None else None  # before any work: a CI typo fails at once
     cfg = load_config(tree, _cli_config(fail_on, disable, exclude, profile, define, model=model))
     with console.progress() as progress:
         report = analysis.scan(tree, list(paths_ or []), cfg, base=base, jobs=jobs, progress=progress,
-                               announce=console.announce)
+                               announce=console.announce, shard=part)
     # a scan has no patch: every finding is existing, and all of them are the report
     sys.stdout.write(render(fmt.value, report.document(), color=console.use_color("auto"), show_refuted=show_refuted,
                             fail_on=report.fail_on, show_existing=True))
+    console.announce(scan_summary(len(report.findings), part, peak_memory()))
     if report.fails():
         raise typer.Exit(1)
+
+
+@app.command("sarif-merge")
+def sarif_merge(files: Annotated[list[str], typer.Argument(metavar="FILE...", help="Every shard's SARIF.")]) -> None:
+    """The SARIF of a scan's N shards (scan --shard K/N --format sarif, any order) as the unsharded
+    scan's, byte for byte; a set that is not exactly shards 1..N of one scan is refused."""
+    from patchlint.report.merge import merge_files
+
+    sys.stdout.write(merge_files(files))
 
 
 def _write_output(path: str, text: str) -> None:

@@ -9,11 +9,15 @@ configuration refer to them.  Add kinds; never rename one.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from patchlint.errors import PatchlintError
 
 
 @cache
@@ -159,3 +163,55 @@ class SafeDirty:
     line: int
     function: str
     rule: str
+
+
+SHARD_LIMIT = 4096  # more shards than any CI matrix runs (GitHub Actions: 256 jobs, GitLab parallel: 200)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part `index` of `count` of a scan (`scan --shard K/N`, K 1-based, as GitLab's
+    CI_NODE_INDEX/CI_NODE_TOTAL): the findings reported in the files it owns.
+
+    A file belongs to shard 1 + (the first 8 bytes of SHA-256 of its tree-relative path, as a
+    big-endian number) mod N.  The path alone decides, so adding or removing other files never
+    moves a file to another shard, and every machine, Python version and file order agrees; a
+    finding without a file (a budget note about the whole scan) belongs to shard 1."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str, source: str = "--shard") -> Shard:
+        """K/N as a user or a CI matrix writes it; anything else is an input error naming it."""
+        m = re.fullmatch(r"([0-9]{1,9})/([0-9]{1,9})", text.strip())
+        if m is None and re.fullmatch(r"[0-9]*/[0-9]*", text.strip()):
+            raise PatchlintError(f"{source} {text}", "has no K or no N", None,
+                                 "in GitLab CI, CI_NODE_INDEX and CI_NODE_TOTAL are set only in a job with parallel: N")
+        if m is None:
+            raise PatchlintError(f"{source} {text}", "is not K/N", None,
+                                 "give the shard's number and the number of shards, e.g. --shard 2/3 "
+                                 "(GitLab: $CI_NODE_INDEX/$CI_NODE_TOTAL)")
+        index, count = int(m.group(1)), int(m.group(2))
+        if not 1 <= count <= SHARD_LIMIT:
+            raise PatchlintError(f"{source} {text}", f"N must be between 1 and {SHARD_LIMIT}", None, None)
+        if not 1 <= index <= count:
+            zero = "GitHub Actions' strategy.job-index counts from 0: add 1" if index == 0 else None
+            raise PatchlintError(f"{source} {text}", f"K must be between 1 and N ({count}): shards count from 1",
+                                 None, zero)
+        return cls(index, count)
+
+    def owns(self, path: str | None) -> bool:
+        """Whether findings reported in `path` (tree-relative) belong to this shard."""
+        return shard_of(path, self.count) == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def shard_of(path: str | None, count: int) -> int:
+    """The shard (1-based, of `count`) that reports the findings of the file at `path`."""
+    if not path:
+        return 1
+    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1

@@ -61,7 +61,9 @@ def test_progress_is_drawn_on_a_terminal_and_the_report_is_unchanged():
     # the status line (which of the workers' counts are drawn depends on the clock: the test
     # below shows they arrive while the workers work), its last state, and its clearing
     assert "patchlint: 2 workers done" in text
-    assert text.rstrip("\n").endswith("\x1b[2K")  # rich clears its transient line before the report
+    # rich clears its transient line before the report; then the scan's summary, last
+    assert "\x1b[2K" in text
+    assert "peak memory:" in text.rstrip("\r\n").splitlines()[-1]
 
 
 def test_colour_only_on_a_terminal():

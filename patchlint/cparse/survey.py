@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +33,32 @@ class Survey:
     @property
     def clean_share(self) -> float:
         return 100.0 * self.clean / self.functions if self.functions else 100.0
+
+
+@dataclass(frozen=True)
+class PeakMemory:
+    """The most memory held at once, as the kernel counts it (getrusage's ru_maxrss): patchlint's
+    own process, and the largest of the child processes it waited for (git, scan --jobs workers)."""
+
+    own: int  # bytes
+    children: int  # bytes; 0 when it started none
+
+    def describe(self) -> str:
+        text = f"peak memory: {self.own / 1e6:.1f} MB resident"
+        if self.children:
+            text += f" (largest child process: {self.children / 1e6:.1f} MB)"
+        return text
+
+
+def peak_memory() -> PeakMemory | None:
+    """This process's peak memory so far; None where the platform has no getrusage (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux and the BSDs
+    return PeakMemory(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale,
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale)
 
 
 def c_files(index: FunctionIndex, paths: list[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from patchlint.cparse.survey import Comparison, Survey
+from patchlint.cparse.survey import Comparison, PeakMemory, Survey
 
 
 def _origin(source: str) -> str:
@@ -23,7 +23,8 @@ def _origin(source: str) -> str:
 
 def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_dir: Path | None,
                   cache_size: tuple[int, int], comparison: Comparison | None = None,
-                  cache_off_reason: str | None = None, config: bool = False) -> str:
+                  cache_off_reason: str | None = None, config: bool = False,
+                  memory: PeakMemory | None = None) -> str:
     out = []
     rev = f" at {tree['revision'][:12]}" if tree.get("revision") else ""
     out.append(f"tree: {tree['path']}{rev} (Linux {tree['kernel_version']}), profile {profile}")
@@ -61,4 +62,7 @@ def render_doctor(tree: dict, profile: str, paths: list[str], s: Survey, cache_d
                    f"{bare_share:.2f}% of {c.functions_bare} functions clean; front-end {c.seconds:.2f} s, "
                    f"{100.0 * c.clean / max(c.functions, 1):.2f}% of {c.functions} clean; "
                    f"{c.ratio:.2f}x the bare time")
+    if memory is not None:
+        # measured after the work above: what reading these files took, imports included
+        out.append(memory.describe())
     return "\n".join(out) + "\n"

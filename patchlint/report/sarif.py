@@ -14,7 +14,9 @@ relatedLocations.  `partialFingerprints` carries a hash of the finding's
 identity, which does not change when lines move.  A static finding the model's replay
 confirmed carries the replayed interleaving as its first codeFlow; one it refuted is
 suppressed (`external`, with the reason as justification).  Ingest notes (skipped
-replies, stray mail) are tool execution notifications.
+replies, stray mail) are tool execution notifications.  A shard of a scan (`scan --shard K/N`)
+says so in the run's properties (`"shard": {"index": K, "count": N}`); patchlint.report.merge
+joins a scan's shards into the one run the unsharded scan writes.
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ SCENARIO_SUFFIX = ".litmus"  # scenario files (grammars/scenarios, --scenarios D
 
 
 def render_sarif(doc: dict[str, Any]) -> str:
-    return json.dumps(sarif_log(doc), indent=2, ensure_ascii=False) + "\n"
+    return dump_sarif(sarif_log(doc))
+
+
+def dump_sarif(log: dict[str, Any]) -> str:
+    """A SARIF log as patchlint writes every one (`sarif-merge` too, so a merge of a scan's shards
+    is the same bytes as the scan)."""
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
 def sarif_log(doc: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +71,9 @@ def sarif_log(doc: dict[str, Any]) -> dict[str, Any]:
                          "messageId": p["message_id"], "applied": p["applied"]} for p in doc["patches"]],
         },
     }
+    if doc.get("shard"):
+        # last, so that `sarif-merge` dropping it leaves the unsharded scan's properties as they are
+        run["properties"]["shard"] = dict(doc["shard"])
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from patchlint.checks.tree import CallPath, LockGraph
+    from patchlint.cparse.survey import PeakMemory
+    from patchlint.findings import Shard
 
 
 def render_paths(name: str, paths: list[CallPath], budget_hit: bool) -> str:
@@ -87,3 +89,10 @@ def render_safe_sites(sites) -> str:
     if len(out) == 2:
         out.append("  none in the code the series touches")
     return "\n".join(out) + "\n"
+
+
+def scan_summary(findings: int, shard: Shard | None, memory: PeakMemory | None) -> str:
+    """What `scan` tells a person watching it after the report: how many findings (of which
+    shard) and the peak memory it took."""
+    return (f"{findings} finding{'s' * (findings != 1)}" + (f" in shard {shard}" if shard else "") +
+            (f"; {memory.describe()}" if memory else ""))
