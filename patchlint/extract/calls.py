@@ -159,7 +159,7 @@ class Bindings(Conditions):
         """Whether the truth of `e` decides a lock: it holds a trylock, or branches of its own."""
         if self.memo.has_branches(e, self.v.changing, self.v.deciding):
             return True
-        return any(self._trylock(c) is not None or (self.v.primitives.get(c.name or "") or _NOT).op ==
+        return any(self._trylock(c) is not None or (self.v.reads.get(c.name or "") or _NOT).op ==
                    "acquire_killable" for c in calls_in(e))
 
     def split_on(self, e: ir.Expr, vs: list[Variant], fact) -> list[Variant]:
@@ -191,7 +191,7 @@ class Bindings(Conditions):
             # `spinlock_t *pml = NULL;` ... `if (!pml) spin_lock(ptl);` ... `if (!pml) spin_unlock(ptl);`:
             # each test of the pointer takes the same branch until it is assigned again
             return [v.rebind(var, VarFact(var, "", False)) for v in vs]
-        if isinstance(value, ir.Call) and value.name not in self.v.primitives:
+        if isinstance(value, ir.Call) and value.name not in self.v.reads:
             vs = self._bind_result(var, value, vs)
         if isinstance(value, ir.Call):
             bound = self._bind_primitive(var, value, vs)
@@ -232,7 +232,7 @@ class Bindings(Conditions):
         name = value.name or ""
         if name in self.v.lock_pointers:
             self.lock_vars[var] = self.v.lock_pointers[name]
-        prim = self.v.primitives.get(name)
+        prim = self.v.reads.get(name)
         if prim is not None and prim.op in ("acquire", "acquire_nonnull") and \
                 LOCK_TYPE.search(self.types.get(var, "")):
             self.lock_vars[var] = self.lock_class(prim, value)  # `ptl = pmd_lock(mm, pmd)`
@@ -260,7 +260,7 @@ class Bindings(Conditions):
     def call(self, c: ir.Call, vs: list[Variant], in_condition: bool) -> list[Variant]:
         name = c.name or ""
         site = self.site(c.line)
-        prim = self.v.primitives.get(name)
+        prim = self.v.reads.get(name)
         written = {a.operand.id for a in c.args
                    if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
         if written:

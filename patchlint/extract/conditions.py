@@ -75,7 +75,7 @@ class Conditions(LockNames):
         return None
 
     def _trylock(self, call: ir.Call) -> Primitive | None:
-        prim = self.v.primitives.get(call.name or "")
+        prim = self.v.reads.get(call.name or "")
         return prim if prim is not None and prim.op == "trylock" else None
 
     # -- conditions ------------------------------------------------------------------------------
@@ -281,7 +281,7 @@ class Conditions(LockNames):
         key = call_key(e)
         if any(isinstance(f, VarFact) and f.name == key for v in vs for f in v.facts):
             return self._assume_name(key, value, vs)
-        prim = self.v.primitives.get(name)
+        prim = self.v.reads.get(name)
         if prim is not None and prim.op == "trylock":
             if not value:
                 return self.tried(prim, e, vs)

@@ -287,7 +287,7 @@ class Engine:
         v = self.v
         for c in fn.calls:
             name = c.callee
-            if c.indirect or name in v.primitives or name in v.sleeping or name in v.allocators or \
+            if c.indirect or name in v.reads or name in v.sleeping or name in v.allocators or \
                     name in v.dirtying or name in v.lock_handles or name == v.safe_dirty_form:
                 return False
             callee = self.definitions(name, near=fn.file)
@@ -420,7 +420,7 @@ class _EngineSink(Sink):
             return self._unwalked(target, variants)
         names: list[str]
         if isinstance(target, ir.Name):
-            if target.id in self.e.v.primitives:
+            if target.id in self.e.v.reads:
                 return None
             names = [target.id]
             if not self._follow(target.id):
@@ -483,7 +483,7 @@ class _EngineSink(Sink):
         """A call the walk does not enter (the depth bound, or off the focus): what its summary says
         it releases of the caller's locks is released.  Optimistic where it releases only on some
         paths; assuming it never releases made every lock dropped by such a helper look held on."""
-        if not isinstance(target, ir.Name) or target.id in self.e.v.primitives:
+        if not isinstance(target, ir.Name) or target.id in self.e.v.reads:
             return None
         if not any(h.kind not in CONTEXT_KINDS for v in variants for h in v.held):
             return None

@@ -288,8 +288,8 @@ class WalkMemo:
         hit = self.plain.get(id(block))
         if hit is not None and hit.block is block and hit.key == key:
             return hit.plain, hit.returned
-        plain = plain_locals(block, set(params), set(vocab.primitives) | set(vocab.lock_out_pointers),
-                             frozenset(n for n, p in vocab.primitives.items() if p.op != "acquire_nonnull"))
+        plain = plain_locals(block, set(params), set(vocab.reads) | set(vocab.lock_out_pointers),
+                             frozenset(n for n, p in vocab.reads.items() if p.op != "acquire_nonnull"))
         returned = frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and
                              isinstance(n.value, ir.Name))
         if len(self.plain) > 50_000:

@@ -49,7 +49,7 @@ class LockMacros:
         # (the locks, not the contexts: a macro that only disables preemption or interrupts, often
         # under a condition on its argument the walk cannot decide -- raw_write_seqcount_begin()'s
         # `if (seqprop_preemptible(s))` -- would add paths that are not there)
-        self._lockish = frozenset(n for n, p in vocab.primitives.items()
+        self._lockish = frozenset(n for n, p in vocab.reads.items()
                                   if p.op not in ("test", "assert") and p.kind not in ("rcu", "irq", "preempt"))
         self._bodies: dict[tuple[str, int], tuple[ir.Body, ir.Body]] = {}
 
@@ -73,7 +73,7 @@ class LockMacros:
     def lock_macro(self, name: str, depth: int = 0) -> LockMacro | None:
         if name in self._known:
             return self._known[name]
-        if name in self.v.primitives or depth > MAX_NESTING:
+        if name in self.v.reads or depth > MAX_NESTING:
             return None
         self._known[name] = None  # a macro naming itself is no lock macro
         found = None
