@@ -77,7 +77,7 @@ def imbalance_report(scope: Scope) -> ImbalanceReport:
             releases.setdefault((r.function.file, r.function.name), []).append(r)
     for key in sorted(exits.keys() | releases.keys()):
         fn = exits[key][0].function if key in exits else releases[key][0].function
-        contract = scope.engine.contract(fn)
+        contract = scope.engine.annotations(fn)
         # a lock it releases where no path holds it is its caller's: it drops it (and may retake
         # it); its returns are judged for it from the caller's side, not as if it had taken it
         mine = exits.get(key, [])
