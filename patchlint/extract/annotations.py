@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
+from patchlint.extract.facts import Held
 from patchlint.extract.lockclass import LockNames
+from patchlint.extract.sink import Outcome
 from patchlint.extract.vocab import Vocabulary
 
 _SIMPLE = re.compile(r"\s*(&?)\s*([A-Za-z_]\w*)((?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*)\s*$")
@@ -102,3 +104,27 @@ def _expression(text: str, line: int) -> ir.Expr | None:
     for op, member in _STEP.findall(m.group(3)):
         e = ir.Field(line, e, member, op == "->")
     return ir.Unary(line, "&", e) if m.group(1) else e
+
+
+def annotated_outcomes(fn: FunctionDef, contract: LockContract, walked: list[Outcome]) -> list[Outcome]:
+    """What a call of an annotated function does to its caller's locks, as sparse reads it: by its
+    annotation (`__acquires(x)`: it returns holding x; `__releases(x)`: without it;
+    `__cond_acquires(x)`: holding x where it returns true), a hand-off its caller follows.  Where
+    the walk of its body agrees, the walk's record stands (its kind, where it is taken, what
+    else it does to the caller's locks); where the walk found nothing to go by, the annotation."""
+    if walked:
+        # (the walk's classes are the ones the code names; an annotation may name the same lock
+        # otherwise -- `__acquires(rq->lock)` over `raw_spin_rq_lock(rq)`, rq->__lock)
+        return [replace(o, told=True, said=True) for o in walked]
+    found = {h.cls: h for o in walked for h in o.added}
+
+    def held(cls: str) -> Held:
+        return found.get(cls) or Held(cls, "annotated", "lock", fn.file, fn.start_line, fn.name, False)
+
+    added = tuple(held(c) for c in contract.acquires)
+    if contract.cond_acquires:
+        return [Outcome(added + tuple(held(c) for c in contract.cond_acquires), contract.releases, True, None,
+                        told=True, said=True),
+                Outcome(added, contract.releases, False, None, told=True, said=True)]
+    kept = [h for o in walked for h in o.added if not contract.says(h.cls)]
+    return [Outcome(added + tuple(dict.fromkeys(kept)), contract.releases, None, None, told=True, said=True)]

@@ -17,7 +17,7 @@ from dataclasses import replace
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
-from patchlint.extract.annotations import LockContract, lock_contract
+from patchlint.extract.annotations import LockContract, annotated_outcomes, lock_contract
 from patchlint.extract.exprs import text_of
 from patchlint.extract.facts import (
     CONTEXT_KINDS,
@@ -471,7 +471,7 @@ class _EngineSink(Sink):
             return None  # one of several implementations: which one runs is unknown, so none is assumed
         contract = self.e.annotations(targets[0])
         if contract.declared:
-            effects = _annotated(targets[0], contract, effects)
+            effects = annotated_outcomes(targets[0], contract, effects)
         return list(dict.fromkeys(effects)) or None
 
     def _bound(self, member: str) -> list[str]:
@@ -492,7 +492,7 @@ class _EngineSink(Sink):
             return None
         contract = self.e.annotations(defs[0])
         if contract.declared:
-            return _annotated(defs[0], contract, [])  # not walked: its annotation says what it does
+            return annotated_outcomes(defs[0], contract, [])  # not walked: its annotation says what it does
         released = tuple(sorted(self.e.releases_beneath(defs[0])))
         return [Outcome((), released, None, None)] if released else None
 
@@ -505,30 +505,6 @@ class _EngineSink(Sink):
             if f in self.e.touched:
                 return len(frames) - n <= self.e.below
         return False
-
-
-def _annotated(fn: FunctionDef, contract: LockContract, walked: list[Outcome]) -> list[Outcome]:
-    """What a call of an annotated function does to its caller's locks, as sparse reads it: by its
-    annotation (`__acquires(x)`: it returns holding x; `__releases(x)`: without it;
-    `__cond_acquires(x)`: holding x where it returns true), a hand-off its caller follows.  Where
-    the walk of its body agrees, the walk's record stands (its kind, where it is taken, what
-    else it does to the caller's locks); where the walk found nothing to go by, the annotation."""
-    if walked:
-        # (the walk's classes are the ones the code names; an annotation may name the same lock
-        # otherwise -- `__acquires(rq->lock)` over `raw_spin_rq_lock(rq)`, rq->__lock)
-        return [replace(o, told=True, said=True) for o in walked]
-    found = {h.cls: h for o in walked for h in o.added}
-
-    def held(cls: str) -> Held:
-        return found.get(cls) or Held(cls, "annotated", "lock", fn.file, fn.start_line, fn.name, False)
-
-    added = tuple(held(c) for c in contract.acquires)
-    if contract.cond_acquires:
-        return [Outcome(added + tuple(held(c) for c in contract.cond_acquires), contract.releases, True, None,
-                        told=True, said=True),
-                Outcome(added, contract.releases, False, None, told=True, said=True)]
-    kept = [h for o in walked for h in o.added if not contract.says(h.cls)]
-    return [Outcome(added + tuple(dict.fromkeys(kept)), contract.releases, None, None, told=True, said=True)]
 
 
 def _classes(v: Variant) -> tuple[str, ...]:
