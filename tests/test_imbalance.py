@@ -415,3 +415,32 @@ def test_scope_guards_take_the_lock_at_the_statement_and_release_it_at_scope_exi
     # a class the guard table does not know takes no lock (and no call through a pointer is made)
     unknown = GUARDED.replace("guard(spinlock)(&c->lock);\n\tc->n++;", "guard(fd)(&c->lock);\n\tc->n++;")
     assert not _engine(tmp_path, unknown, "counter_sleepy").obs.sleeps
+
+
+TRY_HELPER = COUNTER + """\
+static int counter_trylock(struct counter *c)
+{
+	return spin_trylock(&c->lock);
+}
+
+void counter_poll(struct counter *c)
+{
+	if (c->busy || !counter_trylock(c)) {
+		cond_resched();
+		return;
+	}
+	c->n++;
+	spin_unlock(&c->lock);
+}
+"""
+
+
+def test_a_trylock_helper_on_the_right_of_or_runs_only_where_the_left_lets_it(tmp_path: Path):
+    """`return spin_trylock(l)` makes counter_trylock() a trylock its callers test; on the right
+    of `||` it runs only where c->busy is false, and the branch taken where the whole test is true
+    holds no lock: no sleep under it, no imbalance, none in the helper."""
+    assert not _engine(tmp_path, TRY_HELPER, "counter_poll").obs.sleeps
+    assert _verdicts(tmp_path, TRY_HELPER, "counter_trylock", "counter_poll") == []
+    inverted = TRY_HELPER.replace("!counter_trylock(c)", "counter_trylock(c)")
+    sleeps = _engine(tmp_path, inverted, "counter_poll").obs.sleeps.values()
+    assert {(s.what, tuple(h.cls for h in s.atomic)) for s in sleeps} == {("cond_resched", ("counter->lock",))}

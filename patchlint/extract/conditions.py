@@ -104,6 +104,11 @@ class Conditions(LockNames):
             return self.assume(e.operand, not value, vs)
         if isinstance(e, ir.Unary) and e.op in ("post++", "post--"):
             return self.assume(e.operand, value, vs)  # `if (!ptep++)` tests ptep as it was
+        if isinstance(e, (ir.Conditional, ir.StmtExpr)) or isinstance(e, ir.Binary) and e.op in ("&&", "||"):
+            # what the walk's evaluation of it remembered on a path (a `<val>` fact) decides there
+            kept, vs = self._assume_tagged(e, value, vs)
+            if kept:
+                return dedupe(kept + self.assume(e, value, vs)) if vs else kept
         if isinstance(e, ir.Binary) and e.op in ("&&", "||"):
             conj = (e.op == "&&") == value
             if conj:  # a && b true, or a || b false: both sides take `value`
@@ -115,10 +120,6 @@ class Conditions(LockNames):
             return self._assume_equal(e, value, vs)
         if isinstance(e, ir.Comma) and e.exprs:
             return self.assume(e.exprs[-1], value, vs)
-        if isinstance(e, (ir.Conditional, ir.StmtExpr)) or isinstance(e, ir.Binary) and e.op in ("&&", "||"):
-            tagged = self._assume_tagged(e, value, vs)
-            if tagged is not None:
-                return tagged
         if isinstance(e, ir.Conditional):
             # `c ? a : b` not evaluated on its own (no tag): each side where the test takes it
             return dedupe(self.assume(e.then, value, self.assume(e.test, True, vs)) +
@@ -144,26 +145,20 @@ class Conditions(LockNames):
             return self._assume_call(e, value, vs)
         return vs
 
-    def _assume_tagged(self, e: ir.Expr, value: bool, vs: list[Variant]) -> list[Variant] | None:
+    def _assume_tagged(self, e: ir.Expr, value: bool, vs: list[Variant]) -> tuple[list[Variant], list[Variant]]:
         """An expression with branches of its own the walk evaluated (Bindings.expr), which
-        remembered per path what it came to (a `<val ...>` fact): the paths where that was
-        `value`; a path with no such fact is assumed as usual.  None when no path has one."""
+        remembered per path what it came to (a `<val ...>` fact): (the paths that remembered it
+        and where it was `value`, the paths that remembered nothing, to be assumed as usual)."""
         key = value_key(e)
-        known = [v for v in vs if any(isinstance(f, VarFact) and f.name == key for f in v.facts)]
-        if not known:
-            return None
-        rest = [v for v in vs if v not in known]
-        kept = [v for v in known if any(isinstance(f, VarFact) and f.name == key and f.value == value
-                                        for f in v.facts)]
-        if not rest:
-            return kept
-        if isinstance(e, ir.Conditional):
-            rest = dedupe(self.assume(e.then, value, self.assume(e.test, True, rest)) +
-                          self.assume(e.orelse, value, self.assume(e.test, False, rest)))
-        elif isinstance(e, ir.StmtExpr):
-            tail = tail_value(e)
-            rest = self.assume(tail, value, rest) if tail is not None else rest
-        return dedupe(kept + rest)
+        kept: list[Variant] = []
+        rest: list[Variant] = []
+        for v in vs:
+            known = next((f.value for f in v.facts if isinstance(f, VarFact) and f.name == key), None)
+            if known is None:
+                rest.append(v)
+            elif known == value:
+                kept.append(v)
+        return kept, rest
 
     def pure_condition(self, e: ir.Expr) -> tuple[tuple[str, ...], bool] | None:
         """(the names it reads, whether it reads through a pointer) for a condition made of locals

@@ -253,8 +253,11 @@ class Engine:
                 self.obs.returns.append(Exit(Site(fn.file, line or fn.end_line, fn.name), site_variant, fn,
                                              frozenset(classes), bool(path), walk_number,
                                              tuple(sorted((params or {}).items()))))
+            # (sparse's __acquire() markers count within the function, for its own balance, and
+            # hand its caller nothing: the lock they name is one the function took under another
+            # name, double_pt_lock()'s ptl2 when it is ptl1)
             added = tuple(h for h in site_variant.held if h not in before and
-                          h.how not in ("assert", "caller", "contract"))
+                          h.how not in ("assert", "caller", "contract") and h.kind != "sparse")
             released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took or
                                      c in gave and not any(h.cls == c and h in before for h in site_variant.held)} |
                                     # what its __releases() said it was entered holding, and released
