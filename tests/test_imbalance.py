@@ -444,3 +444,30 @@ def test_a_trylock_helper_on_the_right_of_or_runs_only_where_the_left_lets_it(tm
     inverted = TRY_HELPER.replace("!counter_trylock(c)", "counter_trylock(c)")
     sleeps = _engine(tmp_path, inverted, "counter_poll").obs.sleeps.values()
     assert {(s.what, tuple(h.cls for h in s.atomic)) for s in sleeps} == {("cond_resched", ("counter->lock",))}
+
+
+FLAG = COUNTER + """\
+void counter_page_done(struct counter *c)
+{
+	struct page *page = c->page;
+	bool locked = true;
+
+	lock_page(page);
+	if (c->busy) {
+		locked = false;
+		unlock_page(page);
+	}
+	c->n++;
+	if (locked)
+		unlock_page(page);
+}
+"""
+
+
+def test_a_local_flag_set_to_a_constant_decides_its_next_test(tmp_path: Path):
+    """`locked = false; unlock_page(page);` then `if (locked) unlock_page(page);`: the flag says
+    the second unlock is not reached where the first ran; without the flag it is a double unlock."""
+    assert _verdicts(tmp_path, FLAG, "counter_page_done") == []
+    unflagged = FLAG.replace("\tif (locked)\n\t\tunlock_page(page);\n", "\tunlock_page(page);\n")
+    assert _verdicts(tmp_path, unflagged, "counter_page_done") == [("double-unlock", "counter_page_done",
+                                                                     ("page_lock",))]

@@ -186,6 +186,11 @@ class Bindings(Conditions):
         if var.startswith("*") and is_literal(value) and literal_truth(value) is not None:
             # `*locked = false;`: what the caller's flag now says
             return [v.rebind(var, VarFact(var, "", bool(literal_truth(value)))) for v in vs]
+        if var in self.plain and self.types.get(var, "").split()[-1:] == ["bool"] and is_literal(value) and \
+                literal_truth(value) is not None:
+            # `folio_locked = false; folio_unlock(folio);` ... `if (folio_locked) folio_unlock(folio);`:
+            # a local flag set to a constant says which way its next test goes
+            return [v.rebind(var, VarFact(var, "", bool(literal_truth(value)))) for v in vs]
         if "*" in self.types.get(var, "") and (isinstance(value, ir.Name) and value.id == "NULL" or
                                                isinstance(value, ir.Literal) and value.text in ("NULL", "0")):
             # `spinlock_t *pml = NULL;` ... `if (!pml) spin_lock(ptl);` ... `if (!pml) spin_unlock(ptl);`:
