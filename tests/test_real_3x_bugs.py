@@ -45,15 +45,14 @@ BUGS = [
           "\t\tkfree(path);\n"),),
         "sleep-in-atomic", "mem_cgroup_print_bad_page"),
     # migrate: an error path moved so that a page whose trylock failed is unlocked (3.3's
-    # hugepage migration once jumped past its unlock; this jumps onto it)
-    pytest.param(Bug("huge", "mm/migrate.c",
-                     (("\t\tif (!force || mode != MIGRATE_SYNC)\n\t\t\tgoto out;\n\t\tlock_page(hpage);\n",
-                       "\t\tif (!force || mode != MIGRATE_SYNC)\n\t\t\tgoto unlock;\n\t\tlock_page(hpage);\n"),
-                      ("\t\tput_anon_vma(anon_vma);\n\tunlock_page(hpage);\n\nout:\n\tif (rc != -EAGAIN) {\n",
-                       "\t\tput_anon_vma(anon_vma);\nunlock:\n\tunlock_page(hpage);\n\n\tif (rc != -EAGAIN) {\n")),
-                     "double-unlock", "unmap_and_move_huge_page"),
-                 marks=pytest.mark.xfail(strict=True, reason="an unlock of a lock the path never took has no "
-                                         "finding yet (issue 16)")),
+    # hugepage migration once jumped past its unlock; this jumps onto it): sparse's "unexpected
+    # unlock", a lock-imbalance (a second unlock of a page the path had locked is double-unlock)
+    Bug("huge", "mm/migrate.c",
+        (("\t\tif (!force || mode != MIGRATE_SYNC)\n\t\t\tgoto out;\n\t\tlock_page(hpage);\n",
+          "\t\tif (!force || mode != MIGRATE_SYNC)\n\t\t\tgoto unlock;\n\t\tlock_page(hpage);\n"),
+         ("\t\tput_anon_vma(anon_vma);\n\tunlock_page(hpage);\n\nout:\n\tif (rc != -EAGAIN) {\n",
+          "\t\tput_anon_vma(anon_vma);\nunlock:\n\tunlock_page(hpage);\n\n\tif (rc != -EAGAIN) {\n")),
+        "lock-imbalance", "unmap_and_move_huge_page"),
 ]
 
 

@@ -164,11 +164,14 @@ def test_check_exit_status_follows_the_findings():
     # the tree's own BUG is counted apart, and printed only when asked for
     assert "KERNEL_BUG" not in out
     assert "total: 0 errors, 0 warnings, 0 checks (1 existing, not shown: --show-existing)" in out.splitlines()
-    assert out.endswith("series total: 0 errors, 0 warnings, 0 checks (1 existing) in 3 patches\n")
+    # the other existing entry: shrink_page_list()'s page lock after pageout(), which the fixture
+    # does not define, is not judged, and a note says so (issue 16)
+    assert out.endswith("series total: 0 errors, 0 warnings, 0 checks (2 existing) in 3 patches\n")
     shown = cli("check", "--show-existing", *CLI_CASES["three-patches-shuffled"]).stdout.decode()
     assert "ERROR:KERNEL_BUG: " in shown and "(scenario zap-vs-reclaim-add) (existing)" in shown
+    assert "those paths pass pageout() at line 71 holding it" in shown
     static = cli("check", "--no-model", "--format", "text", *CLI_CASES["three-patches-shuffled"])
-    assert static.stdout.decode().endswith("series total: 0 errors, 0 warnings, 0 checks in 3 patches\n")
+    assert static.stdout.decode().endswith("series total: 0 errors, 0 warnings, 0 checks (1 existing) in 3 patches\n")
 
 
 def test_check_text_has_the_checkpatch_and_lockdep_shapes():

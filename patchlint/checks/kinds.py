@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from patchlint.checks.docorder import DocumentedOrder
+from patchlint.checks.imbalance import imbalance_report
 from patchlint.checks.scope import Scope, in_scope
-from patchlint.extract.engine import CONTEXT_KINDS, Edge, Exit, Frame
-from patchlint.extract.facts import ReturnedFact, ReturnsErrFact, ReturnsFact
+from patchlint.extract.engine import CONTEXT_KINDS, Edge, Frame
 from patchlint.findings import LEVELS, Finding, PathStep, SafeDirty, TraceStep, Witness
 from patchlint.printable import quote_path
 
@@ -287,81 +287,15 @@ class LockImbalance(Checker):
     kind = "lock-imbalance"
 
     def findings(self, scope: Scope) -> Iterator[Finding]:
-        by_fn: dict[tuple[str, str], list[Exit]] = {}
-        for exit_ in scope.obs.returns:
-            if exit_.function.name in scope.touched:
-                by_fn.setdefault((exit_.function.file, exit_.function.name), []).append(exit_)
-        # a call we could not follow may release the lock (pageout() unlocks the page it starts
-        # writing): in that function -- that one, in its file, not every same-named static
-        # function of the tree -- the paths cannot be compared, and nothing is said
-        unsure = {(u.site.file, u.site.function) for u in scope.obs.unresolved.values()}
-        for (file, name), exits in sorted(by_fn.items()):
-            fn = exits[0].function
-            if (file, name) in unsure:
-                continue
-            declared = {a.argument for a in fn.annotations}
-            # `__acquires(lock)` on a parameter: the class the walk gave it is @paramN
-            declared |= {f"@param{i}" for i, p in enumerate(fn.params()) if p.name in declared}
-            # the function's own locks: taken by it, and not already held when it was entered
-            own = [{h.cls for h in x.variant.held if h.function == name and h.how in ("lock", "trylock")
-                    and h.cls not in x.entry} for x in exits]
-            held_somewhere = set().union(*own) if own else set()
-            # what each path returned: a constant's truth; and, for a pointer, what the path knew
-            # of the name it returned -- true, false (NULL), an ERR_PTR() -- or unknown (None)
-            constants = [next((f.value for f in x.variant.facts if isinstance(f, ReturnsFact)), None) for x in exits]
-            truths = ["err" if ReturnsErrFact() in x.variant.facts else next(
-                (f.value for f in x.variant.facts if isinstance(f, (ReturnsFact, ReturnedFact))), None)
-                for x in exits]
-            pointer = _returns_pointer_or_bool(fn)
-            for cls in sorted(held_somewhere):
-                if all(cls in s for s in own):
-                    continue  # every path returns with it: the function hands it to its caller
-                # its result says whether it did: a constant where it holds the lock (`return 0`
-                # beside `return -EINTR`), or a pointer returned non-NULL with it and NULL or an
-                # ERR_PTR() on every path without it; a computed int such as -EINVAL where it
-                # holds the lock says nothing, nor does a pointer the path knew nothing of
-                held_c = {t for t, s in zip(constants, own, strict=True) if cls in s}
-                free_c = {t for t, s in zip(constants, own, strict=True) if cls not in s}
-                held_p = {t for t, s in zip(truths, own, strict=True) if cls in s}
-                free_p = {t for t, s in zip(truths, own, strict=True) if cls not in s}
-                # (true with the lock and false with it tells nothing; an ERR_PTR() returned
-                # holding the lock is a leak, whatever callers test)
-                if "err" in held_p or {True, False} <= held_c:
-                    pass
-                elif (None not in held_c or pointer and free_c <= {False}) and not held_c & free_c:
-                    continue
-                elif pointer and free_p <= {False, "err"} and not held_p & free_p:
-                    continue
-                if cls in declared or any(cls.split("->")[-1] in d for d in declared):
-                    continue
-                chain = _imbalance_evidence(name, file, cls, exits, own)
-                yield Finding(
-                    kind=self.kind, status="new", severity=self.severity, patch=None, file=file, line=chain[1].line,
-                    function=name,
-                    message=f"{name}() returns with {cls} held on some paths and released on others, "
-                            "and no __acquires/__releases annotation says so",
-                    locks=(cls,), chain=chain, identity=f"{self.kind}|{file}:{name}|{cls}",
-                )
+        # sparse's three context rules on the walk's paths (checks.imbalance says how)
+        yield from imbalance_report(scope).imbalances
 
 
-def _imbalance_evidence(name: str, file: str, cls: str, exits: list[Exit],
-                        own: list[set[str]]) -> tuple[TraceStep, ...]:
-    """Where the function took the lock, the first return that still holds it and the first that
-    does not: the two paths a reader compares, taken from walks entered without the lock where
-    there are such (entered with it, a return can hold the caller's lock and count as without).
-    `own[i]` are the function's own locks `exits[i]` returns holding."""
-    paths = list(zip(exits, own, strict=True))
-    clean = [(x, mine) for x, mine in paths if cls not in x.entry]
-    if any(cls in mine for _, mine in clean) and any(cls not in mine for _, mine in clean):
-        paths = clean
-    holding = min((x.site.line, min((h.line, h.how, h.file) for h in x.variant.held
-                                    if h.cls == cls and h.function == name and h.how in ("lock", "trylock")))
-                  for x, mine in paths if cls in mine)
-    free = min(x.site.line for x, mine in paths if cls not in mine)
-    (ret, (taken, how, taken_file)) = holding
-    return (TraceStep(0, f"{'trylock' if how == 'trylock' else 'lock'}({cls})", taken_file, taken, name),
-            TraceStep(0, f"return holding {cls}", file, ret, name),
-            TraceStep(0, f"return without {cls}", file, free, name))
+class DoubleUnlock(Checker):
+    kind = "double-unlock"
+
+    def findings(self, scope: Scope) -> Iterator[Finding]:
+        yield from imbalance_report(scope).double_unlocks
 
 
 class AnalysisIncomplete(Checker):
@@ -397,6 +331,8 @@ class AnalysisIncomplete(Checker):
                           function=None,
                           message=f"{quote_path(u.path)} {what} ({u.reason}); calls and locks in it are not seen",
                           identity=f"{self.kind}|{u.path}|{'bounded' if u.partly else 'unread'}")
+        # paths whose locks went to a call nobody can read, where they alone would decide a verdict
+        yield from imbalance_report(scope).notes
         for file, fn in sorted(scope.obs.incomplete):
             if fn in scope.touched:
                 yield Finding(kind=self.kind, status="new", severity="check", patch=None, file=file, line=None,
@@ -408,10 +344,6 @@ class AnalysisIncomplete(Checker):
 def _fid(where) -> str:
     """A function as an identity names it: static functions of one name live in many files."""
     return f"{where.file}:{where.function}"
-
-
-def _returns_pointer_or_bool(fn) -> bool:
-    return "*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"]
 
 
 def _edges_in_scope(scope: Scope) -> Iterator[Edge]:

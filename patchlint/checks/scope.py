@@ -31,6 +31,8 @@ class Scope:
     # (held, acquired) -> other paths that take them so, for the model's replay to try when the
     # example's path cannot happen (up to ALTERNATIVES, the example first)
     alternatives: dict[tuple[str, str], list[Edge]] = field(default_factory=dict)
+    # what several checkers read, worked out once (checks.imbalance's report)
+    memo: dict[str, object] = field(default_factory=dict)
 
     @property
     def obs(self) -> Observations:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from patchlint.cparse.dialect import rewrite
-from patchlint.cparse.ir import Body, Expr, Return, build_body
+from patchlint.cparse.ir import Block, Body, Expr, Return, Stmt, build_body
 from patchlint.cparse.parse import parse_tree
 
 
@@ -20,6 +20,19 @@ def macro_expression(body: str, name: str, path: str) -> Expr | None:
     parsed = build_body(src, parse_tree(src).root_node, 0, name, path, {})
     ret = parsed.block.body[0] if parsed and parsed.block.body else None
     return ret.value if isinstance(ret, Return) and parsed.complete else None
+
+
+def macro_statement(body: str, name: str, path: str) -> Stmt | None:
+    """A macro's replacement text as one statement (`do { spin_lock(l); ... } while (0)`), after
+    the kernel dialect pass; None when it does not read as one."""
+    buf = bytearray(f"void __patchlint_macro(void) {{ {body}; }}\n".encode())
+    rewrite(buf)
+    src = bytes(buf)
+    parsed = build_body(src, parse_tree(src).root_node, 0, name, path, {})
+    if parsed is None or not parsed.complete or not parsed.block.body:
+        return None
+    stmts = parsed.block.body
+    return stmts[0] if len(stmts) == 1 else Block(stmts[0].line, stmts)
 
 
 @dataclass(frozen=True)

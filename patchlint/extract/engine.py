@@ -12,11 +12,12 @@ initializers put in that field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from patchlint.cparse import ir
 from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
+from patchlint.extract.annotations import LockContract, annotated_outcomes, lock_contract
 from patchlint.extract.exprs import text_of
 from patchlint.extract.facts import (
     CONTEXT_KINDS,
@@ -26,114 +27,39 @@ from patchlint.extract.facts import (
     InstFact,
     NonNullFact,
     PredFact,
+    ReturnedFact,
+    ReturnsErrFact,
     ReturnsFact,
+    UnknownFact,
     VarFact,
     Variant,
 )
-from patchlint.extract.sink import Outcome, Sink, Site
+from patchlint.extract.macros import LockMacros
+from patchlint.extract.observations import (
+    BadRelease,
+    CallReached,
+    Dirty,
+    Edge,
+    Exit,
+    Frame,
+    Observations,
+    Recursive,
+    Sleep,
+    Spin,
+    Unresolved,
+)
+from patchlint.extract.sink import OPAQUE, Outcome, Sink, Site, Unheld
 from patchlint.extract.summary import SUMMARY_BUDGET, LockSummaries
 from patchlint.extract.vocab import Contract, Vocabulary, load_vocabulary
 from patchlint.extract.walker import Walker
+
+__all__ = ["BELOW", "CONTEXT_KINDS", "MAX_DEPTH", "MAX_TARGETS", "BadRelease", "CallReached", "Dirty", "Edge",
+           "Engine", "Exit", "Frame", "Observations", "Recursive", "Sleep", "Spin", "Unresolved"]
 
 MAX_TARGETS = 12  # an operations field with more implementations than this is not followed
 MAX_DEPTH = 6  # calls below a root the walk enters; beneath, callees are summarised
 WALK_BUDGET = 3000  # function walks in all
 BELOW = 4  # with a focus: calls followed beneath a touched function
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One step of a call path: `function` calls the next frame at `line`."""
-
-    function: str
-    file: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Edge:
-    held: Held
-    acquired: Held
-    how: str  # "lock" or "spin"
-    path: tuple[Frame, ...]  # from the root to the acquiring function
-
-
-@dataclass(frozen=True)
-class Spin:
-    lock: Held  # the lock spun for
-    held: tuple[Held, ...]  # what the spinner holds (some variant)
-    loop_line: int
-    path: tuple[Frame, ...]
-
-
-@dataclass(frozen=True)
-class Sleep:
-    site: Site
-    what: str
-    atomic: tuple[Held, ...]
-    path: tuple[Frame, ...]
-
-
-@dataclass(frozen=True)
-class Dirty:
-    site: Site
-    call: str
-    safe: bool
-    rule: str  # why it is safe, or why not
-    path: tuple[Frame, ...]
-
-
-@dataclass(frozen=True)
-class Recursive:
-    """A lock taken (or spun for) on an object whose lock the same path already holds."""
-
-    site: Site
-    lock: Held  # the second acquisition
-    first: Held  # where the path took it before
-    instance: str  # what the second acquisition names (`folio`, `&n->list_lock`)
-    path: tuple[Frame, ...]
-
-
-@dataclass(frozen=True)
-class Unresolved:
-    site: Site
-    callee: str
-    why: str
-
-
-@dataclass(frozen=True)
-class Exit:
-    """One way a walked function returned."""
-
-    site: Site  # the `return` (or the closing brace)
-    variant: Variant  # the locks held and the facts known on that path
-    function: FunctionDef
-    entry: frozenset[str]  # the lock classes held when it was entered
-
-
-@dataclass(frozen=True)
-class CallReached:
-    """A call into a watched function (Engine's `watch`): the path to it and the lock sets held."""
-
-    callee: str
-    path: tuple[Frame, ...]  # from the root to the function making the call
-    variants: tuple[Variant, ...]  # the locks held at the call, one entry per lock set
-
-
-@dataclass
-class Observations:
-    edges: dict[tuple[str, str, str, str, int], Edge] = field(default_factory=dict)
-    spins: dict[tuple[str, int, str], Spin] = field(default_factory=dict)
-    sleeps: dict[tuple[str, int, str], Sleep] = field(default_factory=dict)
-    dirties: list[Dirty] = field(default_factory=list)
-    returns: list[Exit] = field(default_factory=list)  # each way a function returned
-    unresolved: dict[tuple[str, int, str], Unresolved] = field(default_factory=dict)
-    recursive: dict[tuple[str, int, str], Recursive] = field(default_factory=dict)
-    incomplete: set[tuple[str, str]] = field(default_factory=set)  # (file, function) with opaque parts
-    calls_to: list[CallReached] = field(default_factory=list)
-    budget_hit: bool = False
-    cut_roots: list[str] = field(default_factory=list)  # roots whose walk a budget cut short
-    walks: int = 0
 
 
 class Engine:
@@ -166,7 +92,9 @@ class Engine:
         self.touched: frozenset[str] = frozenset(touched or ())
         self.below = below
         self._outcomes: dict[tuple, list[Outcome]] = {}
-        self.summaries = LockSummaries(index, self.v, self.global_type, budget=summary_budget)
+        self.macros = LockMacros(self.v, index.macro, lambda name: bool(index.definitions(name)))
+        self.summaries = LockSummaries(index, self.v, self.global_type, budget=summary_budget, macros=self.macros)
+        self._contracts: dict[tuple[str, int], LockContract] = {}
         self._releases: dict[tuple[str, int, int], frozenset[str]] = {}
         self._inert: dict[tuple[str, int], bool] = {}
 
@@ -213,10 +141,32 @@ class Engine:
             self._globals[name] = found
         return self._globals[name]
 
+    def annotations(self, fn: FunctionDef) -> LockContract:
+        """What the function's sparse annotations say of its locks."""
+        key = (fn.file, fn.start_byte)
+        if key not in self._contracts:
+            self._contracts[key] = lock_contract(fn, self.v, self.global_type)
+        return self._contracts[key]
+
+    def _entered(self, fn: FunctionDef, entry: list[Variant]) -> list[Variant]:
+        """The caller's paths, each holding what `__releases(x)`/`__must_hold(x)` say the function
+        is entered holding (sparse reads the annotation as the caller's promise)."""
+        wanted = [c for c in self.annotations(fn).entry if not c.startswith("@")]
+        if not wanted:
+            return entry
+        out = []
+        for v in entry:
+            for cls in wanted:
+                if not v.holds(cls):
+                    v = v.with_held(Held(cls, "annotated", "caller", fn.file, fn.start_line, fn.name, False))
+            out.append(v)
+        return out
+
     # -- walking ---------------------------------------------------------------------------------
     def run(self, root: FunctionDef, allowance: int | None = None) -> None:
-        """Walk from `root` with nothing held; `allowance` bounds the walks this root may take
-        (on top of the engine's total budget), so one huge call graph cannot starve the rest."""
+        """Walk from `root` with nothing held (but what its annotations say it is entered
+        holding); `allowance` bounds the walks this root may take (on top of the engine's total
+        budget), so one huge call graph cannot starve the rest."""
         self._limit = self.budget if allowance is None else min(self.budget, self.obs.walks + allowance)
         before = self.obs.budget_hit
         self.obs.budget_hit = False
@@ -261,12 +211,14 @@ class Engine:
             return []
         self._memo.add(key)
         self.obs.walks += 1
+        walk_number = self.obs.walks
         body = self.index.body(fn)
         if body is None:
             self.obs.incomplete.add((fn.file, fn.name))
             return []
         if not body.complete:
             self.obs.incomplete.add((fn.file, fn.name))
+        body = self.macros.expand(fn, body)
         formal = [(p.type, p.name) for p in fn.params()]
         summary = self.summaries.get(fn)
         own = summary.binds if summary is not None else ()
@@ -280,28 +232,44 @@ class Engine:
             # (or through a pointer the walk could not follow) starts where that caller is
             entry = [Variant(v.held + tuple(h for h in held_by_contract if not v.holds(h.cls)), v.facts)
                      for v in entry]
-        sink = _EngineSink(self, fn, path, depth, formal, tuple(sorted(merged.items())))
+        # how it returns, and what it releases without holding, are judged (lock-imbalance,
+        # double-unlock) only for the functions a check is about
+        record = not self.touched or fn.name in self.touched
+        sink = _EngineSink(self, fn, path, depth, formal, tuple(sorted(merged.items())),
+                           frozenset(classes) if record else None)
         walker = Walker(self.v, body, formal, sink, consts, self.global_type, params,
                         returns_pointer="*" in fn.return_type or fn.return_type.split()[-1:] == ["bool"],
                         memo=self.summaries.memo)
-        walker.run(entry)
+        contract = self.annotations(fn)
+        walker.run(self._entered(fn, entry))
         before = {h for v in entry for h in v.held}
         outcomes = []
         # a class it takes itself is released for its caller only where it gave the caller's lock
         # back on every path (`cond_resched_rcu()`: unlock, cond_resched(), lock again), not where
         # the walk merely could not pair one of its own acquisitions with its release
         gave = {c for c in walker.took if walker.returns and all(GaveFact(c) in r.facts for r in walker.returns)}
-        # how it returns is judged (lock-imbalance) only for the functions a check is about
-        record = not self.touched or fn.name in self.touched
         for site_variant, line in zip(walker.returns, walker.return_lines, strict=True):
             if record:
                 self.obs.returns.append(Exit(Site(fn.file, line or fn.end_line, fn.name), site_variant, fn,
-                                             frozenset(classes)))
-            added = tuple(h for h in site_variant.held if h not in before and h.how != "assert")
+                                             frozenset(classes), bool(path), walk_number,
+                                             tuple(sorted((params or {}).items()))))
+            # (sparse's __acquire() markers count within the function, for its own balance, and
+            # hand its caller nothing: the lock they name is one the function took under another
+            # name, double_pt_lock()'s ptl2 when it is ptl1)
+            added = tuple(h for h in site_variant.held if h not in before and
+                          h.how not in ("assert", "caller", "contract") and h.kind != "sparse")
             released = tuple(sorted({c for c in classes if not site_variant.holds(c) and c not in walker.took or
-                                     c in gave and not any(h.cls == c and h in before for h in site_variant.held)}))
+                                     c in gave and not any(h.cls == c and h in before for h in site_variant.held)} |
+                                    # what its __releases() said it was entered holding, and released
+                                    {c for c in contract.releases if not c.startswith("@") and
+                                     not site_variant.holds(c)}))
             truth = next((f.value for f in site_variant.facts if isinstance(f, ReturnsFact)), None)
-            outcomes.append(Outcome(added, released, truth, classes))
+            # the caller's locks, and those handed back, that code nobody can read was given
+            mine = set(classes) | {h.cls for h in added}
+            unknown = tuple(sorted({c for f in site_variant.facts if isinstance(f, UnknownFact)
+                                    for c in f.classes if c in mine}))
+            told = truth is not None or any(isinstance(f, (ReturnedFact, ReturnsErrFact)) for f in site_variant.facts)
+            outcomes.append(Outcome(added, released, truth, classes, unknown, told))
         outcomes = _handed_off(list(dict.fromkeys(outcomes)))
         if all(not o.added and not o.released for o in outcomes):
             outcomes = []
@@ -322,7 +290,7 @@ class Engine:
         v = self.v
         for c in fn.calls:
             name = c.callee
-            if c.indirect or name in v.primitives or name in v.sleeping or name in v.allocators or \
+            if c.indirect or name in v.reads or name in v.sleeping or name in v.allocators or \
                     name in v.dirtying or name in v.lock_handles or name == v.safe_dirty_form:
                 return False
             callee = self.definitions(name, near=fn.file)
@@ -353,13 +321,24 @@ class Engine:
 class _EngineSink(Sink):
     def __init__(self, engine: Engine, fn: FunctionDef, path: tuple[Frame, ...], depth: int,
                  params: list[tuple[str, str | None]],
-                 binds: tuple[tuple[str, str], ...] = ()):
+                 binds: tuple[tuple[str, str], ...] = (), entry: frozenset[str] | None = None):
         self.e = engine
         self.fn = fn
         self.path = path
         self.depth = depth
         self.has_vma = any("vm_area_struct" in (t or "") for t, _ in params)
         self.binds = binds
+        self.entry = entry  # the classes it was entered holding, where its releases are judged
+
+    def release(self, site: Site, lock: Held, before: list[Variant]) -> None:
+        if self.entry is not None and any(v.holds(lock.cls) for v in before):
+            self.e.obs.held_releases.add((site.file, site.line, lock.cls))
+
+    def unheld(self, site: Site, lock: Held, variant: Variant, why: Unheld) -> None:
+        if self.entry is None:
+            return
+        key = (site.file, site.line, lock.cls, why.why)
+        self.e.obs.unheld.setdefault(key, BadRelease(site, lock, why, self.fn, self.entry, bool(self.path)))
 
     def frames(self, line: int) -> tuple[Frame, ...]:
         return self.path + (Frame(self.fn.name, self.fn.file, line),)
@@ -369,14 +348,16 @@ class _EngineSink(Sink):
             return  # a context, or a lock named only by a parameter: no class to order
         for v in before:
             for h in v.held:
-                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS and not h.cls.startswith("@"):
+                # (an annotation says a lock is held, not where it was taken: no order from it)
+                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS and not h.cls.startswith("@") and \
+                        h.how != "caller":
                     key = (h.cls, lock.cls, "lock", site.file, site.line)
                     self.e.obs.edges.setdefault(key, Edge(h, lock, "lock", self.frames(site.line)))
 
     def spin(self, site: Site, lock: Held, before: list[Variant], loop_line: int) -> None:
         for v in before:
             for h in v.held:
-                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS and not (
+                if h.cls != lock.cls and h.kind not in CONTEXT_KINDS and h.how != "caller" and not (
                         h.cls.startswith("@") or lock.cls.startswith("@")):
                     key = (h.cls, lock.cls, "spin", site.file, site.line)
                     self.e.obs.edges.setdefault(key, Edge(h, lock, "spin", self.frames(site.line)))
@@ -442,7 +423,7 @@ class _EngineSink(Sink):
             return self._unwalked(target, variants)
         names: list[str]
         if isinstance(target, ir.Name):
-            if target.id in self.e.v.primitives:
+            if target.id in self.e.v.reads:
                 return None
             names = [target.id]
             if not self._follow(target.id):
@@ -450,9 +431,10 @@ class _EngineSink(Sink):
             defs = self.e.definitions(target.id, near=self.fn.file)
             if not defs:
                 if not self.e.index.macro(target.id) and target.id not in self.e.v.sleeping and \
-                        target.id not in ("BUG_ON", "WARN_ON", "WARN_ON_ONCE", "likely", "unlikely"):
+                        target.id not in self.e.v.assertions and target.id not in ("likely", "unlikely"):
                     key = (site.file, site.line, target.id)
                     self.e.obs.unresolved.setdefault(key, Unresolved(site, target.id, "no definition in the tree"))
+                    return OPAQUE
                 return None
             targets = defs
         elif isinstance(target, ir.Field):
@@ -464,13 +446,13 @@ class _EngineSink(Sink):
                        f"{len(names)} implementations of .{target.field}; not followed")
                 key = (site.file, site.line, text_of(target))
                 self.e.obs.unresolved.setdefault(key, Unresolved(site, text_of(target), why))
-                return None
+                return OPAQUE
             names = [n for n in names if self._follow(n)]
             targets = [d for n in names for d in self.e.definitions(n)]
         else:
             key = (site.file, site.line, text_of(target))
             self.e.obs.unresolved.setdefault(key, Unresolved(site, text_of(target), "indirect call"))
-            return None
+            return OPAQUE
         path = self.frames(site.line)
         for name in names:
             if name in self.e.watch:
@@ -490,6 +472,9 @@ class _EngineSink(Sink):
             effects += self.e._walk(callee, entry, consts, path, self.depth + 1, params, self.binds)
         if len(targets) != 1:
             return None  # one of several implementations: which one runs is unknown, so none is assumed
+        contract = self.e.annotations(targets[0])
+        if contract.declared:
+            effects = annotated_outcomes(targets[0], contract, effects)
         return list(dict.fromkeys(effects)) or None
 
     def _bound(self, member: str) -> list[str]:
@@ -501,13 +486,16 @@ class _EngineSink(Sink):
         """A call the walk does not enter (the depth bound, or off the focus): what its summary says
         it releases of the caller's locks is released.  Optimistic where it releases only on some
         paths; assuming it never releases made every lock dropped by such a helper look held on."""
-        if not isinstance(target, ir.Name) or target.id in self.e.v.primitives:
+        if not isinstance(target, ir.Name) or target.id in self.e.v.reads:
             return None
         if not any(h.kind not in CONTEXT_KINDS for v in variants for h in v.held):
             return None
         defs = self.e.definitions(target.id, near=self.fn.file)
         if len(defs) != 1:
             return None
+        contract = self.e.annotations(defs[0])
+        if contract.declared:
+            return annotated_outcomes(defs[0], contract, [])  # not walked: its annotation says what it does
         released = tuple(sorted(self.e.releases_beneath(defs[0])))
         return [Outcome((), released, None, None)] if released else None
 

@@ -133,7 +133,24 @@ def text_of(e: ir.Expr) -> str:
         return f"{text_of(e.obj)}[{text_of(e.index)}]"
     if isinstance(e, ir.Cast):
         return text_of(e.expr)
+    if isinstance(e, ir.Conditional):
+        return f"{text_of(e.test)} ? {text_of(e.then)} : {text_of(e.orelse)}"
+    if isinstance(e, ir.StmtExpr):
+        last = e.body.body[-1] if e.body.body else None
+        return f"({{ ...; {text_of(last.expr)}; }})" if isinstance(last, ir.ExprStmt) else "({ ... })"
     return type(e).__name__
+
+
+def value_key(e: ir.Expr) -> str:
+    """A name for the value an expression with branches of its own (`c ? a : b`, `({ ...; v; })`,
+    `a && b`) took on a path, as the facts of a path remember it."""
+    return f"<val {e.line}:{text_of(e)}>"
+
+
+def tail_value(e: ir.StmtExpr) -> ir.Expr | None:
+    """The value of a statement expression: its last statement's expression."""
+    last = e.body.body[-1] if e.body.body else None
+    return last.expr if isinstance(last, ir.ExprStmt) else None
 
 
 def words(e: ir.Expr) -> list[str]:
@@ -163,7 +180,8 @@ def owner_var(arg: ir.Expr) -> str | None:
     return arg.id if isinstance(arg, ir.Name) else None
 
 
-def plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> frozenset[str]:
+def plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str],
+                 lock_args: frozenset[str] = frozenset()) -> frozenset[str]:
     """The parameters and declared locals whose value changes only where the walk sees it: a
     statement-level assignment (`x = ...;`, `a = b = ...;`, a declaration, a for loop's update),
     or a statement-level call of a lock primitive given `&x` (`pte_offset_map_lock(.., &ptl)`),
@@ -171,8 +189,9 @@ def plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> fro
     whose address goes anywhere else (`refresh(&a)` may keep it, `(void **)&a`, `pp = &a`, a
     call inside a condition); one assigned inside a condition or a comma expression; an iterator
     macro's argument (the macro assigns it); one handed to a macro that assigns (`swap(a, b)`,
-    `do_div(a, n)`).  Nothing, where part of the body is code the IR does not model (inline
-    asm, a statement expression)."""
+    `do_div(a, n)`).  A lock handed by address to one of `lock_args`, primitives that neither
+    keep nor write through it (`spin_trylock(&lock)`), wherever the call stands, is still plain.
+    Nothing, where part of the body is code the IR does not model (inline asm)."""
     declared: set[str] = set(params)
     bad: set[str] = set()
     opaque = False
@@ -192,7 +211,13 @@ def plain_locals(block: ir.Stmt, params: set[str], known_calls: set[str]) -> fro
                 passed = {id(a) for a in node.args
                           if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
         for n in ir.walk(e):
-            if isinstance(n, (ir.OpaqueExpr, ir.StmtExpr)):
+            if isinstance(n, ir.Call) and n.name in lock_args:
+                passed |= {id(a) for a in n.args
+                           if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.operand, ir.Name)}
+        for n in ir.walk(e):
+            # (a statement expression's own statements are walked with it, and an assignment in
+            # them, not at the top of the enclosing statement, makes its target unplain below)
+            if isinstance(n, ir.OpaqueExpr):
                 opaque = True
             elif isinstance(n, ir.Unary) and n.op == "&" and isinstance(n.operand, ir.Name) and \
                     id(n) not in passed:
@@ -254,6 +279,7 @@ class WalkMemo:
 
     plain: dict[int, _PlainEntry] = field(default_factory=dict)
     stepped: dict[int, _SteppedEntry] = field(default_factory=dict)
+    branchy: dict[int, _SteppedEntry] = field(default_factory=dict)  # names: empty or {"yes"}
 
     def plain_and_returned(self, vocab: Vocabulary, block: ir.Stmt,
                            params: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -262,7 +288,8 @@ class WalkMemo:
         hit = self.plain.get(id(block))
         if hit is not None and hit.block is block and hit.key == key:
             return hit.plain, hit.returned
-        plain = plain_locals(block, set(params), set(vocab.primitives) | set(vocab.lock_out_pointers))
+        plain = plain_locals(block, set(params), set(vocab.reads) | set(vocab.lock_out_pointers),
+                             frozenset(n for n, p in vocab.reads.items() if p.op != "acquire_nonnull"))
         returned = frozenset(n.value.id for n in ir.walk(block) if isinstance(n, ir.Return) and
                              isinstance(n.value, ir.Name))
         if len(self.plain) > 50_000:
@@ -281,3 +308,25 @@ class WalkMemo:
             self.stepped.clear()
         self.stepped[id(e)] = _SteppedEntry(e, names)
         return names
+
+    def has_branches(self, e: ir.Expr, changes: frozenset[str], tests: frozenset[str] = frozenset()) -> bool:
+        """Whether evaluating `e` takes a path of its own that matters: it holds a `c ? a : b` or
+        a statement expression, or an `&&`/`||` whose right side calls a function -- any but the
+        `tests` (trylocks and lock tests, decided by the condition around them) -- or one of
+        `changes` (lock primitives that take or release)."""
+        hit = self.branchy.get(id(e))
+        if hit is not None and hit.expr is e:
+            return bool(hit.names)
+        found = False
+        for n in ir.walk(e):
+            # (any call on the right of && or ||: a callee may take or drop a lock, and the walk
+            # must not apply it on the paths that never made the call)
+            if isinstance(n, (ir.Conditional, ir.StmtExpr)) or isinstance(n, ir.Binary) and n.op in ("&&", "||") \
+                    and any(isinstance(m, ir.Call) and (m.name in changes or m.name not in tests)
+                            for m in ir.walk(n.right)):
+                found = True
+                break
+        if len(self.branchy) > 200_000:
+            self.branchy.clear()
+        self.branchy[id(e)] = _SteppedEntry(e, frozenset({"yes"}) if found else frozenset())
+        return found

@@ -22,23 +22,46 @@ CONTEXT_KINDS = frozenset({"rcu", "irq", "preempt"})
 
 
 @dataclass(frozen=True)
+class CallSite:
+    """Where a function called the helper that handed it a lock: the line a reader of that
+    function looks at (the helper's own acquisition is in another function).  `told`: the
+    helper hands the lock over in a way its caller can follow -- on every return, by its
+    annotation, or with a result that says so; a lock a helper merely leaked on some returns
+    is the helper's imbalance, not its caller's."""
+
+    file: str
+    line: int
+    function: str
+    told: bool = True
+
+
+@dataclass(frozen=True)
 class Held:
     cls: str
     kind: str
-    how: str  # "lock", "trylock", "spin", "assert" (a BUG_ON/lockdep fact), "caller"
+    how: str  # "lock", "trylock", "spin", "assert" (a BUG_ON/lockdep fact), "caller" (an annotation's)
     file: str
     line: int
     function: str
     atomic: bool
+    via: CallSite | None = None  # taken by a helper: the call that returned holding it
 
     # Locks and variants are hashed over and over (every merge of paths dedupes them): the hash
     # is kept once made.  It is never pickled, since str hashes differ from process to process.
     def __hash__(self) -> int:
         h = self.__dict__.get("_h")
         if h is None:
-            h = hash((self.cls, self.kind, self.how, self.file, self.line, self.function, self.atomic))
+            h = hash((self.cls, self.kind, self.how, self.file, self.line, self.function, self.atomic, self.via))
             object.__setattr__(self, "_h", h)
         return h
+
+    def taken_in(self, function: str) -> tuple[str, int] | None:
+        """(file, line) where `function` itself took this lock, or called the helper that did."""
+        if self.function == function:
+            return self.file, self.line
+        if self.via is not None and self.via.function == function and self.via.told:
+            return self.via.file, self.via.line
+        return None
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_h"}
@@ -147,10 +170,59 @@ class GaveFact:
     cls: str
 
 
+@dataclass(frozen=True, slots=True)
+class UnknownFact:
+    """The path made a call whose effect on the locks it then held is not known: `callee` has no
+    definition in the tree, or is called through a pointer nothing resolves, and was handed
+    something that may lead to them (`pageout(page, ...)` unlocks the page it starts writing).
+    `classes` are the locks held at the call; what the path does with them afterwards is not
+    judged (a different path, or another function, still is)."""
+
+    callee: str
+    file: str
+    line: int
+    classes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasedFact:
+    """The path released its lock of class `cls` on the object `obj` names (None: not named, a
+    helper's release) at `line`, and has not taken it since: releasing it again is a double
+    unlock."""
+
+    cls: str
+    obj: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class TriedFact:
+    """The path tried to take `cls` on the object `obj` names at `line` (a trylock, a killable
+    lock) and did not get it: releasing it now unlocks a lock this path never took."""
+
+    cls: str
+    obj: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class CondFact:
+    """The condition `text` -- locals whose every change the walk sees, fields and operators of
+    them, no call -- was `value` on this path, and the branches it chose between left different
+    locks held: tested again before any of `names` changes, it takes the same branch
+    (`if (need) spin_lock(l); ... if (need) spin_unlock(l);`).  `deep`: it reads memory through
+    a pointer, which a call handed that pointer may change."""
+
+    text: str
+    names: tuple[str, ...]
+    value: bool
+    deep: bool
+
+
 Fact = (VarFact | PredFact | NonNullFact | InstFact | CmpFact | ErrFact | TruthFact | TookFact | ReturnsFact |
-        ReturnsErrFact | ReturnedFact | GaveFact)
+        ReturnsErrFact | ReturnedFact | GaveFact | UnknownFact | ReleasedFact | TriedFact | CondFact)
 # the facts about the value of one name, which an assignment to the name makes stale
-NamedFact = VarFact | NonNullFact | InstFact | CmpFact | TruthFact | ErrFact
+NamedFact = VarFact | NonNullFact | InstFact | CmpFact | TruthFact | ErrFact | CondFact | ReleasedFact | TriedFact
 
 
 @dataclass(frozen=True)
@@ -181,7 +253,9 @@ class Variant:
             # nesting one class twice is real (two page-table locks, spin_lock_nested); a third
             # is a loop the walk went round with the lock still counted, and multiplies paths
             return self
-        return Variant(self.held + (h,), self.facts)
+        # taken (again): what the path knew of an earlier release or a failed attempt is past
+        stale = {f for f in self.facts if isinstance(f, (ReleasedFact, TriedFact)) and f.cls == h.cls}
+        return Variant(self.held + (h,), self.facts - stale if stale else self.facts)
 
     def without(self, cls: str) -> Variant:
         for i in range(len(self.held) - 1, -1, -1):
@@ -225,17 +299,29 @@ def dedupe(vs: list[Variant]) -> list[Variant]:
     slim = list(dict.fromkeys(Variant(v.held, _lock_facts(v.facts)) for v in out))
     if len(slim) <= MAX_VARIANTS:
         return slim
-    merged = list(dict.fromkeys(Variant(v.held) for v in out))
+    # the last resort keeps only what says a path's verdict is unknown: dropping that would turn
+    # "not known" into a verdict
+    merged = list(dict.fromkeys(Variant(v.held, frozenset(f for f in v.facts if isinstance(f, UnknownFact)))
+                                for v in out))
+    if len(merged) > MAX_VARIANTS:
+        merged = list(dict.fromkeys(Variant(v.held, _first_unknown(v.facts)) for v in merged))
     return merged[:MAX_VARIANTS]
+
+
+def _first_unknown(facts: frozenset[Fact]) -> frozenset[Fact]:
+    unknown = sorted((f for f in facts if isinstance(f, UnknownFact)), key=lambda f: (f.line, f.callee))
+    return frozenset(unknown[:1])
 
 
 def _lock_facts(facts: frozenset[Fact]) -> frozenset[Fact]:
     """The facts that decide a lock: which pointer is non-NULL when it is held, what a trylock
     returned, what a helper that took a lock returned (not what every other call returned), the
     page predicates (`if (!PageSwapCache(page)) spin_lock(...)` ... the same test again before
-    the unlock)."""
+    the unlock), a condition that chose between lock sets, an earlier release or failed
+    attempt, and a call whose effect on the locks is unknown."""
     took = {f.key.replace("<took ", "<ret ", 1) for f in facts if isinstance(f, TookFact)}
-    return frozenset(f for f in facts if isinstance(f, (NonNullFact, TookFact, PredFact, InstFact, GaveFact)) or (
+    return frozenset(f for f in facts if isinstance(f, (NonNullFact, TookFact, PredFact, InstFact, GaveFact,
+                                                        UnknownFact, ReleasedFact, TriedFact, CondFact)) or (
         isinstance(f, VarFact) and (f.cls or f.name in took)))
 
 
@@ -246,6 +332,10 @@ def _about(f: NamedFact, names: set[str] | frozenset[str]) -> bool:
         return f.base in names or any(names_through(f.instance, n) for n in names)
     if isinstance(f, CmpFact):
         return f.a in names or f.b in names
+    if isinstance(f, CondFact):
+        return any(n in names for n in f.names)
+    if isinstance(f, (ReleasedFact, TriedFact)):
+        return f.obj is not None and any(names_through(f.obj, n) for n in names)
     return f.name in names
 
 
@@ -269,6 +359,10 @@ def assigned(f: Fact, var: str) -> bool:
         return f.base == var or names_through(f.instance, var)
     if isinstance(f, CmpFact):
         return var in (f.a, f.b)
+    if isinstance(f, CondFact):
+        return var in f.names or var.lstrip("*") in f.names or f.deep and var in f.text
+    if isinstance(f, (ReleasedFact, TriedFact)):
+        return f.obj is not None and names_through(f.obj, var)
     return False
 
 
@@ -294,15 +388,33 @@ def taken(v: Variant, lock: Held, instance: str | None) -> Variant:
     return w.fact(InstFact(base_of(instance), lock.cls, instance, (lock.file, lock.line)))
 
 
-def released(v: Variant, cls: str, instance: str | None) -> Variant:
+def released(v: Variant, cls: str, instance: str | None, line: int | None = None,
+             obj: str | None = None) -> Variant:
     """`v` without its last lock of class `cls`, and what it knew of the object that lock was
-    taken on (of every object, once no lock of the class is left)."""
+    taken on (of every object, once no lock of the class is left).  With a `line`, the release
+    is remembered (ReleasedFact, on the object `obj` names), so a second one is seen as such."""
+    if not v.holds(cls):
+        return v
     w = v.without(cls)
     if w.holds(cls):
         drop = {f for f in w.facts if isinstance(f, InstFact) and f.cls == cls and f.instance == instance}
     else:
         drop = {f for f in w.facts if isinstance(f, InstFact) and f.cls == cls}
-    return Variant(w.held, w.facts - drop) if drop else w
+    drop |= {f for f in w.facts if isinstance(f, ReleasedFact) and f.cls == cls}
+    facts = w.facts - drop
+    if line is not None:
+        facts |= {ReleasedFact(cls, obj, line)}
+    return Variant(w.held, _known_again(facts, cls))
+
+
+def _known_again(facts: frozenset[Fact], cls: str) -> frozenset[Fact]:
+    """After the path itself released `cls`, what an unknown call earlier did with it no longer
+    matters (had it released the lock, this release would be the second): the fact forgets it."""
+    stale = {f for f in facts if isinstance(f, UnknownFact) and cls in f.classes}
+    if not stale:
+        return facts
+    kept = {UnknownFact(f.callee, f.file, f.line, tuple(c for c in f.classes if c != cls)) for f in stale}
+    return (facts - stale) | {f for f in kept if f.classes}
 
 
 def returning(v: Variant, name: str) -> Variant:

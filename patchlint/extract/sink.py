@@ -27,6 +27,26 @@ class Outcome:
     released: tuple[str, ...]  # the classes of its caller's locks it released
     truth: bool | None  # what it returned, when that was a constant
     entry: tuple[str, ...] | None  # the caller's lock classes on the path it belongs to; None: every path
+    # the classes (of the caller's locks, or of those it returns holding) whose fate on this way
+    # of returning is not known: the callee handed them to code the walk could not see
+    unknown: tuple[str, ...] = ()
+    # this way of returning says what it returned (a constant, a pointer the path tested, an
+    # annotation): a caller can tell it from the others
+    told: bool = False
+    # an annotation (not the walk) says what it releases: a release sparse counts on its word
+    said: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Unheld:
+    """A release of a lock the path does not hold."""
+
+    why: str  # "double": released before on this path; "failed": its trylock failed; "never": never taken
+    line: int | None  # the earlier release, or the failed attempt
+
+
+# What a call the walk cannot see into does to the caller's locks: not known (UnknownFact).
+OPAQUE = [Outcome((), (), None, None, ("*",))]
 
 
 class Sink:
@@ -43,4 +63,7 @@ class Sink:
     def dirty(self, site: Site, call: ir.Call, variants: list[Variant]) -> None: ...
     def returned(self, site: Site, variants: list[Variant]) -> None: ...
     def release(self, site: Site, lock: Held, before: list[Variant]) -> None: ...
+    def unheld(self, site: Site, lock: Held, variant: Variant, why: Unheld) -> None:
+        """`variant` releases `lock` without holding it (a double unlock, the unlock of a
+        failed trylock, a lock never taken)."""
     def recursive(self, site: Site, lock: Held, first: Held, instance: str, variant: Variant) -> None: ...

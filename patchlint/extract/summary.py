@@ -24,9 +24,11 @@ from patchlint.cparse.defs import FunctionDef
 from patchlint.cparse.index import FunctionIndex
 from patchlint.extract.exprs import WalkMemo
 from patchlint.extract.facts import CONTEXT_KINDS, Held, Variant
+from patchlint.extract.macros import LockMacros
 from patchlint.extract.sink import Outcome, Sink, Site
 from patchlint.extract.vocab import Vocabulary
 from patchlint.extract.walker import Walker
+from patchlint.stamps import code_digest
 
 SUMMARY_BUDGET = 1500  # summaries built (walked) per run; looked-up ones are free
 
@@ -142,6 +144,7 @@ class LockSummaries:
     _dirty: set[str] = field(default_factory=set)
     # what the walks of these summaries, and of the engine that keeps them, work out once per body
     memo: WalkMemo = field(default_factory=WalkMemo)
+    macros: LockMacros | None = None  # the lock macros expanded into bodies before they are walked
 
     @property
     def _memory(self) -> dict[str, dict[tuple[int, str], LockSummary]]:
@@ -154,7 +157,8 @@ class LockSummaries:
         parsed = self.index.parsed(fn.file)
         if parsed is None:
             return None
-        return f"locks-{parsed.content_id}-{self.index.configuration()}-{self.vocab.fingerprint}"
+        # (patchlint's own code too: what a walk makes of the same text changes with it)
+        return f"locks-{parsed.content_id}-{self.index.configuration()}-{self.vocab.fingerprint}-{code_digest()[:16]}"
 
     def get(self, fn: FunctionDef) -> LockSummary | None:
         """The function's summary; None when the build budget is spent (and says so)."""
@@ -181,6 +185,8 @@ class LockSummaries:
         body = self.index.body(fn)
         if body is None:
             return LockSummary(fn.name, fn.file, (), (), (), False)
+        if self.macros is not None:
+            body = self.macros.expand(fn, body)
         rec = _Recorder()
         params = [(p.type, p.name) for p in fn.params()]
         walker = Walker(self.vocab, body, params, rec, {}, self.global_type, memo=self.memo)

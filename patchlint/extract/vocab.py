@@ -13,7 +13,7 @@ from patchlint.resources import grammar_file
 @dataclass(frozen=True)
 class Primitive:
     name: str
-    op: str  # acquire | release | trylock | acquire_nonnull | assert
+    op: str  # acquire | release | trylock | acquire_nonnull | acquire_killable | assert | test (a lock test)
     lock: int | str  # argument index naming the lock, or a fixed class
     kind: str
     sleeps: bool
@@ -68,6 +68,19 @@ class Vocabulary:
     lock_walks: dict[str, tuple[str, str]] = field(default_factory=dict)
     contracts: tuple[Contract, ...] = ()
     dirty_pins: tuple[DirtyPin, ...] = ()
+    # macros stating their first argument is false (BUG_ON, VM_WARN_ON_FOLIO, ...), and those of
+    # them after which only the false side runs on
+    assertions: frozenset[str] = frozenset()
+    stopping: frozenset[str] = frozenset()
+    # scope guards (cleanup.h): guard class name -> the primitive its constructor calls
+    guards: dict[str, str] = field(default_factory=dict)
+    guard_statements: frozenset[str] = frozenset()  # guard(), CLASS(): a guard to the block's end
+    guard_blocks: frozenset[str] = frozenset()  # scoped_guard(): a guard for the braces after it
+    # calls with no definition that never change locks (tracepoints), by prefix
+    lock_free_prefixes: tuple[str, ...] = ()
+    # what the static walk reads besides the primitives the model runs: sparse's markers
+    # (__acquire, __release) and lock tests (spin_is_locked, as op "test")
+    markers: dict[str, Primitive] = field(default_factory=dict)
     fingerprint: str = ""  # of the table's text: cached lock summaries are only as good as the table
 
     def pins_for(self, version: str | None) -> tuple[DirtyPin, ...]:
@@ -78,6 +91,36 @@ class Vocabulary:
         except (ValueError, IndexError):
             return ()
         return tuple(p for p in self.dirty_pins if have >= p.since)
+
+    @property
+    def reads(self) -> dict[str, Primitive]:
+        """Every call the static walk reads as a lock operation: the primitives and the markers."""
+        found = self.__dict__.get("_reads")
+        if found is None:
+            found = {**self.primitives, **self.markers}
+            object.__setattr__(self, "_reads", found)
+        return found
+
+    @property
+    def deciding(self) -> frozenset[str]:
+        """Calls whose truth a condition around them decides and that do nothing else: trylocks,
+        lock tests, and the likely()/unlikely() hints."""
+        found = self.__dict__.get("_deciding")
+        if found is None:
+            found = frozenset(n for n, p in self.reads.items() if p.op in ("trylock", "test")) | \
+                self.locked_predicates | self.anon_predicates | self.swapcache_predicates | {"likely", "unlikely"}
+            object.__setattr__(self, "_deciding", found)
+        return found
+
+    @property
+    def changing(self) -> frozenset[str]:
+        """The primitives that take or release a lock whatever a condition around them says."""
+        found = self.__dict__.get("_changing")
+        if found is None:
+            found = frozenset(n for n, p in self.reads.items()
+                              if p.op in ("acquire", "acquire_nonnull", "release"))
+            object.__setattr__(self, "_changing", found)
+        return found
 
     def primitives_for(self, lock_class: str) -> list[str]:
         """Names of the primitives that take a lock of this fixed class."""
@@ -94,6 +137,12 @@ def load_vocabulary() -> Vocabulary:
             prims[name] = Primitive(name, entry["op"], entry["lock"], entry.get("kind", "spinlock"),
                                     bool(entry.get("sleeps", False)), bool(entry.get("atomic", False)),
                                     entry.get("subclass"))
+    markers: dict[str, Primitive] = {}
+    for entry in table.get("marker", []):
+        for name in entry["names"]:
+            markers[name] = Primitive(name, entry["op"], entry["lock"], entry.get("kind", "sparse"), False, False)
+    for name in table.get("lock_tests", {}).get("names", []):
+        markers[name] = Primitive(name, "test", 0, "spinlock", False, False)
     sleeping = table.get("sleeping", {})
     dirt = table.get("dirtying", {})
     return Vocabulary(
@@ -118,6 +167,13 @@ def load_vocabulary() -> Vocabulary:
                         for c in table.get("contract", [])),
         dirty_pins=tuple(DirtyPin(_version(p["since"]), tuple(p["held"]), str(p["rule"]), str(p.get("cite", "")))
                          for p in dirt.get("pins", [])),
+        assertions=frozenset(table.get("assertions", {}).get("names", [])),
+        stopping=frozenset(table.get("assertions", {}).get("stopping", [])),
+        guards={k: str(v) for k, v in table.get("guards", {}).items() if str(v) in prims},
+        guard_statements=frozenset(table.get("guard_macros", {}).get("statement", [])),
+        guard_blocks=frozenset(table.get("guard_macros", {}).get("block", [])),
+        lock_free_prefixes=tuple(table.get("opaque_calls", {}).get("lock_free_prefixes", [])),
+        markers=markers,
         fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16],
     )
 

@@ -328,7 +328,12 @@ def _imbalance(f: dict[str, Any], chain: list[dict[str, Any]]) -> list[str]:
     """sparse's "context imbalance" warning, with the paths it does not name: where the lock
     was taken, a return that holds it and one that does not."""
     who = f"'{f['function']}'" if f.get("function") else "this function"
-    out = [f"context imbalance in {who} - different lock contexts at return:"]
+    # sparse's own words for which rule it is, where the checker gives them (checks.imbalance)
+    said = re.search(r"\(sparse: context imbalance - ([^)]*)\)$", f.get("message") or "")
+    if f.get("kind") == "double-unlock":
+        out = [f"double unlock in {who}:"]
+    else:
+        out = [f"context imbalance in {who} - {said.group(1) if said else 'different lock contexts at return'}:"]
     width = max(len(s["event"]) for s in chain)
     out.extend(f"  {s['event'].ljust(width)}  at {_at(s)}" for s in chain)
     return out
